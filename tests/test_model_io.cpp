@@ -1,0 +1,185 @@
+// Model directories: round trips, precision conversion, and every way a directory can be
+// wrong (each a specific exception naming the file).
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <sleepnet/data/npy.hpp>
+#include <sleepnet/nn/io.hpp>
+
+using namespace sleepnet;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string fresh_dir(const std::string& name)
+{
+    const fs::path p = fs::path(SLEEPNET_TEST_TMP) / "model_io" / name;
+    fs::remove_all(p);
+    fs::create_directories(p.parent_path());
+    return p.string();
+}
+
+template <class T>
+DenseNetwork<T> random_net(std::vector<std::size_t> sizes, NetworkOptions opt, std::uint64_t seed)
+{
+    DenseNetwork<T> net(std::move(sizes), opt);
+    default_engine eng(seed);
+    net.initialize(Init::he(), eng);
+    if (opt.bias) {
+        for (std::size_t l = 0; l < net.num_layers(); ++l) {
+            for (auto& b : net.bias(l)) b = rng::uniform<T>(eng, T(-1), T(1));
+        }
+    }
+    return net;
+}
+
+void write_text(const std::string& path, const std::string& text)
+{
+    std::ofstream(path) << text;
+}
+
+}  // namespace
+
+TEST_CASE("round trip keeps structure, options and exact weights")
+{
+    NetworkOptions opt;
+    opt.output = Activation::linear;
+    opt.bias = true;
+    opt.dropout = 0.25;
+    opt.dropout_mode = DropoutMode::inverted;
+    const auto net = random_net<double>({7, 5, 3}, opt, 1);
+    const std::string dir = fresh_dir("roundtrip");
+    save_model(net, dir);
+    const auto info = read_model_info(dir);
+    CHECK(info.dtype == "float64");
+    CHECK(info.layer_sizes == std::vector<std::size_t>{7, 5, 3});
+    const auto back = load_model<double>(dir);
+    CHECK(back.options().output == Activation::linear);
+    CHECK(back.options().bias);
+    CHECK(back.options().dropout == 0.25);
+    CHECK(back.options().dropout_mode == DropoutMode::inverted);
+    for (std::size_t l = 0; l < 2; ++l) {
+        CHECK(back.weights(l) == net.weights(l));
+        CHECK(back.bias(l) == net.bias(l));
+    }
+    // stored as out x in
+    const auto h = npy::read_header(dir + "/W1.npy");
+    CHECK(h.shape == std::vector<std::size_t>{5, 7});
+    // float64 weights load into a float network, rounded
+    const auto f = load_model<float>(dir);
+    CHECK(f.weights(0)(2, 3) == static_cast<float>(net.weights(0)(2, 3)));
+}
+
+TEST_CASE("saving over an existing model replaces it whole and leaves no temporary files")
+{
+    const std::string dir = fresh_dir("replace");
+    save_model(random_net<float>({4, 3, 2}, {}, 1), dir);
+    const auto second = random_net<float>({6, 2}, {}, 2);
+    save_model(second, dir);
+    const auto back = load_model<float>(dir);
+    CHECK(back.layer_sizes() == std::vector<std::size_t>{6, 2});
+    CHECK(!fs::exists(dir + "/W2.npy"));
+    std::size_t entries = 0;
+    for (const auto& e : fs::directory_iterator(fs::path(dir).parent_path())) {
+        (void)e;
+        ++entries;
+    }
+    // the model_io folder holds only the directories the tests made, no *.tmp-* leftovers
+    for (const auto& e : fs::directory_iterator(fs::path(dir).parent_path())) {
+        CHECK(e.path().filename().string().find(".tmp-") == std::string::npos);
+    }
+    CHECK(entries >= 1);
+}
+
+TEST_CASE("a minimal model.json as a numpy user would write it")
+{
+    const std::string dir = fresh_dir("minimal");
+    fs::create_directories(dir);
+    write_text(dir + "/model.json", R"({"format_version": 1, "layer_sizes": [3, 2]})");
+    matrix<double> w{{1.0, 2.0, 3.0}, {-1.0, 0.5, 0.0}};
+    npy::save(dir + "/W1.npy", w);
+    const auto info = read_model_info(dir);
+    CHECK(info.dtype == "float64");  // from the weight file
+    const auto net = load_model<double>(dir);
+    CHECK(net.options().output == Activation::relu);
+    CHECK(!net.has_bias());
+    CHECK(net.weights(0) == w);
+}
+
+TEST_CASE("broken model directories give errors naming the file")
+{
+    const auto good = random_net<float>({4, 3, 2}, {}, 3);
+    auto make = [&](const std::string& name) {
+        const std::string dir = fresh_dir(name);
+        save_model(good, dir);
+        return dir;
+    };
+
+    CHECK_THROWS_WITH_AS(load_model<float>(fresh_dir("absent")), doctest::Contains("model.json"), io_error);
+
+    auto dir = make("badjson");
+    write_text(dir + "/model.json", "{\"format_version\": 1, ");
+    CHECK_THROWS_WITH_AS(load_model<float>(dir), doctest::Contains("not valid JSON"), format_error);
+
+    dir = make("version");
+    write_text(dir + "/model.json", R"({"format_version": 7, "layer_sizes": [4, 3, 2]})");
+    CHECK_THROWS_WITH_AS(load_model<float>(dir), doctest::Contains("unknown format_version 7"), format_error);
+
+    dir = make("noversion");
+    write_text(dir + "/model.json", R"({"layer_sizes": [4, 3, 2]})");
+    CHECK_THROWS_WITH_AS(load_model<float>(dir), doctest::Contains("format_version"), format_error);
+
+    dir = make("sizes");
+    write_text(dir + "/model.json", R"({"format_version": 1, "layer_sizes": [4, 5, 2]})");
+    CHECK_THROWS_WITH_AS(load_model<float>(dir), doctest::Contains("W1.npy"), format_error);
+
+    dir = make("negative");
+    write_text(dir + "/model.json", R"({"format_version": 1, "layer_sizes": [4, -3, 2]})");
+    CHECK_THROWS_AS(load_model<float>(dir), format_error);
+
+    dir = make("type");
+    write_text(dir + "/model.json", R"({"format_version": 1, "layer_sizes": "4,3,2"})");
+    CHECK_THROWS_WITH_AS(load_model<float>(dir), doctest::Contains("layer_sizes"), format_error);
+
+    dir = make("activation");
+    write_text(dir + "/model.json", R"({"format_version": 1, "layer_sizes": [4, 3, 2], "output_activation": "tanh"})");
+    CHECK_THROWS_WITH_AS(load_model<float>(dir), doctest::Contains("tanh"), format_error);
+
+    dir = make("dropout");
+    write_text(dir + "/model.json", R"({"format_version": 1, "layer_sizes": [4, 3, 2], "dropout": 1.5})");
+    CHECK_THROWS_AS(load_model<float>(dir), format_error);
+
+    dir = make("missingw");
+    fs::remove(dir + "/W2.npy");
+    CHECK_THROWS_WITH_AS(load_model<float>(dir), doctest::Contains("W2.npy"), io_error);
+
+    dir = make("extra");
+    npy::save(dir + "/W3.npy", matrix<float>::from_shape({2, 2}));
+    CHECK_THROWS_WITH_AS(load_model<float>(dir), doctest::Contains("W3.npy"), format_error);
+
+    dir = make("nan");
+    matrix<float> w = good.weights(1);
+    w(1, 1) = NAN;
+    npy::save(dir + "/W2.npy", w);
+    CHECK_THROWS_WITH_AS(load_model<float>(dir), doctest::Contains("W2.npy"), numeric_error);
+
+    dir = make("nobias");
+    write_text(dir + "/model.json", R"({"format_version": 1, "layer_sizes": [4, 3, 2], "bias": true})");
+    CHECK_THROWS_WITH_AS(load_model<float>(dir), doctest::Contains("b1.npy"), io_error);
+
+    dir = make("truncated");
+    {
+        const auto size = fs::file_size(dir + "/W1.npy");
+        fs::resize_file(dir + "/W1.npy", size - 5);
+    }
+    CHECK_THROWS_WITH_AS(load_model<float>(dir), doctest::Contains("W1.npy"), format_error);
+
+    DenseNetwork<float> bad({2, 2});
+    bad.weights(0)(0, 0) = INFINITY;
+    CHECK_THROWS_AS(save_model(bad, fresh_dir("unsaved")), numeric_error);
+    CHECK(!fs::exists(fresh_dir("unsaved")));
+}
