@@ -1,0 +1,115 @@
+#pragma once
+// Shared bits of the example programs: progress display on stderr, JSON result files,
+// per-data-set defaults (paper Table 2) and precision dispatch.
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <sleepnet/core/atomic_file.hpp>
+#include <sleepnet/nn/train.hpp>
+
+namespace examples {
+
+/// Paper Table 2: the control network of each data set.
+struct DatasetDefaults {
+    std::vector<std::size_t> hidden;
+    double dropout;
+    std::size_t epochs;
+};
+
+inline DatasetDefaults defaults_for(const std::string& dataset)
+{
+    if (dataset == "patches") return {{}, 0.0, 1};
+    if (dataset == "features" || dataset == "synthetic-features") return {{350, 300}, 0.25, 100};
+    return {{1200, 1200}, 0.2, 2};  // mnist, fashion
+}
+
+/// A progress bar on stderr for long loops: redrawn in place on a terminal, a line every
+/// few seconds otherwise (CI logs).
+class Progress {
+public:
+    explicit Progress(std::string label) : label_(std::move(label)), tty_(::isatty(2) != 0) {}
+
+    void update(std::size_t done, std::size_t total, const std::string& extra = "")
+    {
+        const auto now = std::chrono::steady_clock::now();
+        const double since = std::chrono::duration<double>(now - last_).count();
+        const bool final = done >= total;
+        if (!final && since < (tty_ ? 0.1 : 5.0)) {
+            return;
+        }
+        last_ = now;
+        const double elapsed = std::chrono::duration<double>(now - start_).count();
+        const double frac = total == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total);
+        const double eta = frac > 0 ? elapsed * (1.0 - frac) / frac : 0.0;
+        const int width = 30;
+        const int filled = static_cast<int>(frac * width);
+        std::string bar(static_cast<std::size_t>(filled), '#');
+        bar.resize(width, '.');
+        std::fprintf(stderr, "%s%s [%s] %3.0f%% %zu/%zu %.1fs eta %.1fs %s%s", tty_ ? "\r" : "", label_.c_str(),
+                     bar.c_str(), frac * 100.0, done, total, elapsed, eta, extra.c_str(), tty_ && !final ? "" : "\n");
+        std::fflush(stderr);
+    }
+
+    void restart(std::string label)
+    {
+        label_ = std::move(label);
+        start_ = last_ = std::chrono::steady_clock::now();
+    }
+
+private:
+    std::string label_;
+    bool tty_;
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point last_{};
+};
+
+/// Training callback drawing one progress bar per epoch.
+struct TrainProgress {
+    Progress bar{"train"};
+    bool on_begin_epoch(const sleepnet::TrainInfo& info)
+    {
+        bar.restart("epoch " + std::to_string(info.epoch + 1) + "/" + std::to_string(info.epochs));
+        return false;
+    }
+    void on_batch(const sleepnet::TrainInfo& info)
+    {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "loss %.4f", info.epoch_loss);
+        bar.update(info.batch + 1, info.batches_per_epoch, buf);
+    }
+};
+
+inline void write_json(const std::string& path, const nlohmann::json& j)
+{
+    sleepnet::detail::write_file_atomically(path, [&](std::ostream& out) { out << j.dump(2) << '\n'; });
+}
+
+/// Runs `body.template operator()<T>()` with T = float or double according to `dtype`.
+template <class Body>
+inline int with_precision(const std::string& dtype, Body&& body)
+{
+    if (dtype == "float64") return body(double{});
+    if (dtype == "float32") return body(float{});
+    throw sleepnet::invalid_argument("unknown dtype '" + dtype + "' (expected float32 or float64)");
+}
+
+/// Runs main_body and turns sleepnet errors into a message and exit code 1.
+template <class F>
+inline int guarded(const char* program, F&& main_body)
+{
+    try {
+        return main_body();
+    } catch (const std::exception& e) {
+        std::cerr << program << ": error: " << e.what() << '\n';
+        return 1;
+    }
+}
+
+}  // namespace examples
