@@ -59,6 +59,29 @@ struct Normalization {
     std::vector<double> factors;         ///< factor_l
 };
 
+/// Chains per-layer scales s_l into factors (see the top of this file). Useful on its own
+/// when the maxima come from another framework's forward pass.
+inline std::vector<double> chain_factors(const std::vector<double>& scale, NormalizationChain chain)
+{
+    std::vector<double> factors;
+    double prev = 1.0;
+    for (std::size_t l = 0; l < scale.size(); ++l) {
+        if (!(scale[l] > 0.0) || !std::isfinite(scale[l])) {
+            throw invalid_argument("chain_factors: scale " + std::to_string(l + 1) + " must be finite and > 0, got " +
+                                   std::to_string(scale[l]));
+        }
+        if (chain == NormalizationChain::authors) {
+            const double inv = scale[l] / prev;  // the released code carries inv, not s_l
+            factors.push_back(1.0 / inv);
+            prev = inv;
+        } else {
+            factors.push_back(prev / scale[l]);
+            prev = scale[l];
+        }
+    }
+    return factors;
+}
+
 namespace detail {
 
 template <class T>
@@ -131,20 +154,7 @@ inline Normalization compute_normalization(const DenseNetwork<T>& net, const mat
         }
         norm.scale.push_back(s);
     }
-    if (options.chain == NormalizationChain::authors) {
-        double prev = 1.0;
-        for (std::size_t l = 0; l < layers; ++l) {
-            const double inv = norm.scale[l] / prev;
-            norm.factors.push_back(1.0 / inv);
-            prev = inv;
-        }
-    } else {
-        double prev = 1.0;
-        for (std::size_t l = 0; l < layers; ++l) {
-            norm.factors.push_back(prev / norm.scale[l]);
-            prev = norm.scale[l];
-        }
-    }
+    norm.factors = chain_factors(norm.scale, options.chain);
     return norm;
 }
 

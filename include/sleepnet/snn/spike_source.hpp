@@ -116,21 +116,30 @@ template <class T>
 class PoissonSequence {
 public:
     PoissonSequence(const matrix<T>& images, PoissonOptions options)
-        : images_(&images), size_(images.shape()[1]), scale_(options.probability_scale())
+        : PoissonSequence(images.data(), images.shape()[0], images.shape()[1], options)
     {
-        detail::check_nonempty(images, "PoissonSequence");
+    }
+
+    /// Over a row-major (rows x cols) buffer owned elsewhere (e.g. another trainer's data).
+    PoissonSequence(const T* images, std::size_t rows, std::size_t cols, PoissonOptions options)
+        : data_(images), rows_(rows), size_(cols), scale_(options.probability_scale())
+    {
+        if (images == nullptr || rows == 0 || cols == 0) {
+            throw invalid_argument("PoissonSequence: empty input (" + std::to_string(rows) + " x " +
+                                   std::to_string(cols) + ")");
+        }
         detail::validate_poisson(options, "PoissonSequence");
     }
 
     std::size_t size() const { return size_; }
-    std::size_t images() const { return images_->shape()[0]; }
+    std::size_t images() const { return rows_; }
 
     template <class Engine>
     void spikes(std::size_t t, std::vector<std::uint32_t>& active, Engine& engine)
     {
         // the same draws as detail::draw_spikes on spike_thresholds(row), without the lists
-        const std::size_t row = t % images_->shape()[0];
-        const T* x = images_->data() + row * size_;
+        const std::size_t row = t % rows_;
+        const T* x = data_ + row * size_;
         active.clear();
         // branch-free compaction of the non-zero inputs (most pixels are 0), then the draws
         nonzero_.resize(size_ + 1);
@@ -165,7 +174,8 @@ public:
     }
 
 private:
-    const matrix<T>* images_;
+    const T* data_;
+    std::size_t rows_;
     std::size_t size_;
     double scale_;
     std::vector<std::uint32_t> nonzero_;

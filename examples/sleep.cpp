@@ -1,0 +1,127 @@
+// sleep: runs the sleep phase on a trained model directory and writes the slept model.
+//
+//   sleep --model out/control --out out/slept --preset mnist-fgsm --dataset mnist --data data/mnist --seed 1
+//   sleep --model IN --out OUT --params params.json --dataset NAME --data DIR [--raster FILE.npy] [--json FILE]
+//
+// Prints the sleep report and test accuracy before and after. Computes in the precision
+// the weights are stored in.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include <sleepnet/data/load.hpp>
+#include <sleepnet/data/npy.hpp>
+#include <sleepnet/nn/io.hpp>
+#include <sleepnet/nn/train.hpp>
+#include <sleepnet/snn/sleep.hpp>
+
+#include "common.hpp"
+
+namespace {
+
+struct SleepProgressBar {
+    examples::Progress bar{"sleep"};
+    void on_step(const sleepnet::SleepProgress& s)
+    {
+        if (s.step == 1) bar.restart("sleep");
+        bar.update(s.step, s.steps);
+    }
+};
+
+sleepnet::SleepParams read_params(const std::string& preset, const std::string& file)
+{
+    if (!preset.empty() && !file.empty()) {
+        throw sleepnet::invalid_argument("give either --preset or --params, not both");
+    }
+    if (!file.empty()) {
+        std::ifstream in(file);
+        if (!in) throw sleepnet::io_error("cannot open parameter file '" + file + "'");
+        nlohmann::json j;
+        try {
+            in >> j;
+        } catch (const nlohmann::json::exception& e) {
+            throw sleepnet::format_error(file + ": not valid JSON (" + e.what() + ")");
+        }
+        sleepnet::SleepParams base;
+        if (j.is_object() && j.contains("preset")) base = sleepnet::sleep_preset(j.at("preset").get<std::string>());
+        try {
+            return sleepnet::sleep_params_from_json(j, base);
+        } catch (const sleepnet::invalid_argument& e) {
+            throw sleepnet::invalid_argument(file + ": " + e.what());
+        }
+    }
+    return sleepnet::sleep_preset(preset.empty() ? "mnist-fgsm" : preset);
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    CLI::App app{"Sleep a trained network (Tadros et al. 2020) and write the slept model"};
+    std::string model_dir, out_dir, preset, params_file, dataset = "mnist", data_dir, raster_file, json_file;
+    std::uint64_t seed = 1;
+    std::size_t steps = 0;
+    app.add_option("--model", model_dir, "model directory to sleep")->required();
+    app.add_option("--out", out_dir, "where to write the slept model")->required();
+    app.add_option("--preset", preset, "mnist-fgsm | mnist-deepfool | patches | cub200");
+    app.add_option("--params", params_file, "sleep parameters as JSON (see docs/sleep.md)");
+    app.add_option("--dataset", dataset, "mnist | fashion | patches | features | synthetic-features")->required();
+    app.add_option("--data", data_dir, "data directory");
+    app.add_option("--raster", raster_file, "replay this (steps x inputs) bool/uint8 .npy instead of Poisson input");
+    app.add_option("--steps", steps, "override the number of sleep steps");
+    app.add_option("--seed", seed, "seed of the engine drawing the input spikes");
+    app.add_option("--json", json_file, "write the report and accuracies here");
+    CLI11_PARSE(app, argc, argv);
+
+    return examples::guarded("sleep", [&] {
+        auto params = read_params(preset, params_file);
+        if (steps > 0) params.steps = steps;
+        const auto info = sleepnet::read_model_info(model_dir);
+        return examples::with_precision(info.dtype, [&](auto zero) {
+            using T = decltype(zero);
+            auto net = sleepnet::load_model<T>(model_dir);
+            const auto data = sleepnet::load_dataset<T>(dataset, data_dir, seed);
+            params.validate(net.num_layers());
+            const double before = sleepnet::accuracy(net, data.test);
+            sleepnet::default_engine engine(seed);
+            SleepProgressBar progress;
+            sleepnet::SleepReport report;
+            if (!raster_file.empty()) {
+                sleepnet::RasterReplay raster(sleepnet::npy::load<std::uint8_t, 2>(raster_file));
+                report = sleepnet::sleep_with_source(net, raster, data.train.x, params, engine, progress);
+            } else {
+                report = sleepnet::sleep(net, data.train.x, params, engine, progress);
+            }
+            const double after = sleepnet::accuracy(net, data.test);
+            sleepnet::save_model(net, out_dir);
+
+            std::printf("sleep: %zu steps in %.3f s, %llu input spikes\n", report.steps, report.seconds,
+                        static_cast<unsigned long long>(report.input_spikes));
+            for (std::size_t l = 0; l < report.spikes.size(); ++l) {
+                std::printf("  layer %zu: alpha %.4g threshold %.4g, %llu spikes, %zu of %zu neurons spiked, "
+                            "%zu of %zu weights changed\n",
+                            l + 1, report.alpha[l], report.thresholds[l],
+                            static_cast<unsigned long long>(report.spikes[l]), report.neurons_spiked[l],
+                            report.neurons[l], report.weights_changed[l], report.weights[l]);
+            }
+            std::printf("test accuracy before %.4f\ntest accuracy after %.4f\nslept model written to %s\n", before,
+                        after, out_dir.c_str());
+            if (!json_file.empty()) {
+                nlohmann::json j;
+                j["program"] = "sleep";
+                j["model"] = model_dir;
+                j["out"] = out_dir;
+                j["dataset"] = data.test.name;
+                j["seed"] = seed;
+                j["params"] = sleepnet::to_json(params);
+                j["report"] = sleepnet::to_json(report);
+                j["test_accuracy_before"] = before;
+                j["test_accuracy_after"] = after;
+                examples::write_json(json_file, j);
+            }
+            return 0;
+        });
+    });
+}

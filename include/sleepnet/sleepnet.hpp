@@ -1,0 +1,29 @@
+#pragma once
+// sleepnet: everything in one include. Prefer the individual headers in larger projects.
+
+#include "core/atomic_file.hpp"
+#include "core/callbacks.hpp"
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "core/tensor.hpp"
+
+#include "nn/activation.hpp"
+#include "nn/dense_network.hpp"
+#include "nn/io.hpp"
+#include "nn/loss.hpp"
+#include "nn/sgd.hpp"
+#include "nn/train.hpp"
+
+#include "data/dataset.hpp"
+#include "data/features.hpp"
+#include "data/idx.hpp"
+#include "data/load.hpp"
+#include "data/npy.hpp"
+#include "data/patches.hpp"
+
+#include "snn/integrate_fire.hpp"
+#include "snn/normalize.hpp"
+#include "snn/sleep.hpp"
+#include "snn/spike_source.hpp"
+#include "snn/spiking_inference.hpp"
+#include "snn/stdp.hpp"
