@@ -1,0 +1,64 @@
+# End-to-end CTest cases of the example programs.
+# - Every build: the small Patches pipeline (train -> evaluate -> sleep) and embed_sleep,
+#   so the sanitizer build runs the programs too.
+# - Release builds: the authors' MNIST recipe (2 epochs) must reach >= 94% test accuracy,
+#   evaluate must agree with train, and sleep with the mnist-fgsm preset must run.
+#   These need the data of scripts/fetch-data.sh and fail, naming it, when it is missing.
+if(NOT SLEEPNET_BUILD_EXAMPLES)
+  return()
+endif()
+set(_ex_out ${CMAKE_CURRENT_BINARY_DIR}/examples-out)
+set(_check_script ${CMAKE_CURRENT_SOURCE_DIR}/check_json.cmake)
+# json_check(NAME -DFILE=.. -DKEY=.. -DOP=.. [-DVALUE=..|-DFILE2=.. -DKEY2=..]): the -D
+# definitions must come before -P.
+function(json_check name)
+  add_test(NAME ${name} COMMAND ${CMAKE_COMMAND} ${ARGN} -P ${_check_script})
+endfunction()
+
+add_test(NAME example_train_patches
+  COMMAND $<TARGET_FILE:train> --dataset patches --epochs 100 --seed 3 --out ${_ex_out}/patches/control
+          --json ${_ex_out}/patches/train.json)
+json_check(example_train_patches_check
+  -DFILE=${_ex_out}/patches/train.json -DKEY=test_accuracy -DOP=EQ -DVALUE=1)
+add_test(NAME example_evaluate_patches
+  COMMAND $<TARGET_FILE:evaluate> --model ${_ex_out}/patches/control --dataset patches --seed 3
+          --json ${_ex_out}/patches/evaluate.json)
+json_check(example_evaluate_patches_check
+  -DFILE=${_ex_out}/patches/evaluate.json -DKEY=test_accuracy -DOP=EQ
+  -DFILE2=${_ex_out}/patches/train.json -DKEY2=test_accuracy)
+add_test(NAME example_sleep_patches
+  COMMAND $<TARGET_FILE:sleep> --model ${_ex_out}/patches/control --out ${_ex_out}/patches/slept --preset patches
+          --dataset patches --seed 3 --json ${_ex_out}/patches/sleep.json)
+json_check(example_sleep_patches_check
+  -DFILE=${_ex_out}/patches/sleep.json -DKEY=report.steps -DOP=EQ -DVALUE=1000)
+add_test(NAME example_embed_sleep COMMAND $<TARGET_FILE:embed_sleep> --seed 2)
+set_tests_properties(example_train_patches PROPERTIES FIXTURES_SETUP ex_patches_model)
+set_tests_properties(example_train_patches_check example_evaluate_patches example_sleep_patches
+  PROPERTIES FIXTURES_REQUIRED ex_patches_model)
+set_tests_properties(example_evaluate_patches_check PROPERTIES DEPENDS example_evaluate_patches)
+set_tests_properties(example_sleep_patches_check PROPERTIES DEPENDS example_sleep_patches)
+
+if(CMAKE_BUILD_TYPE STREQUAL "Release")
+  add_test(NAME example_train_mnist
+    COMMAND $<TARGET_FILE:train> --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist --epochs 2 --seed 1
+            --out ${_ex_out}/mnist/control --json ${_ex_out}/mnist/train.json)
+  set_tests_properties(example_train_mnist PROPERTIES FIXTURES_SETUP ex_mnist_model TIMEOUT 600
+    ENVIRONMENT "OPENBLAS_NUM_THREADS=2" RUN_SERIAL TRUE)
+  json_check(example_train_mnist_accuracy
+    -DFILE=${_ex_out}/mnist/train.json -DKEY=test_accuracy -DOP=GE -DVALUE=0.94)
+  add_test(NAME example_evaluate_mnist
+    COMMAND $<TARGET_FILE:evaluate> --model ${_ex_out}/mnist/control --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist
+            --json ${_ex_out}/mnist/evaluate.json)
+  json_check(example_evaluate_mnist_check
+    -DFILE=${_ex_out}/mnist/evaluate.json -DKEY=test_accuracy -DOP=EQ
+    -DFILE2=${_ex_out}/mnist/train.json -DKEY2=test_accuracy)
+  add_test(NAME example_sleep_mnist
+    COMMAND $<TARGET_FILE:sleep> --model ${_ex_out}/mnist/control --out ${_ex_out}/mnist/slept --preset mnist-fgsm
+            --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist --seed 1 --json ${_ex_out}/mnist/sleep.json)
+  json_check(example_sleep_mnist_check
+    -DFILE=${_ex_out}/mnist/sleep.json -DKEY=report.steps -DOP=EQ -DVALUE=27105)
+  set_tests_properties(example_train_mnist_accuracy example_evaluate_mnist example_sleep_mnist
+    PROPERTIES FIXTURES_REQUIRED ex_mnist_model)
+  set_tests_properties(example_evaluate_mnist_check PROPERTIES DEPENDS example_evaluate_mnist)
+  set_tests_properties(example_sleep_mnist_check PROPERTIES DEPENDS example_sleep_mnist)
+endif()
