@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstddef>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -25,6 +26,7 @@
 #include "../core/rng.hpp"
 #include "../core/tensor.hpp"
 #include "../detail/blas.hpp"
+#include "../detail/exact_gemm.hpp"
 #include "activation.hpp"
 
 namespace sleepnet {
@@ -80,6 +82,17 @@ struct GradientSink {
     std::vector<vector<T>>* biases = nullptr;  ///< required when the network has biases
     T alpha = T(1);
     T beta = T(0);
+};
+
+/// Buffers of a deterministic test-mode pass (DenseNetwork::exact_forward): activations
+/// are kept feature-major, (units x samples).
+template <class T>
+struct ExactState {
+    std::size_t n = 0;
+    matrix<T> xt;                ///< input, transposed
+    std::vector<matrix<T>> zt;   ///< pre-activations per layer (units x n)
+    std::vector<matrix<T>> at;   ///< activations per layer (units x n)
+    std::vector<matrix<T>> dt;   ///< scratch for the backward pass
 };
 
 namespace detail {
@@ -375,7 +388,87 @@ public:
         }
     }
 
-    // ---- whole-data-set conveniences (test mode, chunked) ----
+    // ---- deterministic test-mode passes ----
+    //
+    // Predictions, outputs, input gradients and Jacobians go through exact_forward /
+    // exact_backward, built on detail::exact_gemm: a sample's results are bit-identical
+    // whatever the batch it is part of and the number of threads. (forward/backward above
+    // use OpenBLAS, faster, for training.)
+
+    /// Threads used by the deterministic passes (results do not depend on it).
+    unsigned inference_threads() const { return threads_; }
+    void set_inference_threads(unsigned t) { threads_ = std::max(1u, t); }
+
+    void exact_forward(const matrix_type& x, ExactState<T>& st) const
+    {
+        check_input(x, "exact_forward");
+        const std::size_t n = x.shape()[0];
+        const std::size_t layers = weights_.size();
+        st.n = n;
+        detail::resize_if_needed(st.xt, input_size(), n);
+        transpose_into(x.data(), n, input_size(), st.xt.data());
+        st.zt.resize(layers);
+        st.at.resize(layers);
+        for (std::size_t l = 0; l < layers; ++l) {
+            const std::size_t out = sizes_[l + 1];
+            const std::size_t in = sizes_[l];
+            const matrix_type& prev = l == 0 ? st.xt : st.at[l - 1];
+            detail::resize_if_needed(st.zt[l], out, n);
+            detail::exact_gemm(out, n, in, weights_[l].data(), in, false, prev.data(), n, st.zt[l].data(), n,
+                               threads_);
+            T* z = st.zt[l].data();
+            if (options_.bias) {
+                for (std::size_t o = 0; o < out; ++o) {
+                    const T b = biases_[l](o);
+                    for (std::size_t i = 0; i < n; ++i) z[o * n + i] += b;
+                }
+            }
+            detail::resize_if_needed(st.at[l], out, n);
+            T* a = st.at[l].data();
+            const bool hidden = l + 1 < layers;
+            const bool relu = (hidden ? options_.hidden : options_.output) == Activation::relu;
+            const T s = hidden && options_.dropout > 0.0 ? test_scale() : T(1);
+            for (std::size_t i = 0; i < out * n; ++i) {
+                const T v = relu ? (z[i] > T(0) ? z[i] : T(0)) : z[i];
+                a[i] = s != T(1) ? v * s : v;
+            }
+        }
+    }
+
+    /// dx (N x inputs) = gradient of sum_k dz_out(n, k) * logit_k(x_n), for the batch of
+    /// the last exact_forward into `st`.
+    void exact_backward(ExactState<T>& st, const matrix_type& dz_out, matrix_type& dx) const
+    {
+        const std::size_t layers = weights_.size();
+        const std::size_t n = st.n;
+        if (st.zt.size() != layers || dz_out.shape()[0] != n || dz_out.shape()[1] != output_size()) {
+            throw invalid_argument("exact_backward: dz_out has shape " + detail::shape_string(dz_out) +
+                                   ", expected (" + std::to_string(n) + ", " + std::to_string(output_size()) + ")");
+        }
+        st.dt.resize(layers + 1);
+        detail::resize_if_needed(st.dt[layers], output_size(), n);
+        transpose_into(dz_out.data(), n, output_size(), st.dt[layers].data());
+        for (std::size_t l = layers; l-- > 0;) {
+            const std::size_t out = sizes_[l + 1];
+            const std::size_t in = sizes_[l];
+            matrix_type& d = st.dt[l];
+            detail::resize_if_needed(d, in, n);
+            // d (in x n) = W_l^T (in x out) * dt[l+1] (out x n)
+            detail::exact_gemm(in, n, out, weights_[l].data(), in, true, st.dt[l + 1].data(), n, d.data(), n,
+                               threads_);
+            if (l > 0) {
+                const T* z = st.zt[l - 1].data();
+                const bool relu = options_.hidden == Activation::relu;
+                const T s = options_.dropout > 0.0 ? test_scale() : T(1);
+                T* dp = d.data();
+                for (std::size_t i = 0; i < in * n; ++i) {
+                    dp[i] = (!relu || z[i] > T(0)) ? dp[i] * s : T(0);
+                }
+            }
+        }
+        detail::resize_if_needed(dx, n, input_size());
+        transpose_into(st.dt[0].data(), input_size(), n, dx.data());
+    }
 
     /// Pre-activations of the last layer (N x outputs).
     matrix_type logits(const matrix_type& x) const { return pass(x, true); }
@@ -401,10 +494,10 @@ public:
     /// mode: for a loss L, pass dz_out = dL/dlogits.
     matrix_type input_gradient(const matrix_type& x, const matrix_type& dz_out) const
     {
-        ForwardState<T> st;
-        forward(x, st, Mode::test);
+        ExactState<T> st;
+        exact_forward(x, st);
         matrix_type dx;
-        backward(st, dz_out, nullptr, &dx);
+        exact_backward(st, dz_out, dx);
         return dx;
     }
 
@@ -416,8 +509,8 @@ public:
         const std::size_t c = output_size();
         const std::size_t d = input_size();
         xt::xtensor<T, 3> jac = xt::xtensor<T, 3>::from_shape({n, c, d});
-        ForwardState<T> st;
-        forward(x, st, Mode::test);
+        ExactState<T> st;
+        exact_forward(x, st);
         matrix_type seed = matrix_type::from_shape({n, c});
         matrix_type dx;
         for (std::size_t k = 0; k < c; ++k) {
@@ -425,7 +518,7 @@ public:
             for (std::size_t i = 0; i < n; ++i) {
                 seed(i, k) = T(1);
             }
-            backward(st, seed, nullptr, &dx);
+            exact_backward(st, seed, dx);
             for (std::size_t i = 0; i < n; ++i) {
                 std::copy(dx.data() + i * d, dx.data() + (i + 1) * d, jac.data() + (i * c + k) * d);
             }
@@ -438,9 +531,15 @@ public:
     std::vector<matrix_type> activations(const matrix_type& x) const
     {
         check_input(x, "activations");
-        ForwardState<T> st;
-        forward(x, st, Mode::test);
-        return std::move(st.a);
+        ExactState<T> st;
+        exact_forward(x, st);
+        std::vector<matrix_type> out;
+        for (const auto& at : st.at) {
+            matrix_type a = matrix_type::from_shape({st.n, at.shape()[0]});
+            transpose_into(at.data(), at.shape()[0], st.n, a.data());
+            out.push_back(std::move(a));
+        }
+        return out;
     }
 
     void check_input(const matrix_type& x, const char* where) const
@@ -456,6 +555,7 @@ private:
     NetworkOptions options_;
     std::vector<matrix_type> weights_;
     std::vector<vector_type> biases_;
+    unsigned threads_ = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
 
     void require_bias(const char* where) const
     {
@@ -518,8 +618,9 @@ private:
     {
         check_input(x, pre_activation ? "logits" : "outputs");
         const std::size_t n = x.shape()[0];
-        matrix_type result = matrix_type::from_shape({n, output_size()});
-        ForwardState<T> st;
+        const std::size_t c = output_size();
+        matrix_type result = matrix_type::from_shape({n, c});
+        ExactState<T> st;
         matrix_type chunk;
         for (std::size_t start = 0; start < n; start += detail::inference_chunk) {
             const std::size_t stop = std::min(n, start + detail::inference_chunk);
@@ -528,11 +629,28 @@ private:
                 chunk = xt::view(x, xt::range(start, stop), xt::all());
                 in = &chunk;
             }
-            forward(*in, st, Mode::test);
-            const matrix_type& src = pre_activation ? st.z.back() : st.a.back();
-            std::copy(src.begin(), src.end(), result.data() + start * output_size());
+            exact_forward(*in, st);
+            const matrix_type& src = pre_activation ? st.zt.back() : st.at.back();
+            transpose_into(src.data(), c, stop - start, result.data() + start * c);
         }
         return result;
+    }
+
+    // dst (cols x rows) = src (rows x cols)^T
+    static void transpose_into(const T* src, std::size_t rows, std::size_t cols, T* dst)
+    {
+        constexpr std::size_t tile = 32;
+        for (std::size_t i0 = 0; i0 < rows; i0 += tile) {
+            const std::size_t i1 = std::min(rows, i0 + tile);
+            for (std::size_t j0 = 0; j0 < cols; j0 += tile) {
+                const std::size_t j1 = std::min(cols, j0 + tile);
+                for (std::size_t i = i0; i < i1; ++i) {
+                    for (std::size_t j = j0; j < j1; ++j) {
+                        dst[j * rows + i] = src[i * cols + j];
+                    }
+                }
+            }
+        }
     }
 };
 

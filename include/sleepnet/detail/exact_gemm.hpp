@@ -1,0 +1,140 @@
+#pragma once
+// A matrix product whose every element is computed by the same sequence of operations
+// whatever the matrix sizes and the number of threads: C[i][j] = sum over p = 0..k-1, in
+// that order, of op(A)[i][p] * B[p][j], one accumulator per element. OpenBLAS does not
+// promise that (its results change with the batch size and the thread count), so the
+// paths that decide predictions and attack results use this one: a sample's logits do
+// not depend on which other samples share its batch.
+//
+// The kernel vectorizes along the columns of B (GCC/Clang vector extensions), computes
+// MR rows x 2 vectors per tile, and splits rows between threads. Column tails use a
+// scalar loop with the same per-element arithmetic (a multiply-add per step).
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+namespace sleepnet {
+namespace detail {
+
+#if defined(__AVX512F__)
+constexpr std::size_t exact_vector_bytes = 64;
+#else
+constexpr std::size_t exact_vector_bytes = 32;
+#endif
+
+template <class T>
+struct exact_vec;
+template <>
+struct exact_vec<float> {
+    typedef float type __attribute__((vector_size(exact_vector_bytes)));
+};
+template <>
+struct exact_vec<double> {
+    typedef double type __attribute__((vector_size(exact_vector_bytes)));
+};
+
+template <class V, class T>
+inline V exact_load(const T* p)
+{
+    V v;
+    std::memcpy(&v, p, sizeof(V));
+    return v;
+}
+
+template <class V, class T>
+inline void exact_store(T* p, const V& v)
+{
+    std::memcpy(p, &v, sizeof(V));
+}
+
+// element (r, p) of op(A)
+template <class T>
+inline T exact_a(const T* a, std::size_t lda, bool trans_a, std::size_t r, std::size_t p)
+{
+    return trans_a ? a[p * lda + r] : a[r * lda + p];
+}
+
+// Rows [r0, r0 + R) of C, columns [j0, j0 + 2W).
+template <class T, std::size_t R>
+inline void exact_tile(std::size_t r0, std::size_t j0, std::size_t k, const T* a, std::size_t lda, bool trans_a,
+                       const T* b, std::size_t ldb, T* c, std::size_t ldc)
+{
+    using V = typename exact_vec<T>::type;
+    constexpr std::size_t W = sizeof(V) / sizeof(T);
+    V acc0[R], acc1[R];
+    for (std::size_t r = 0; r < R; ++r) {
+        acc0[r] = V{};
+        acc1[r] = V{};
+    }
+    for (std::size_t p = 0; p < k; ++p) {
+        const V b0 = exact_load<V>(b + p * ldb + j0);
+        const V b1 = exact_load<V>(b + p * ldb + j0 + W);
+        for (std::size_t r = 0; r < R; ++r) {
+            const T s = exact_a(a, lda, trans_a, r0 + r, p);
+            acc0[r] += s * b0;
+            acc1[r] += s * b1;
+        }
+    }
+    for (std::size_t r = 0; r < R; ++r) {
+        exact_store(c + (r0 + r) * ldc + j0, acc0[r]);
+        exact_store(c + (r0 + r) * ldc + j0 + W, acc1[r]);
+    }
+}
+
+template <class T>
+inline void exact_rows(std::size_t row_begin, std::size_t row_end, std::size_t n, std::size_t k, const T* a,
+                       std::size_t lda, bool trans_a, const T* b, std::size_t ldb, T* c, std::size_t ldc)
+{
+    using V = typename exact_vec<T>::type;
+    constexpr std::size_t W = sizeof(V) / sizeof(T);
+    constexpr std::size_t MR = 6;
+    const std::size_t n_vec = n - n % (2 * W);
+    for (std::size_t j0 = 0; j0 < n_vec; j0 += 2 * W) {
+        std::size_t r = row_begin;
+        for (; r + MR <= row_end; r += MR) exact_tile<T, MR>(r, j0, k, a, lda, trans_a, b, ldb, c, ldc);
+        for (; r < row_end; ++r) exact_tile<T, 1>(r, j0, k, a, lda, trans_a, b, ldb, c, ldc);
+    }
+    if (n_vec < n) {
+        for (std::size_t r = row_begin; r < row_end; ++r) {
+            for (std::size_t j = n_vec; j < n; ++j) {
+                T s = T(0);
+                for (std::size_t p = 0; p < k; ++p) {
+                    s += exact_a(a, lda, trans_a, r, p) * b[p * ldb + j];
+                }
+                c[r * ldc + j] = s;
+            }
+        }
+    }
+}
+
+/// C (m x n) = op(A) (m x k) * B (k x n), row-major; op(A) = A, or A^T when trans_a (A is
+/// then stored k x m). Element values do not depend on m, n or `threads`.
+template <class T>
+inline void exact_gemm(std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda, bool trans_a,
+                       const T* b, std::size_t ldb, T* c, std::size_t ldc, unsigned threads = 1)
+{
+    if (m == 0 || n == 0) return;
+    const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+    const unsigned t = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(m)));
+    if (t == 1 || work < 2e6) {
+        exact_rows(0, m, n, k, a, lda, trans_a, b, ldb, c, ldc);
+        return;
+    }
+    std::vector<std::thread> pool;
+    const std::size_t per = (m + t - 1) / t;
+    for (unsigned i = 1; i < t; ++i) {
+        const std::size_t begin = std::min(m, i * per);
+        const std::size_t end = std::min(m, begin + per);
+        if (begin < end) {
+            pool.emplace_back([=] { exact_rows(begin, end, n, k, a, lda, trans_a, b, ldb, c, ldc); });
+        }
+    }
+    exact_rows(0, std::min(m, per), n, k, a, lda, trans_a, b, ldb, c, ldc);
+    for (auto& th : pool) th.join();
+}
+
+}  // namespace detail
+}  // namespace sleepnet
