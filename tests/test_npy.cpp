@@ -143,7 +143,8 @@ std::string python_with_numpy()
     candidates.emplace_back("python3");
     candidates.emplace_back("/usr/bin/python3");
     for (const auto& py : candidates) {
-        const std::string cmd = py + " -c \"import numpy\" >/dev/null 2>&1";
+        // numpy.zeros: a directory named numpy in the working directory imports as an empty package
+        const std::string cmd = py + " -c \"import numpy; numpy.zeros(1)\" >/dev/null 2>&1";
         if (std::system(cmd.c_str()) == 0) {
             return py;
         }
