@@ -1,0 +1,264 @@
+#pragma once
+// What every attack shares: per-sample results, the aggregate scores of the paper, the
+// loss gradient with respect to the inputs, and re-verification.
+//
+// Conventions (Foolbox v1/v2, which the paper cites):
+// - inputs the network already misclassifies are skipped: not attempted, excluded from
+//   every score;
+// - "adversarial" means argmax of the logits differs from the label (first index on ties);
+// - distance = ||x' - x||^2 / (N (hi - lo)^2), the paper's mean squared distance;
+// - scores are medians over the attempted inputs, failures counting as +infinity;
+// - every returned adversarial is re-checked through DenseNetwork::predict, the same
+//   deterministic path accuracy uses, so a reported success is a real misclassification;
+// - the caller's inputs are never modified.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "../core/error.hpp"
+#include "../core/tensor.hpp"
+#include "../nn/dense_network.hpp"
+
+namespace sleepnet {
+
+/// Valid input range of the attacked data.
+struct Bounds {
+    double lo = 0.0;
+    double hi = 1.0;
+};
+
+/// Which loss the gradient-based attacks (FGSM, JSMA's fallback) differentiate.
+enum class AttackLoss {
+    network,        ///< the authors' training loss: 1/2 ||onehot(y) - output||^2 with their delta
+    cross_entropy,  ///< softmax cross-entropy on the logits
+};
+
+inline std::string to_string(AttackLoss l) { return l == AttackLoss::network ? "network" : "cross_entropy"; }
+
+struct AttackSample {
+    std::size_t index = 0;               ///< row of the input matrix
+    std::size_t label = 0;
+    std::size_t clean_prediction = 0;
+    bool attempted = false;              ///< correctly classified before the attack
+    bool success = false;                ///< a verified adversarial was found
+    std::size_t adversarial_prediction = 0;
+    double distance = std::numeric_limits<double>::infinity();  ///< mean squared distance; +inf on failure
+    double epsilon = std::numeric_limits<double>::quiet_NaN();  ///< FGSM: minimal epsilon (+inf on failure)
+    std::size_t iterations = 0;          ///< attack iterations (FGSM: grid points up to the hit plus refinements)
+};
+
+template <class T>
+struct AttackResult {
+    std::string attack;
+    std::vector<AttackSample> samples;
+    matrix<T> adversarial;  ///< N x D: the adversarial where success, the input otherwise
+
+    std::size_t attempted() const
+    {
+        return static_cast<std::size_t>(
+            std::count_if(samples.begin(), samples.end(), [](const AttackSample& s) { return s.attempted; }));
+    }
+    std::size_t successes() const
+    {
+        return static_cast<std::size_t>(
+            std::count_if(samples.begin(), samples.end(), [](const AttackSample& s) { return s.success; }));
+    }
+    /// flipped / attempted (0 when nothing was attempted).
+    double success_rate() const
+    {
+        const std::size_t a = attempted();
+        return a == 0 ? 0.0 : static_cast<double>(successes()) / static_cast<double>(a);
+    }
+    /// Median distance over attempted inputs (failures = +inf): the paper's score for
+    /// DeepFool, JSMA and Boundary.
+    double median_distance() const;
+    /// Median minimal epsilon over attempted inputs (failures = +inf): the FGSM score.
+    double median_epsilon() const;
+};
+
+/// Median of values (+inf allowed); NaN for an empty list. Even counts average the two
+/// middle values (inf if either is inf).
+inline double median(std::vector<double> v)
+{
+    if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    if (n % 2 == 1) return v[n / 2];
+    const double a = v[n / 2 - 1], b = v[n / 2];
+    if (std::isinf(a) || std::isinf(b)) return std::isinf(b) ? b : a;
+    return 0.5 * (a + b);
+}
+
+template <class T>
+double AttackResult<T>::median_distance() const
+{
+    std::vector<double> v;
+    for (const auto& s : samples)
+        if (s.attempted) v.push_back(s.success ? s.distance : std::numeric_limits<double>::infinity());
+    return median(std::move(v));
+}
+
+template <class T>
+double AttackResult<T>::median_epsilon() const
+{
+    std::vector<double> v;
+    for (const auto& s : samples)
+        if (s.attempted) v.push_back(s.success ? s.epsilon : std::numeric_limits<double>::infinity());
+    return median(std::move(v));
+}
+
+/// JSON numbers cannot be infinite: +inf and NaN are written as null.
+inline nlohmann::json json_number(double v)
+{
+    return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+
+inline nlohmann::json to_json(const AttackSample& s)
+{
+    nlohmann::json j;
+    j["index"] = s.index;
+    j["label"] = s.label;
+    j["prediction"] = s.clean_prediction;
+    j["attempted"] = s.attempted;
+    j["success"] = s.success;
+    j["adversarial_prediction"] = s.adversarial_prediction;
+    j["distance"] = json_number(s.distance);
+    if (!std::isnan(s.epsilon)) j["epsilon"] = json_number(s.epsilon);
+    j["iterations"] = s.iterations;
+    return j;
+}
+
+/// ||a - b||^2 / (N (hi - lo)^2) for two rows of length n.
+template <class T>
+inline double mean_squared_distance(const T* a, const T* b, std::size_t n, const Bounds& bounds = {})
+{
+    double s = 0.0;
+    for (std::size_t j = 0; j < n; ++j) {
+        const double d = static_cast<double>(a[j]) - static_cast<double>(b[j]);
+        s += d * d;
+    }
+    const double r = bounds.hi - bounds.lo;
+    return s / (static_cast<double>(n) * r * r);
+}
+
+namespace detail {
+
+template <class T>
+inline void check_attack_inputs(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y,
+                                const Bounds& bounds, const char* who)
+{
+    net.check_input(x, who);
+    if (x.shape()[0] != y.size()) {
+        throw invalid_argument(std::string(who) + ": " + std::to_string(x.shape()[0]) + " inputs but " +
+                               std::to_string(y.size()) + " labels");
+    }
+    if (!(bounds.hi > bounds.lo) || !std::isfinite(bounds.lo) || !std::isfinite(bounds.hi)) {
+        throw invalid_argument(std::string(who) + ": bounds must satisfy lo < hi, got [" + std::to_string(bounds.lo) +
+                               ", " + std::to_string(bounds.hi) + "]");
+    }
+    for (std::size_t i = 0; i < y.size(); ++i) {
+        if (y(i) >= net.output_size()) {
+            throw invalid_argument(std::string(who) + ": label " + std::to_string(y(i)) + " of input " +
+                                   std::to_string(i) + " is not below the " + std::to_string(net.output_size()) +
+                                   " outputs");
+        }
+    }
+    for (std::size_t k = 0; k < x.size(); ++k) {
+        const double v = static_cast<double>(x.data()[k]);
+        if (!(v >= bounds.lo && v <= bounds.hi)) {
+            throw invalid_argument(std::string(who) + ": input " + std::to_string(k / x.shape()[1]) + ", element " +
+                                   std::to_string(k % x.shape()[1]) + " = " + std::to_string(v) + " is outside [" +
+                                   std::to_string(bounds.lo) + ", " + std::to_string(bounds.hi) + "]");
+        }
+    }
+}
+
+/// A result with every sample's clean prediction filled in and the adversarial matrix set
+/// to the inputs.
+template <class T>
+inline AttackResult<T> start_result(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y,
+                                    const std::string& name)
+{
+    AttackResult<T> r;
+    r.attack = name;
+    r.adversarial = x;
+    const label_vector p = net.predict(x);
+    r.samples.resize(y.size());
+    for (std::size_t i = 0; i < y.size(); ++i) {
+        auto& s = r.samples[i];
+        s.index = i;
+        s.label = y(i);
+        s.clean_prediction = p(i);
+        s.adversarial_prediction = p(i);
+        s.attempted = p(i) == y(i);
+    }
+    return r;
+}
+
+/// Re-checks every success through net.predict and fills distances; a success that does
+/// not hold up is turned into a failure (and its row reset to the input).
+template <class T>
+inline void verify_result(const DenseNetwork<T>& net, const matrix<T>& x, AttackResult<T>& r, const Bounds& bounds)
+{
+    const label_vector p = net.predict(r.adversarial);
+    const std::size_t d = x.shape()[1];
+    for (auto& s : r.samples) {
+        T* row = r.adversarial.data() + s.index * d;
+        const T* orig = x.data() + s.index * d;
+        if (s.success && p(s.index) != s.label) {
+            s.adversarial_prediction = p(s.index);
+            s.distance = mean_squared_distance(row, orig, d, bounds);
+        } else {
+            if (s.success) {  // did not hold up
+                s.success = false;
+            }
+            if (s.attempted) {
+                s.distance = std::numeric_limits<double>::infinity();
+                if (!std::isnan(s.epsilon)) s.epsilon = std::numeric_limits<double>::infinity();
+            } else {
+                s.distance = 0.0;
+            }
+            std::copy(orig, orig + d, row);
+            s.adversarial_prediction = s.clean_prediction;
+        }
+    }
+}
+
+/// Per-sample gradient of the attack loss with respect to the inputs (N x D), test mode.
+template <class T>
+inline matrix<T> loss_input_gradient(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y,
+                                     AttackLoss loss)
+{
+    ExactState<T> st;
+    net.exact_forward(x, st);
+    const std::size_t n = x.shape()[0];
+    const std::size_t c = net.output_size();
+    matrix<T> dz = matrix<T>::from_shape({n, c});
+    const matrix<T>& zt = st.zt.back();  // c x n
+    const matrix<T>& at = st.at.back();
+    for (std::size_t i = 0; i < n; ++i) {
+        if (loss == AttackLoss::network) {
+            // the authors' delta: output - target, no output-activation derivative
+            for (std::size_t k = 0; k < c; ++k) dz(i, k) = at(k, i) - (k == y(i) ? T(1) : T(0));
+        } else {
+            double mx = -INFINITY;
+            for (std::size_t k = 0; k < c; ++k) mx = std::max(mx, static_cast<double>(zt(k, i)));
+            double s = 0.0;
+            for (std::size_t k = 0; k < c; ++k) s += std::exp(static_cast<double>(zt(k, i)) - mx);
+            for (std::size_t k = 0; k < c; ++k)
+                dz(i, k) = static_cast<T>(std::exp(static_cast<double>(zt(k, i)) - mx) / s - (k == y(i) ? 1.0 : 0.0));
+        }
+    }
+    matrix<T> dx;
+    net.exact_backward(st, dz, dx);
+    return dx;
+}
+
+}  // namespace detail
+}  // namespace sleepnet
