@@ -44,10 +44,8 @@ sleepnet::SleepParams read_params(const std::string& preset, const std::string& 
         } catch (const nlohmann::json::exception& e) {
             throw sleepnet::format_error(file + ": not valid JSON (" + e.what() + ")");
         }
-        sleepnet::SleepParams base;
-        if (j.is_object() && j.contains("preset")) base = sleepnet::sleep_preset(j.at("preset").get<std::string>());
         try {
-            return sleepnet::sleep_params_from_json(j, base);
+            return sleepnet::sleep_params_from_json(j);
         } catch (const sleepnet::invalid_argument& e) {
             throw sleepnet::invalid_argument(file + ": " + e.what());
         }

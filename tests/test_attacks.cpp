@@ -116,8 +116,7 @@ TEST_CASE("DeepFool on affine binary models: one step of (1 + overshoot) times t
         const auto y = net.predict(x);
         const auto z = net.logits(x);
         const auto& w = net.weights(0);
-        DeepFoolOptions o;
-        o.clip = false;
+        DeepFoolOptions o;  // no clipping by default (the authors' code)
         const auto r = deepfool(net, x, y, o);
         for (std::size_t i = 0; i < 15; ++i) {
             CAPTURE(i);
@@ -169,7 +168,9 @@ TEST_CASE("attack invariants: misclassified skipped, bounds, verification, batch
     for (std::size_t i = 0; i < 30; i += 5) y(i) = (y(i) + 1) % 4;  // misclassified on purpose
     const matrix<double> before = x;
     const auto rf = fgsm(net, x, y);
-    const auto rd = deepfool(net, x, y);
+    DeepFoolOptions clipped;
+    clipped.clip = true;
+    const auto rd = deepfool(net, x, y, clipped);
     CHECK(x == before);
     for (const auto* r : {&rf, &rd}) {
         CHECK(r->attempted() == 24);
@@ -196,7 +197,7 @@ TEST_CASE("attack invariants: misclassified skipped, bounds, verification, batch
     const matrix<double> b = xt::view(x, xt::range(11, 30), xt::all());
     const label_vector ya = xt::view(y, xt::range(0, 11)), yb = xt::view(y, xt::range(11, 30));
     const auto fa = fgsm(net, a, ya), fb = fgsm(net, b, yb);
-    const auto da = deepfool(net, a, ya), db = deepfool(net, b, yb);
+    const auto da = deepfool(net, a, ya, clipped), db = deepfool(net, b, yb, clipped);
     for (std::size_t i = 0; i < 30; ++i) {
         const auto& f = i < 11 ? fa.samples[i] : fb.samples[i - 11];
         const auto& dd = i < 11 ? da.samples[i] : db.samples[i - 11];

@@ -315,6 +315,10 @@ TEST_CASE("bad sleep parameters and inputs give clear errors; non-finite weights
     auto typo = j;
     typo["treshold"] = 1;
     CHECK_THROWS_WITH_AS(sleep_params_from_json(typo), doctest::Contains("treshold"), invalid_argument);
+    nlohmann::json from_preset{{"preset", "mnist-deepfool"}, {"steps", 10}};
+    const auto fp = sleep_params_from_json(from_preset);
+    CHECK(fp.rate == sleep_preset("mnist-deepfool").rate);
+    CHECK(fp.steps == 10);
     auto wrong = j;
     wrong["rate"] = "fast";
     CHECK_THROWS_AS(sleep_params_from_json(wrong), invalid_argument);
@@ -385,4 +389,30 @@ TEST_CASE("Poisson sources: spike frequencies match rate_factor * dt * rate * x;
     default_engine e(1);
     CHECK_THROWS_AS(sleep(net, bad, p, e), invalid_argument);
     CHECK(bitwise_equal(net.weights(0), before.weights(0)));
+}
+
+namespace {
+struct BadSource {
+    std::vector<std::uint32_t> give;
+    std::size_t size() const { return 4; }
+    template <class E>
+    void spikes(std::size_t, std::vector<std::uint32_t>& a, E&) const
+    {
+        a = give;
+    }
+};
+}  // namespace
+
+TEST_CASE("a spike source giving bad indices is an error, and the weights stay as they were")
+{
+    std::vector<double> w{0.1, 0.2, 0.3, 0.4};
+    default_engine eng(1);
+    for (const auto& give : {std::vector<std::uint32_t>{1, 4}, std::vector<std::uint32_t>{2, 2},
+                             std::vector<std::uint32_t>{3, 1}}) {
+        BadSource bad{give};
+        CHECK_THROWS_WITH_AS(sleep_weights(std::vector<WeightView<double>>{{w.data(), 1, 4}}, {{1.0, 0.05}}, 0.999, 3,
+                                           bad, PaperStdp{}, eng),
+                             doctest::Contains("spike source gave input index"), invalid_argument);
+    }
+    CHECK(w == std::vector<double>{0.1, 0.2, 0.3, 0.4});
 }

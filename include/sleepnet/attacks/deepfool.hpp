@@ -11,6 +11,13 @@
 //   x = clip(x0 + (1 + overshoot) r_tot), overshoot 0.02 there.
 // Stops when x is adversarial or after max_iterations (100). The logits' Jacobian comes
 // from the deterministic backward pass, batched over all unfinished samples.
+//
+// Clipping: the authors' code (whose numbers the paper reports) does not clip, and that
+// is the default here. clip = true keeps every point inside the bounds as Foolbox does;
+// be aware that with per-step overshoot a clipped step realizes only part of the
+// linearized move, so on MNIST about a quarter of the control network's inputs then
+// creep toward the boundary without crossing it within 100 iterations (measured: 76%
+// success with clipping, 100% without, on the first 1,000 test images).
 
 #include <algorithm>
 #include <cmath>
@@ -33,7 +40,7 @@ struct DeepFoolOptions {
     std::size_t candidates = 10;     ///< top-k classes considered (the label included)
     double overshoot = 0.05;         ///< per_step: the paper's 1.05; use 0.02 with at_end
     OvershootMode mode = OvershootMode::per_step;
-    bool clip = true;                ///< clip to bounds every step (the authors' code did not)
+    bool clip = false;               ///< clip to bounds every step (Foolbox); the authors' code did not
     Bounds bounds;
     std::size_t batch = 512;         ///< samples per forward/backward block (memory bound only)
 

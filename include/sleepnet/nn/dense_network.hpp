@@ -578,7 +578,11 @@ private:
             throw invalid_argument("backward: gradient sink needs one weight matrix per layer");
         }
         for (std::size_t l = 0; l < weights_.size(); ++l) {
-            detail::resize_if_needed((*sink.weights)[l], sizes_[l + 1], sizes_[l]);
+            matrix_type& g = (*sink.weights)[l];
+            if (g.shape()[0] != sizes_[l + 1] || g.shape()[1] != sizes_[l]) {
+                g = matrix_type::from_shape({sizes_[l + 1], sizes_[l]});
+                g.fill(T(0));  // a fresh accumulator: beta * G must not blend in garbage
+            }
         }
         if (options_.bias) {
             if (sink.biases == nullptr || sink.biases->size() != weights_.size()) {

@@ -128,20 +128,28 @@ inline nlohmann::json to_json(const SleepParams& p)
     return j;
 }
 
-/// Reads parameters from JSON. Missing keys keep the defaults of `base`; unknown keys and
-/// values of the wrong type are errors (a typo must not silently fall back to a default).
+inline SleepParams sleep_preset(const std::string& name);
+
+/// Reads parameters from JSON. Missing keys keep the values of `base`, or of the preset
+/// named by a "preset" key; unknown keys and values of the wrong type are errors (a typo
+/// must not silently fall back to a default). "comment" is accepted and ignored.
 inline SleepParams sleep_params_from_json(const nlohmann::json& j, SleepParams base = {})
 {
     if (!j.is_object()) throw invalid_argument("sleep parameters: expected a JSON object");
     static const char* known[] = {"rule", "normalization", "percentile", "rate", "rate_factor", "dt", "decay", "inc",
                                   "dec", "thresholds", "alpha_scale", "alpha", "steps", "input", "include_output",
-                                  "provenance", "preset", "objective", "budget", "comment"};
+                                  "provenance", "preset", "comment"};
     for (auto it = j.begin(); it != j.end(); ++it) {
         bool ok = false;
         for (const char* k : known) ok = ok || it.key() == k;
         if (!ok) throw invalid_argument("sleep parameters: unknown key '" + it.key() + "'");
     }
     SleepParams p = std::move(base);
+    if (j.contains("preset")) {
+        // the file starts from a preset; its other keys override the preset's values
+        if (!j.at("preset").is_string()) throw invalid_argument("sleep parameters: 'preset' must be a string");
+        p = sleep_preset(j.at("preset").get<std::string>());
+    }
     try {
         if (j.contains("rule")) {
             const auto r = j.at("rule").get<std::string>();
@@ -312,8 +320,17 @@ inline SleepReport sleep_weights(const std::vector<WeightView<T>>& layers, const
         SleepProgress progress;
         progress.steps = steps;
         progress.input = &input;
+        const std::size_t inputs = layers.front().in;
         for (std::size_t t = 0; t < steps; ++t) {
             source.spikes(t, input, engine);
+            for (std::size_t q = 0; q < input.size(); ++q) {
+                if (input[q] >= inputs || (q > 0 && input[q] <= input[q - 1])) {
+                    throw invalid_argument("sleep: the spike source gave input index " + std::to_string(input[q]) +
+                                           " at step " + std::to_string(t) +
+                                           (input[q] >= inputs ? " (only " + std::to_string(inputs) + " inputs)"
+                                                               : " out of strictly ascending order"));
+                }
+            }
             report.input_spikes += input.size();
             net.step(input, rule);
             ++report.steps;
