@@ -27,7 +27,7 @@ need() {
 }
 
 # Until the `reproduce` example lands, the quick job trains the control network on
-# MNIST for 2 epochs and evaluates it.
+# MNIST for 2 epochs, evaluates it, and sleeps it with the authors' mnist-fgsm preset.
 mkdir -p out
 need train
 say "training the control network on MNIST (2 epochs)"
@@ -35,4 +35,8 @@ say "training the control network on MNIST (2 epochs)"
 need evaluate
 say "evaluating out/control on the MNIST test set"
 "$BIN/evaluate" --model out/control --dataset mnist --data data/mnist
-say "done: model in out/control, training results in out/train.json"
+need sleep
+say "sleeping out/control with the mnist-fgsm preset"
+"$BIN/sleep" --model out/control --out out/slept --preset mnist-fgsm --dataset mnist --data data/mnist --seed 1 \
+  --json out/sleep.json
+say "done: control model in out/control (out/train.json), slept model in out/slept (out/sleep.json)"
