@@ -19,10 +19,13 @@
 namespace sleepnet {
 namespace detail {
 
+// the widest vectors the target has (results do not depend on the choice)
 #if defined(__AVX512F__)
 constexpr std::size_t exact_vector_bytes = 64;
-#else
+#elif defined(__AVX__)
 constexpr std::size_t exact_vector_bytes = 32;
+#else
+constexpr std::size_t exact_vector_bytes = 16;
 #endif
 
 template <class T>
