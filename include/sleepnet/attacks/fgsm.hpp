@@ -9,8 +9,10 @@
 //   first adversarial. No adversarial on the grid: failure (epsilon = +inf).
 // The grid is the parity mode: the decision may flip back and forth along the ray, and
 // the first flip is what counts. FgsmSearch::bisection is a faster extra mode that
-// assumes one flip (it returns the smallest adversarial eps a bisection between the
-// last clean and the first adversarial point of a coarse grid finds).
+// assumes one flip: it scans every bisection_stride-th grid point, then bisects between
+// the last clean and the first adversarial one (bisection_iterations halvings), so it
+// returns an epsilon between grid points and may miss a flip that reverts within a
+// stride.
 //
 // Candidates are evaluated in batches through DenseNetwork::logits, whose results do not
 // depend on the batch, so the answer for a sample is the same whatever else is attacked
@@ -37,7 +39,8 @@ struct FgsmOptions {
     double max_epsilon = 1.0;
     std::size_t refine_steps = 20;   ///< finer grid when the first hit is among the first refine_below points
     std::size_t refine_below = 20;
-    std::size_t bisection_iterations = 20;
+    std::size_t bisection_stride = 10;      ///< bisection: coarse scan every this many grid points
+    std::size_t bisection_iterations = 12;  ///< bisection: halvings of the bracket
     AttackLoss loss = AttackLoss::network;
     Bounds bounds;
     std::size_t batch_rows = 4096;   ///< candidate rows evaluated per logits() call (memory bound only)
@@ -49,6 +52,7 @@ struct FgsmOptions {
             throw invalid_argument("FgsmOptions: max_epsilon must be finite and > 0, got " + std::to_string(max_epsilon));
         if (batch_rows == 0) throw invalid_argument("FgsmOptions: batch_rows must be > 0");
         if (refine_steps == 0) throw invalid_argument("FgsmOptions: refine_steps must be > 0");
+        if (bisection_stride == 0) throw invalid_argument("FgsmOptions: bisection_stride must be > 0");
     }
 };
 
@@ -136,20 +140,23 @@ inline AttackResult<T> fgsm(const DenseNetwork<T>& net, const matrix<T>& x, cons
         index.clear();
     };
 
-    // 1. coarse pass over the grid, in growing chunks per sample
+    // 1. scan of the grid (every stride-th point for bisection), in growing chunks per sample
+    const std::size_t stride = options.search == FgsmSearch::bisection ? options.bisection_stride : 1;
+    for (std::size_t i = 0; i < n; ++i) state[i].next = std::min(stride, options.steps);
     for (;;) {
         bool any = false;
         for (std::size_t i = 0; i < n; ++i) {
             State& s = state[i];
             if (s.done) continue;
             any = true;
-            const std::size_t last = std::min(options.steps, s.next + s.chunk - 1);
-            for (std::size_t k = s.next; k <= last; ++k) {
+            std::size_t k = s.next;
+            for (std::size_t c = 0; c < s.chunk && k <= options.steps; ++c) {
                 sample.push_back(i);
                 eps.push_back(grid_eps(k));
                 index.push_back(k);
+                k = k == options.steps ? options.steps + 1 : std::min(options.steps, k + stride);
             }
-            s.next = last + 1;
+            s.next = k;
             s.chunk = std::min<std::size_t>(64, s.chunk * 2);
             if (sample.size() >= options.batch_rows) {
                 flush([&](std::size_t si, std::size_t k, bool adv) {
@@ -174,8 +181,8 @@ inline AttackResult<T> fgsm(const DenseNetwork<T>& net, const matrix<T>& x, cons
         if (state[i].hit != 0) {
             found[i] = grid_eps(state[i].hit);
         }
-        // grid points up to the first hit (all of them on failure), whatever the batching
-        queries[i] = state[i].hit != 0 ? state[i].hit : options.steps;
+        // grid points scanned up to the first hit (all of them on failure), whatever the batching
+        queries[i] = (state[i].hit != 0 ? state[i].hit : options.steps) / stride;
     }
     if (options.search == FgsmSearch::grid) {
         std::vector<std::size_t> best(n, 0);
@@ -208,7 +215,7 @@ inline AttackResult<T> fgsm(const DenseNetwork<T>& net, const matrix<T>& x, cons
         for (std::size_t i = 0; i < n; ++i) {
             if (state[i].hit == 0) continue;
             hi[i] = found[i];
-            lo[i] = grid_eps(state[i].hit - 1);
+            lo[i] = state[i].hit > stride ? grid_eps(state[i].hit - stride) : 0.0;
         }
         for (std::size_t it = 0; it < options.bisection_iterations; ++it) {
             for (std::size_t i = 0; i < n; ++i) {
