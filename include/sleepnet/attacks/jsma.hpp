@@ -1,0 +1,405 @@
+#pragma once
+// Jacobian-based saliency map attack (JSMA; Papernot et al. 2016), as the paper uses it:
+// theta = 0.1, at most 500 iterations, a pixel leaves the search domain after 7 changes.
+//
+//   auto r = sleepnet::jsma(net, x, y);               // single-pixel variant (default)
+//   opts.variant = sleepnet::JsmaOptions::Variant::pairs;  // Papernot's pixel pairs
+//
+// Semantics (per correctly classified input x0 with label y):
+// - target t = the class with the highest logit other than y at x0 (the second-highest
+//   output, as in the authors' code), first index on ties;
+// - per iteration, at the current point x: Z = logits (the deterministic pass), and
+//     alpha_j = dZ_t / dx_j,   beta_j = sum_{k != t} dZ_k / dx_j
+//   (two backward passes of the deterministic path, seeded with e_t and 1 - e_t: the
+//   target row of the logits Jacobian and the sum of its other rows, without computing
+//   the other rows one by one);
+// - single variant: a pixel j is admissible when it is active, alpha_j and beta_j are
+//   non-zero with opposite signs, and x_j can move in the direction dir = sign(alpha_j)
+//   (x_j < hi for dir = +1, x_j > lo for dir = -1). The admissible pixel with the largest
+//   |alpha_j| * |beta_j| is chosen (Papernot's saliency for increasing or decreasing a
+//   feature). Fallback when no pixel is admissible: the active pixel with the largest
+//   |alpha_j - beta_j| among those that can move in direction sign(alpha_j - beta_j),
+//   moved that way (the direction that raises Z_t - sum of the others; Foolbox's fast
+//   mode likewise ranks pixels by a single gradient of the target loss);
+// - pairs variant: the same on pixel pairs p < q, with A = alpha_p + alpha_q and
+//   B = beta_p + beta_q, both pixels moved in direction sign(A); score |A| * |B|.
+//   Fallback: the two active pixels with the largest (alpha - beta) * dir > 0 for the
+//   better direction (one pixel when only one qualifies);
+// - inactive (masked) pixels are excluded outright, never scored 0 (a CleverHans bug
+//   let a masked pixel with score 0 win forever); ties go to the lowest pixel index
+//   (lowest p, then q);
+// - a chosen pixel moves by theta * (hi - lo) in its direction; every pixel value is
+//   kept as clip(x0_j + m_j * theta * (hi - lo)) with an integer net step count m_j, so
+//   changes are exact multiples of theta unless clipped; a pixel leaves the search
+//   domain after max_changes_per_pixel changes or when a change brings it to a bound
+//   (Foolbox). Pixels that start at a bound stay active but can only move inwards;
+// - stop when the prediction differs from y (success), after max_iterations changes, or
+//   when no pixel can be chosen (the attack failed);
+// - AttackSample::iterations = the number of iterations used (changes applied; a pair
+//   counts as one iteration).
+//
+// Callbacks (core/callbacks.hpp): on_step(const JsmaStep<T>&) is called after every
+// iteration of every input (once the chosen pixels are changed); returning true stops that
+// input: it succeeds if its current point is adversarial, else it fails.
+//
+// All inputs still running are stepped together: one deterministic forward pass and two
+// backward passes per iteration for the whole batch. Every quantity a sample's choice
+// depends on is computed per sample by the batch-independent path, so the result of an
+// input does not depend on which other inputs are attacked with it, nor on the thread
+// count. No random numbers are used.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "../core/callbacks.hpp"
+#include "../core/error.hpp"
+#include "../core/tensor.hpp"
+#include "../detail/exact_gemm.hpp"
+#include "../nn/dense_network.hpp"
+#include "common.hpp"
+
+namespace sleepnet {
+
+struct JsmaOptions {
+    double theta = 0.1;                      ///< change per step, relative to hi - lo
+    std::size_t max_iterations = 500;        ///< iterations (changes) per input
+    std::size_t max_changes_per_pixel = 7;   ///< a pixel leaves the search domain after this many changes
+    enum class Variant { single, pairs } variant = Variant::single;
+    Bounds bounds;
+};
+
+/// What on_step callbacks see after each iteration.
+template <class T>
+struct JsmaStep {
+    std::size_t sample = 0;              ///< row of the input matrix
+    std::size_t iteration = 0;           ///< 1, 2, ... (iterations used so far)
+    std::size_t target = 0;              ///< the target class
+    std::size_t pixel = 0;               ///< the pixel changed
+    std::size_t second_pixel = static_cast<std::size_t>(-1);  ///< pairs: the other pixel; else -1
+    int direction = 0;                   ///< +1 increased, -1 decreased
+    const T* point = nullptr;            ///< the current point (size values)
+    const std::uint8_t* active = nullptr;  ///< 1 where a pixel is still in the search domain
+    std::size_t size = 0;
+};
+
+inline std::string to_string(JsmaOptions::Variant v) { return v == JsmaOptions::Variant::single ? "single" : "pairs"; }
+
+namespace detail {
+
+inline void check_jsma_options(const JsmaOptions& o)
+{
+    if (!(o.theta > 0.0) || !std::isfinite(o.theta)) {
+        throw invalid_argument("jsma: options.theta must be finite and > 0, got " + std::to_string(o.theta));
+    }
+    if (o.max_changes_per_pixel == 0) {
+        throw invalid_argument("jsma: options.max_changes_per_pixel must be >= 1, got 0");
+    }
+    if (o.max_changes_per_pixel > 127) {
+        throw invalid_argument("jsma: options.max_changes_per_pixel must be <= 127, got " +
+                               std::to_string(o.max_changes_per_pixel));
+    }
+    if (o.variant != JsmaOptions::Variant::single && o.variant != JsmaOptions::Variant::pairs) {
+        throw invalid_argument("jsma: options.variant is not a known variant");
+    }
+}
+
+/// The pixels (one or two) and the direction chosen in one JSMA iteration.
+struct JsmaChoice {
+    static constexpr std::size_t none = static_cast<std::size_t>(-1);
+    std::size_t p = none;
+    std::size_t q = none;  ///< second pixel of a pair, or none
+    int dir = 0;           ///< +1 increase, -1 decrease; 0 when nothing was chosen
+};
+
+/// Per-input state of the attack.
+struct JsmaPixelState {
+    std::vector<std::int8_t> steps;     ///< net number of theta steps per pixel (signed)
+    std::vector<std::uint8_t> changes;  ///< changes applied per pixel
+    std::vector<std::uint8_t> active;   ///< still in the search domain
+};
+
+// can pixel value v move in direction dir within [lo, hi]?
+inline bool jsma_movable(double v, int dir, const Bounds& b) { return dir > 0 ? v < b.hi : v > b.lo; }
+
+template <class T>
+inline JsmaChoice jsma_select_single(const T* x, const T* alpha, const T* beta, const std::uint8_t* active,
+                                     std::size_t d, const Bounds& bounds)
+{
+    JsmaChoice best;
+    double best_score = -std::numeric_limits<double>::infinity();
+    for (std::size_t j = 0; j < d; ++j) {
+        if (!active[j]) continue;
+        const double a = static_cast<double>(alpha[j]);
+        const double b = static_cast<double>(beta[j]);
+        if (!((a > 0.0 && b < 0.0) || (a < 0.0 && b > 0.0))) continue;
+        const int dir = a > 0.0 ? 1 : -1;
+        if (!jsma_movable(static_cast<double>(x[j]), dir, bounds)) continue;
+        const double s = std::fabs(a) * std::fabs(b);
+        if (s > best_score) {
+            best_score = s;
+            best.p = j;
+            best.dir = dir;
+        }
+    }
+    if (best.dir != 0) return best;
+    // fallback: largest |alpha - beta| in its own direction
+    for (std::size_t j = 0; j < d; ++j) {
+        if (!active[j]) continue;
+        const double g = static_cast<double>(alpha[j]) - static_cast<double>(beta[j]);
+        if (g == 0.0) continue;
+        const int dir = g > 0.0 ? 1 : -1;
+        if (!jsma_movable(static_cast<double>(x[j]), dir, bounds)) continue;
+        const double s = std::fabs(g);
+        if (s > best_score) {
+            best_score = s;
+            best.p = j;
+            best.dir = dir;
+        }
+    }
+    return best;
+}
+
+template <class T>
+inline JsmaChoice jsma_select_pairs(const T* x, const T* alpha, const T* beta, const std::uint8_t* active,
+                                    std::size_t d, const Bounds& bounds, std::vector<std::size_t>& idx,
+                                    std::vector<double>& a, std::vector<double>& b, std::vector<std::uint8_t>& up,
+                                    std::vector<std::uint8_t>& down)
+{
+    // compact list of active pixels
+    idx.clear();
+    a.clear();
+    b.clear();
+    up.clear();
+    down.clear();
+    for (std::size_t j = 0; j < d; ++j) {
+        if (!active[j]) continue;
+        idx.push_back(j);
+        a.push_back(static_cast<double>(alpha[j]));
+        b.push_back(static_cast<double>(beta[j]));
+        up.push_back(jsma_movable(static_cast<double>(x[j]), 1, bounds) ? 1 : 0);
+        down.push_back(jsma_movable(static_cast<double>(x[j]), -1, bounds) ? 1 : 0);
+    }
+    const std::size_t m = idx.size();
+    JsmaChoice best;
+    double best_score = -std::numeric_limits<double>::infinity();
+    for (std::size_t u = 0; u < m; ++u) {
+        const double au = a[u], bu = b[u];
+        const bool uu = up[u] != 0, ud = down[u] != 0;
+        if (!uu && !ud) continue;
+        for (std::size_t v = u + 1; v < m; ++v) {
+            const double A = au + a[v];
+            const double B = bu + b[v];
+            int dir;
+            if (A > 0.0 && B < 0.0) {
+                if (!uu || !up[v]) continue;
+                dir = 1;
+            } else if (A < 0.0 && B > 0.0) {
+                if (!ud || !down[v]) continue;
+                dir = -1;
+            } else {
+                continue;
+            }
+            const double s = -A * B;  // = |A| |B| for admissible pairs
+            if (s > best_score) {
+                best_score = s;
+                best.p = idx[u];
+                best.q = idx[v];
+                best.dir = dir;
+            }
+        }
+    }
+    if (best.dir != 0) return best;
+    // fallback: the two best pixels by (alpha - beta) * dir, for the better direction
+    for (int dir : {1, -1}) {
+        std::size_t f = JsmaChoice::none, s = JsmaChoice::none;
+        double fv = 0.0, sv = 0.0;
+        for (std::size_t u = 0; u < m; ++u) {
+            if (!(dir > 0 ? up[u] : down[u])) continue;
+            const double g = (a[u] - b[u]) * dir;
+            if (!(g > 0.0)) continue;
+            if (f == JsmaChoice::none || g > fv) {
+                s = f;
+                sv = fv;
+                f = u;
+                fv = g;
+            } else if (s == JsmaChoice::none || g > sv) {
+                s = u;
+                sv = g;
+            }
+        }
+        if (f == JsmaChoice::none) continue;
+        const double total = fv + (s == JsmaChoice::none ? 0.0 : sv);
+        if (total > best_score) {
+            best_score = total;
+            const std::size_t p = idx[f];
+            const std::size_t q = s == JsmaChoice::none ? JsmaChoice::none : idx[s];
+            best.p = q == JsmaChoice::none ? p : std::min(p, q);
+            best.q = q == JsmaChoice::none ? q : std::max(p, q);
+            best.dir = dir;
+        }
+    }
+    return best;
+}
+
+}  // namespace detail
+
+/// JSMA on every row of x (N x D) with labels y. See the top of this header for the
+/// exact semantics. Throws invalid_argument for bad shapes, labels, bounds, inputs outside
+/// the bounds, or options out of range (naming the option).
+template <class T, class... Callbacks>
+AttackResult<T> jsma(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y,
+                     const JsmaOptions& options = {}, Callbacks&&... callbacks)
+{
+    auto hooks = std::forward_as_tuple(callbacks...);
+    detail::check_jsma_options(options);
+    const Bounds& bounds = options.bounds;
+    detail::check_attack_inputs(net, x, y, bounds, "jsma");
+    AttackResult<T> r = detail::start_result(net, x, y, "jsma");
+    const std::size_t n = x.shape()[0];
+    const std::size_t d = x.shape()[1];
+    const std::size_t c = net.output_size();
+    if (n == 0) return r;
+    if (c < 2) {
+        throw invalid_argument("jsma: the network has " + std::to_string(c) + " output, at least 2 are needed");
+    }
+    const double step = options.theta * (bounds.hi - bounds.lo);
+    const bool pairs = options.variant == JsmaOptions::Variant::pairs;
+
+    // targets: the highest logit other than the label at the clean input
+    std::vector<std::size_t> target(n, 0);
+    {
+        const matrix<T> z = net.logits(x);
+        for (std::size_t i = 0; i < n; ++i) {
+            std::size_t t = y(i) == 0 ? 1 : 0;
+            for (std::size_t k = 0; k < c; ++k) {
+                if (k == y(i)) continue;
+                if (z(i, k) > z(i, t)) t = k;
+            }
+            target[i] = t;
+        }
+    }
+
+    std::vector<std::size_t> attempted;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (r.samples[i].attempted) attempted.push_back(i);
+    }
+    std::vector<detail::JsmaPixelState> state(n);
+
+    constexpr std::size_t pad = 2 * detail::exact_vector_bytes / sizeof(T);
+    ExactState<T> st;
+    matrix<T> batch, seed_t, seed_o, grad_t, grad_o;
+    std::vector<std::size_t> idx;
+    std::vector<double> sa, sb;
+    std::vector<std::uint8_t> su, sd;
+    // Inputs are attacked in groups of detail::inference_chunk (memory stays bounded for
+    // large N); every input's result is independent of its group.
+    for (std::size_t g0 = 0; g0 < attempted.size(); g0 += detail::inference_chunk) {
+        const std::size_t g1 = std::min(attempted.size(), g0 + detail::inference_chunk);
+        std::vector<std::size_t> running(attempted.begin() + static_cast<std::ptrdiff_t>(g0),
+                                         attempted.begin() + static_cast<std::ptrdiff_t>(g1));
+        for (std::size_t i : running) {
+            auto& s = state[i];
+            s.steps.assign(d, 0);
+            s.changes.assign(d, 0);
+            s.active.assign(d, 1);
+        }
+        while (!running.empty()) {
+            const std::size_t m = running.size();
+            // rows padded (with zeros) to the column tile of the deterministic kernel, which
+            // vectorizes along samples and is slow on a ragged tail; results are per sample
+            const std::size_t mp = (m + pad - 1) / pad * pad;
+            if (batch.shape()[0] != mp || batch.shape()[1] != d) batch.resize({mp, d});
+            std::fill(batch.data() + m * d, batch.data() + mp * d, T(0));
+            for (std::size_t b = 0; b < m; ++b) {
+                const T* src = r.adversarial.data() + running[b] * d;
+                std::copy(src, src + d, batch.data() + b * d);
+            }
+            net.exact_forward(batch, st);
+            const matrix<T>& zt = st.zt.back();  // c x m
+            // which samples are finished at their current point
+            std::vector<std::uint8_t> go(m, 0);
+            bool any = false;
+            for (std::size_t b = 0; b < m; ++b) {
+                const std::size_t i = running[b];
+                std::size_t pred = 0;
+                for (std::size_t k = 1; k < c; ++k) {
+                    if (zt(k, b) > zt(pred, b)) pred = k;
+                }
+                auto& smp = r.samples[i];
+                if (pred != smp.label) {
+                    smp.success = true;
+                } else if (smp.iterations < options.max_iterations) {
+                    go[b] = 1;
+                    any = true;
+                }
+            }
+            if (!any) break;
+            seed_t.resize({mp, c});
+            seed_o.resize({mp, c});
+            seed_t.fill(T(0));
+            seed_o.fill(T(0));
+            for (std::size_t b = 0; b < m; ++b) {
+                const std::size_t t = target[running[b]];
+                for (std::size_t k = 0; k < c; ++k) {
+                    seed_t(b, k) = go[b] && k == t ? T(1) : T(0);
+                    seed_o(b, k) = go[b] && k != t ? T(1) : T(0);
+                }
+            }
+            net.exact_backward(st, seed_t, grad_t);
+            net.exact_backward(st, seed_o, grad_o);
+            std::vector<std::size_t> next;
+            for (std::size_t b = 0; b < m; ++b) {
+                if (!go[b]) continue;
+                const std::size_t i = running[b];
+                auto& s = state[i];
+                T* cur = r.adversarial.data() + i * d;
+                const T* x0 = x.data() + i * d;
+                const T* ga = grad_t.data() + b * d;
+                const T* gb = grad_o.data() + b * d;
+                const detail::JsmaChoice ch =
+                    pairs ? detail::jsma_select_pairs(cur, ga, gb, s.active.data(), d, bounds, idx, sa, sb, su, sd)
+                          : detail::jsma_select_single(cur, ga, gb, s.active.data(), d, bounds);
+                if (ch.dir == 0) continue;  // nothing left to change: failed
+                for (std::size_t j : {ch.p, ch.q}) {
+                    if (j == detail::JsmaChoice::none) continue;
+                    s.steps[j] = static_cast<std::int8_t>(s.steps[j] + ch.dir);
+                    s.changes[j] = static_cast<std::uint8_t>(s.changes[j] + 1);
+                    const double raw = static_cast<double>(x0[j]) + static_cast<double>(s.steps[j]) * step;
+                    const double v = std::min(bounds.hi, std::max(bounds.lo, raw));
+                    cur[j] = static_cast<T>(v);
+                    if (s.changes[j] >= options.max_changes_per_pixel || raw <= bounds.lo || raw >= bounds.hi) {
+                        s.active[j] = 0;
+                    }
+                }
+                ++r.samples[i].iterations;
+                JsmaStep<T> info;
+                info.sample = i;
+                info.iteration = r.samples[i].iterations;
+                info.target = target[i];
+                info.pixel = ch.p;
+                info.second_pixel = ch.q;
+                info.direction = ch.dir;
+                info.point = cur;
+                info.active = s.active.data();
+                info.size = d;
+                if (detail::call_on_step(hooks, info)) {
+                    r.samples[i].success = true;  // kept only if verify_result confirms it
+                    continue;
+                }
+                next.push_back(i);
+            }
+            running.swap(next);
+        }
+        for (std::size_t i = g0; i < g1; ++i) state[attempted[i]] = detail::JsmaPixelState();
+    }
+    detail::verify_result(net, x, r, bounds);
+    return r;
+}
+
+}  // namespace sleepnet
