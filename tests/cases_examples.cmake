@@ -32,6 +32,26 @@ add_test(NAME example_sleep_patches
 json_check(example_sleep_patches_check
   -DFILE=${_ex_out}/patches/sleep.json -DKEY=report.steps -DOP=EQ -DVALUE=1000)
 add_test(NAME example_embed_sleep COMMAND $<TARGET_FILE:embed_sleep> --seed 2)
+# (FGSM with cross-entropy: the control, trained to outputs above 1, has a training-loss
+# gradient that only pushes saturated pixels further, so the network loss never flips it)
+foreach(_atk fgsm deepfool jsma boundary noise blur)
+  add_test(NAME example_attack_patches_${_atk}
+    COMMAND $<TARGET_FILE:attack> --model ${_ex_out}/patches/control --dataset patches --seed 3 --attack ${_atk}
+            --iterations 200 --loss ce --json ${_ex_out}/patches/attack_${_atk}.json)
+  set_tests_properties(example_attack_patches_${_atk} PROPERTIES FIXTURES_REQUIRED ex_patches_model)
+endforeach()
+# every Patches image is attacked successfully by the gradient attacks
+json_check(example_attack_patches_fgsm_check
+  -DFILE=${_ex_out}/patches/attack_fgsm.json -DKEY=success_rate -DOP=EQ -DVALUE=1)
+json_check(example_attack_patches_deepfool_check
+  -DFILE=${_ex_out}/patches/attack_deepfool.json -DKEY=success_rate -DOP=EQ -DVALUE=1)
+# noise level 0 is the clean accuracy
+json_check(example_attack_patches_noise_check
+  -DFILE=${_ex_out}/patches/attack_noise.json -DKEY=curve.0.accuracy -DOP=EQ
+  -DFILE2=${_ex_out}/patches/train.json -DKEY2=test_accuracy)
+set_tests_properties(example_attack_patches_fgsm_check PROPERTIES DEPENDS example_attack_patches_fgsm)
+set_tests_properties(example_attack_patches_deepfool_check PROPERTIES DEPENDS example_attack_patches_deepfool)
+set_tests_properties(example_attack_patches_noise_check PROPERTIES DEPENDS example_attack_patches_noise)
 set_tests_properties(example_train_patches PROPERTIES FIXTURES_SETUP ex_patches_model)
 set_tests_properties(example_train_patches_check example_evaluate_patches example_sleep_patches
   PROPERTIES FIXTURES_REQUIRED ex_patches_model)
@@ -60,5 +80,12 @@ if(CMAKE_BUILD_TYPE STREQUAL "Release")
   set_tests_properties(example_train_mnist_accuracy example_evaluate_mnist example_sleep_mnist
     PROPERTIES FIXTURES_REQUIRED ex_mnist_model)
   set_tests_properties(example_evaluate_mnist_check PROPERTIES DEPENDS example_evaluate_mnist)
+  add_test(NAME example_attack_mnist_deepfool
+    COMMAND $<TARGET_FILE:attack> --model ${_ex_out}/mnist/control --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist
+            --attack deepfool --count 500 --json ${_ex_out}/mnist/attack_deepfool.json)
+  set_tests_properties(example_attack_mnist_deepfool PROPERTIES FIXTURES_REQUIRED ex_mnist_model)
+  json_check(example_attack_mnist_deepfool_check
+    -DFILE=${_ex_out}/mnist/attack_deepfool.json -DKEY=success_rate -DOP=GE -DVALUE=0.99)
+  set_tests_properties(example_attack_mnist_deepfool_check PROPERTIES DEPENDS example_attack_mnist_deepfool)
   set_tests_properties(example_sleep_mnist_check PROPERTIES DEPENDS example_sleep_mnist)
 endif()

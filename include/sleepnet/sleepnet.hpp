@@ -27,3 +27,13 @@
 #include "snn/spike_source.hpp"
 #include "snn/spiking_inference.hpp"
 #include "snn/stdp.hpp"
+
+#include "attacks/boundary.hpp"
+#include "attacks/common.hpp"
+#include "attacks/deepfool.hpp"
+#include "attacks/fgsm.hpp"
+#include "attacks/jsma.hpp"
+
+#include "distort/blur.hpp"
+#include "distort/curves.hpp"
+#include "distort/noise.hpp"

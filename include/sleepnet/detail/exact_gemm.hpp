@@ -7,8 +7,8 @@
 // not depend on which other samples share its batch.
 //
 // The kernel vectorizes along the columns of B (GCC/Clang vector extensions), computes
-// MR rows x 2 vectors per tile, and splits rows between threads. Column tails use a
-// scalar loop with the same per-element arithmetic (a multiply-add per step).
+// MR rows x 2 vectors per tile, and splits rows between threads. Column tails go through
+// the same tiles on a zero-padded copy.
 
 #include <algorithm>
 #include <cstddef>
@@ -60,10 +60,11 @@ inline T exact_a(const T* a, std::size_t lda, bool trans_a, std::size_t r, std::
     return trans_a ? a[p * lda + r] : a[r * lda + p];
 }
 
-// Rows [r0, r0 + R) of C, columns [j0, j0 + 2W).
+// Rows [r0, r0 + R) of op(A) times columns [j0, j0 + 2W) of B, stored at c_rows (the C
+// row of r0) + r * ldc + j0.
 template <class T, std::size_t R>
 inline void exact_tile(std::size_t r0, std::size_t j0, std::size_t k, const T* a, std::size_t lda, bool trans_a,
-                       const T* b, std::size_t ldb, T* c, std::size_t ldc)
+                       const T* b, std::size_t ldb, T* c_rows, std::size_t ldc)
 {
     using V = typename exact_vec<T>::type;
     constexpr std::size_t W = sizeof(V) / sizeof(T);
@@ -82,8 +83,8 @@ inline void exact_tile(std::size_t r0, std::size_t j0, std::size_t k, const T* a
         }
     }
     for (std::size_t r = 0; r < R; ++r) {
-        exact_store(c + (r0 + r) * ldc + j0, acc0[r]);
-        exact_store(c + (r0 + r) * ldc + j0 + W, acc1[r]);
+        exact_store(c_rows + r * ldc + j0, acc0[r]);
+        exact_store(c_rows + r * ldc + j0 + W, acc1[r]);
     }
 }
 
@@ -97,18 +98,28 @@ inline void exact_rows(std::size_t row_begin, std::size_t row_end, std::size_t n
     const std::size_t n_vec = n - n % (2 * W);
     for (std::size_t j0 = 0; j0 < n_vec; j0 += 2 * W) {
         std::size_t r = row_begin;
-        for (; r + MR <= row_end; r += MR) exact_tile<T, MR>(r, j0, k, a, lda, trans_a, b, ldb, c, ldc);
-        for (; r < row_end; ++r) exact_tile<T, 1>(r, j0, k, a, lda, trans_a, b, ldb, c, ldc);
+        for (; r + MR <= row_end; r += MR) exact_tile<T, MR>(r, j0, k, a, lda, trans_a, b, ldb, c + r * ldc, ldc);
+        for (; r < row_end; ++r) exact_tile<T, 1>(r, j0, k, a, lda, trans_a, b, ldb, c + r * ldc, ldc);
     }
     if (n_vec < n) {
-        for (std::size_t r = row_begin; r < row_end; ++r) {
-            for (std::size_t j = n_vec; j < n; ++j) {
-                T s = T(0);
-                for (std::size_t p = 0; p < k; ++p) {
-                    s += exact_a(a, lda, trans_a, r, p) * b[p * ldb + j];
-                }
-                c[r * ldc + j] = s;
+        // the last columns go through the same vector tiles on a zero-padded copy: every
+        // element still gets the same sequence of operations, and small batches (attacks
+        // whose unfinished inputs dwindle) stay vectorized
+        const std::size_t tail = n - n_vec;
+        std::vector<T> bt(k * 2 * W, T(0));
+        for (std::size_t p = 0; p < k; ++p)
+            for (std::size_t j = 0; j < tail; ++j) bt[p * 2 * W + j] = b[p * ldb + n_vec + j];
+        std::vector<T> ct(MR * 2 * W);
+        for (std::size_t r0 = row_begin; r0 < row_end; r0 += MR) {
+            const std::size_t rows = std::min(MR, row_end - r0);
+            if (rows == MR) {
+                exact_tile<T, MR>(r0, 0, k, a, lda, trans_a, bt.data(), 2 * W, ct.data(), 2 * W);
+            } else {
+                for (std::size_t r = 0; r < rows; ++r)
+                    exact_tile<T, 1>(r0 + r, 0, k, a, lda, trans_a, bt.data(), 2 * W, ct.data() + r * 2 * W, 2 * W);
             }
+            for (std::size_t r = 0; r < rows; ++r)
+                for (std::size_t j = 0; j < tail; ++j) c[(r0 + r) * ldc + n_vec + j] = ct[r * 2 * W + j];
         }
     }
 }

@@ -1,0 +1,109 @@
+// bench/attacks: attack throughput on the MNIST network (784-1200-1200-10), both cores.
+//
+//   attacks [--model DIR] [--data DIR] [--count N] [--small N] [--threads T]
+//
+// Without --model a control network is trained first (authors' recipe, 1 epoch).
+// FGSM (minimal epsilon, grid and bisection) and DeepFool run on the first --count test
+// images (default all 10,000); JSMA and Boundary on the first --small (default 100).
+// The baseline measured in the same run is one deterministic forward pass over the same
+// images: each attack's cost is also printed in forward passes per image.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include <sleepnet/attacks/boundary.hpp>
+#include <sleepnet/attacks/deepfool.hpp>
+#include <sleepnet/attacks/fgsm.hpp>
+#include <sleepnet/attacks/jsma.hpp>
+#include <sleepnet/data/idx.hpp>
+#include <sleepnet/nn/io.hpp>
+#include <sleepnet/nn/train.hpp>
+
+extern "C" void openblas_set_num_threads(int);
+
+namespace {
+using clock_type = std::chrono::steady_clock;
+double since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
+
+template <class R>
+void report(const char* name, const R& r, std::size_t n, double seconds, double forward_seconds_per_image, bool eps)
+{
+    std::printf("  %-16s %6zu images %8.2f s %9.1f images/s  %7.1f forward passes/image  score %.5g  success %.3f\n",
+                name, n, seconds, static_cast<double>(n) / seconds,
+                seconds / static_cast<double>(n) / forward_seconds_per_image,
+                eps ? r.median_epsilon() : r.median_distance(), r.success_rate());
+}
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    std::string model, data = "data/mnist";
+    std::size_t count = 10000, small = 100;
+    unsigned threads = 2;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!std::strcmp(argv[i], "--model")) model = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--data")) data = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--count")) count = std::strtoul(argv[i + 1], nullptr, 10);
+        else if (!std::strcmp(argv[i], "--small")) small = std::strtoul(argv[i + 1], nullptr, 10);
+        else if (!std::strcmp(argv[i], "--threads")) threads = static_cast<unsigned>(std::atoi(argv[i + 1]));
+        else {
+            std::fprintf(stderr, "usage: attacks [--model DIR] [--data DIR] [--count N] [--small N] [--threads T]\n");
+            return 2;
+        }
+    }
+    try {
+        const auto mnist = sleepnet::load_mnist<float>(data);
+        sleepnet::DenseNetwork<float> net({784, 1200, 1200, 10});
+        openblas_set_num_threads(static_cast<int>(threads));
+        if (!model.empty()) {
+            net = sleepnet::load_model<float>(model);
+        } else {
+            sleepnet::NetworkOptions opt;
+            opt.dropout = 0.2;
+            net = sleepnet::DenseNetwork<float>({784, 1200, 1200, 10}, opt);
+            sleepnet::default_engine eng(1);
+            net.initialize(sleepnet::Init::uniform(0.01), eng);
+            sleepnet::SgdOptions sgd;
+            sgd.epochs = 1;
+            sleepnet::train(net, mnist.train, sleepnet::MseLoss{}, sgd, eng);
+        }
+        net.set_inference_threads(threads);
+        count = std::min(count, mnist.test.size());
+        small = std::min(small, count);
+        const sleepnet::matrix<float> x = xt::view(mnist.test.x, xt::range(0, count), xt::all());
+        const sleepnet::label_vector y = xt::view(mnist.test.y, xt::range(0, count));
+        const sleepnet::matrix<float> xs = xt::view(x, xt::range(0, small), xt::all());
+        const sleepnet::label_vector ys = xt::view(y, xt::range(0, small));
+
+        auto t0 = clock_type::now();
+        const double acc = sleepnet::accuracy(net, x, y);
+        const double forward = since(t0) / static_cast<double>(count);
+        std::printf("bench/attacks: 784-1200-1200-10, %u threads, clean accuracy %.4f\n", threads, acc);
+        std::printf("  baseline: one forward pass %.1f us/image (%.0f images/s)\n", forward * 1e6, 1.0 / forward);
+
+        t0 = clock_type::now();
+        const auto f = sleepnet::fgsm(net, x, y);
+        report("fgsm (grid)", f, count, since(t0), forward, true);
+        sleepnet::FgsmOptions bis;
+        bis.search = sleepnet::FgsmSearch::bisection;
+        t0 = clock_type::now();
+        const auto fb = sleepnet::fgsm(net, x, y, bis);
+        report("fgsm (bisection)", fb, count, since(t0), forward, true);
+        t0 = clock_type::now();
+        const auto d = sleepnet::deepfool(net, x, y);
+        report("deepfool", d, count, since(t0), forward, false);
+        t0 = clock_type::now();
+        const auto j = sleepnet::jsma(net, xs, ys);
+        report("jsma", j, small, since(t0), forward, false);
+        sleepnet::default_engine eng(3);
+        t0 = clock_type::now();
+        const auto b = sleepnet::boundary(net, xs, ys, sleepnet::BoundaryOptions{}, eng);
+        report("boundary", b, small, since(t0), forward, false);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench/attacks: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,182 @@
+// attack: runs one attack or distortion on a model's test inputs and writes per-sample
+// rows and the paper's aggregates.
+//
+//   attack --model out/control --dataset mnist --data data/mnist --attack fgsm --count 1000 --json fgsm.json
+//   attack ... --attack deepfool|jsma|boundary|noise|blur
+//
+// Attacks: the JSON holds one row per sample (index, label, prediction, success,
+// distance, epsilon for FGSM, iterations) and the aggregates (score = median distance,
+// or median minimal epsilon for FGSM, over correctly classified inputs; success rate).
+// noise / blur: accuracy per level. Inputs are processed in chunks (results do not depend
+// on the chunking); progress on stderr.
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+#include <sleepnet/attacks/boundary.hpp>
+#include <sleepnet/attacks/deepfool.hpp>
+#include <sleepnet/attacks/fgsm.hpp>
+#include <sleepnet/attacks/jsma.hpp>
+#include <sleepnet/data/load.hpp>
+#include <sleepnet/distort/curves.hpp>
+#include <sleepnet/nn/io.hpp>
+#include <sleepnet/nn/train.hpp>
+
+#include "common.hpp"
+
+int main(int argc, char** argv)
+{
+    CLI::App app{"Attack or distort a model's test inputs (FGSM, DeepFool, JSMA, Boundary, noise, blur)"};
+    std::string model_dir, dataset = "mnist", data_dir, attack = "fgsm", json_file, search = "grid", loss = "network";
+    std::string overshoot_mode = "per_step", variant = "single", noise_kind = "std";
+    std::size_t count = 0, offset = 0, chunk = 250, steps = 1000, max_iterations = 0, boundary_iterations = 1000;
+    std::uint64_t seed = 1;
+    double max_epsilon = 1.0, overshoot = -1.0, theta = 0.1;
+    bool clip = false;
+    std::vector<double> levels;
+    app.add_option("--model", model_dir, "model directory")->required();
+    app.add_option("--dataset", dataset, "mnist | fashion | patches | features | synthetic-features")->required();
+    app.add_option("--data", data_dir, "data directory");
+    app.add_option("--attack", attack, "fgsm | deepfool | jsma | boundary | noise | blur")->required();
+    app.add_option("--count", count, "attack the first N test inputs (after --offset); 0 = all");
+    app.add_option("--offset", offset, "skip this many test inputs");
+    app.add_option("--chunk", chunk, "inputs per chunk (progress granularity; results do not depend on it)");
+    app.add_option("--json", json_file, "write rows and aggregates here")->required();
+    app.add_option("--seed", seed, "seed (boundary, noise, generated data sets)");
+    app.add_option("--steps", steps, "fgsm: grid points in (0, max-epsilon]");
+    app.add_option("--max-epsilon", max_epsilon, "fgsm: largest epsilon");
+    app.add_option("--search", search, "fgsm: grid (Foolbox parity) | bisection");
+    app.add_option("--loss", loss, "fgsm: network (the training loss) | ce (softmax cross-entropy)");
+    app.add_option("--overshoot", overshoot, "deepfool: overshoot (default 0.05 per_step, 0.02 at_end)");
+    app.add_option("--overshoot-mode", overshoot_mode, "deepfool: per_step (paper) | at_end (original DeepFool)");
+    app.add_flag("--clip", clip, "deepfool: clip to [0, 1] every step (the authors' code does not)");
+    app.add_option("--max-iterations", max_iterations, "deepfool (100) / jsma (500): iteration budget");
+    app.add_option("--theta", theta, "jsma: change per step");
+    app.add_option("--variant", variant, "jsma: single | pairs");
+    app.add_option("--iterations", boundary_iterations, "boundary: steps");
+    app.add_option("--levels", levels, "noise: levels (default 0 .1 .3 .5 .7 .9); blur: sigmas (default 0 .5 1 1.5 2 2.5)");
+    app.add_option("--noise-kind", noise_kind, "noise: levels are std | variance (the authors' code)");
+    CLI11_PARSE(app, argc, argv);
+
+    return examples::guarded("attack", [&] {
+        const auto info = sleepnet::read_model_info(model_dir);
+        return examples::with_precision(info.dtype, [&](auto zero) {
+            using T = decltype(zero);
+            const auto net = sleepnet::load_model<T>(model_dir);
+            const auto data = sleepnet::load_dataset<T>(dataset, data_dir, seed);
+            const std::size_t total = data.test.size();
+            if (offset >= total) throw sleepnet::invalid_argument("--offset " + std::to_string(offset) + " >= " + std::to_string(total) + " test inputs");
+            const std::size_t n = count == 0 ? total - offset : std::min(count, total - offset);
+            const sleepnet::matrix<T> x = xt::view(data.test.x, xt::range(offset, offset + n), xt::all());
+            const sleepnet::label_vector y = xt::view(data.test.y, xt::range(offset, offset + n));
+            sleepnet::default_engine engine(seed);
+            nlohmann::json j;
+            j["program"] = "attack";
+            j["attack"] = attack;
+            j["model"] = model_dir;
+            j["dataset"] = data.test.name;
+            j["offset"] = offset;
+            j["count"] = n;
+            j["seed"] = seed;
+            j["clean_accuracy"] = sleepnet::accuracy(net, x, y);
+            const auto t0 = std::chrono::steady_clock::now();
+
+            if (attack == "noise" || attack == "blur") {
+                const bool noise = attack == "noise";
+                if (levels.empty()) levels = noise ? std::vector<double>{0, .1, .3, .5, .7, .9}
+                                                   : std::vector<double>{0, .5, 1, 1.5, 2, 2.5};
+                std::vector<double> acc;
+                if (noise) {
+                    const auto kind = noise_kind == "variance" ? sleepnet::NoiseLevel::variance : sleepnet::NoiseLevel::std_dev;
+                    if (noise_kind != "variance" && noise_kind != "std")
+                        throw sleepnet::invalid_argument("--noise-kind must be std or variance, got '" + noise_kind + "'");
+                    acc = sleepnet::noise_accuracy_curve(net, x, y, levels, kind, engine);
+                    j["noise_kind"] = noise_kind;
+                } else {
+                    const std::size_t side = static_cast<std::size_t>(std::lround(std::sqrt(static_cast<double>(x.shape()[1]))));
+                    if (side * side != x.shape()[1])
+                        throw sleepnet::invalid_argument("blur needs square images; inputs have " + std::to_string(x.shape()[1]) + " values");
+                    acc = sleepnet::blur_accuracy_curve(net, x, y, side, side, levels);
+                }
+                j["curve"] = sleepnet::to_json(sleepnet::make_curve(levels, acc));
+                for (std::size_t i = 0; i < levels.size(); ++i)
+                    std::printf("%s %.3f: accuracy %.4f\n", noise ? "noise" : "blur sigma", levels[i], acc[i]);
+            } else {
+                examples::Progress bar(attack);
+                sleepnet::AttackResult<T> all;
+                all.attack = attack;
+                all.adversarial = x;
+                sleepnet::BoundaryOptions bo;
+                bo.iterations = boundary_iterations;
+                for (std::size_t start = 0; start < n; start += chunk) {
+                    const std::size_t stop = std::min(n, start + chunk);
+                    const sleepnet::matrix<T> xc = xt::view(x, xt::range(start, stop), xt::all());
+                    const sleepnet::label_vector yc = xt::view(y, xt::range(start, stop));
+                    sleepnet::AttackResult<T> r;
+                    if (attack == "fgsm") {
+                        sleepnet::FgsmOptions o;
+                        o.steps = steps;
+                        o.max_epsilon = max_epsilon;
+                        if (search != "grid" && search != "bisection") throw sleepnet::invalid_argument("--search must be grid or bisection");
+                        o.search = search == "grid" ? sleepnet::FgsmSearch::grid : sleepnet::FgsmSearch::bisection;
+                        if (loss != "network" && loss != "ce") throw sleepnet::invalid_argument("--loss must be network or ce");
+                        o.loss = loss == "ce" ? sleepnet::AttackLoss::cross_entropy : sleepnet::AttackLoss::network;
+                        r = sleepnet::fgsm(net, xc, yc, o);
+                    } else if (attack == "deepfool") {
+                        sleepnet::DeepFoolOptions o;
+                        if (overshoot_mode == "at_end") {
+                            o.mode = sleepnet::OvershootMode::at_end;
+                            o.overshoot = 0.02;
+                        } else if (overshoot_mode != "per_step") {
+                            throw sleepnet::invalid_argument("--overshoot-mode must be per_step or at_end");
+                        }
+                        if (overshoot >= 0) o.overshoot = overshoot;
+                        if (max_iterations > 0) o.max_iterations = max_iterations;
+                        o.clip = clip;
+                        r = sleepnet::deepfool(net, xc, yc, o);
+                    } else if (attack == "jsma") {
+                        sleepnet::JsmaOptions o;
+                        o.theta = theta;
+                        if (max_iterations > 0) o.max_iterations = max_iterations;
+                        if (variant != "single" && variant != "pairs") throw sleepnet::invalid_argument("--variant must be single or pairs");
+                        o.variant = variant == "pairs" ? sleepnet::JsmaOptions::Variant::pairs : sleepnet::JsmaOptions::Variant::single;
+                        r = sleepnet::jsma(net, xc, yc, o);
+                    } else if (attack == "boundary") {
+                        r = sleepnet::boundary(net, xc, yc, bo, engine);
+                    } else {
+                        throw sleepnet::invalid_argument("unknown --attack '" + attack + "' (fgsm, deepfool, jsma, boundary, noise, blur)");
+                    }
+                    for (auto s : r.samples) {
+                        s.index += start;
+                        all.samples.push_back(s);
+                    }
+                    std::copy(r.adversarial.begin(), r.adversarial.end(), all.adversarial.data() + start * x.shape()[1]);
+                    bar.update(stop, n);
+                }
+                nlohmann::json rows = nlohmann::json::array();
+                for (auto s : all.samples) {
+                    auto row = sleepnet::to_json(s);
+                    row["index"] = s.index + offset;
+                    rows.push_back(row);
+                }
+                j["rows"] = rows;
+                const double score = attack == "fgsm" ? all.median_epsilon() : all.median_distance();
+                j["score"] = sleepnet::json_number(score);
+                j["score_kind"] = attack == "fgsm" ? "median minimal epsilon" : "median mean squared distance";
+                j["success_rate"] = all.success_rate();
+                j["attempted"] = all.attempted();
+                j["successes"] = all.successes();
+                std::printf("%s on %zu inputs (%zu correctly classified): score %.6g (%s), success rate %.4f\n",
+                            attack.c_str(), n, all.attempted(), score,
+                            attack == "fgsm" ? "median minimal epsilon" : "median distance", all.success_rate());
+            }
+            const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            j["seconds"] = seconds;
+            std::printf("time %.2f s\n", seconds);
+            examples::write_json(json_file, j);
+            return 0;
+        });
+    });
+}
