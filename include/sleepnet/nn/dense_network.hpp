@@ -27,6 +27,7 @@
 #include "../core/tensor.hpp"
 #include "../detail/blas.hpp"
 #include "../detail/exact_gemm.hpp"
+#include "../detail/transpose.hpp"
 #include "activation.hpp"
 
 namespace sleepnet {
@@ -406,7 +407,7 @@ public:
         const std::size_t layers = weights_.size();
         st.n = n;
         detail::resize_if_needed(st.xt, input_size(), n);
-        transpose_into(x.data(), n, input_size(), st.xt.data());
+        detail::transpose(x.data(), n, input_size(), st.xt.data());
         st.zt.resize(layers);
         st.at.resize(layers);
         for (std::size_t l = 0; l < layers; ++l) {
@@ -447,7 +448,7 @@ public:
         }
         st.dt.resize(layers + 1);
         detail::resize_if_needed(st.dt[layers], output_size(), n);
-        transpose_into(dz_out.data(), n, output_size(), st.dt[layers].data());
+        detail::transpose(dz_out.data(), n, output_size(), st.dt[layers].data());
         for (std::size_t l = layers; l-- > 0;) {
             const std::size_t out = sizes_[l + 1];
             const std::size_t in = sizes_[l];
@@ -467,7 +468,7 @@ public:
             }
         }
         detail::resize_if_needed(dx, n, input_size());
-        transpose_into(st.dt[0].data(), input_size(), n, dx.data());
+        detail::transpose(st.dt[0].data(), input_size(), n, dx.data());
     }
 
     /// Pre-activations of the last layer (N x outputs).
@@ -536,7 +537,7 @@ public:
         std::vector<matrix_type> out;
         for (const auto& at : st.at) {
             matrix_type a = matrix_type::from_shape({st.n, at.shape()[0]});
-            transpose_into(at.data(), at.shape()[0], st.n, a.data());
+            detail::transpose(at.data(), at.shape()[0], st.n, a.data());
             out.push_back(std::move(a));
         }
         return out;
@@ -635,26 +636,9 @@ private:
             }
             exact_forward(*in, st);
             const matrix_type& src = pre_activation ? st.zt.back() : st.at.back();
-            transpose_into(src.data(), c, stop - start, result.data() + start * c);
+            detail::transpose(src.data(), c, stop - start, result.data() + start * c);
         }
         return result;
-    }
-
-    // dst (cols x rows) = src (rows x cols)^T
-    static void transpose_into(const T* src, std::size_t rows, std::size_t cols, T* dst)
-    {
-        constexpr std::size_t tile = 32;
-        for (std::size_t i0 = 0; i0 < rows; i0 += tile) {
-            const std::size_t i1 = std::min(rows, i0 + tile);
-            for (std::size_t j0 = 0; j0 < cols; j0 += tile) {
-                const std::size_t j1 = std::min(cols, j0 + tile);
-                for (std::size_t i = i0; i < i1; ++i) {
-                    for (std::size_t j = j0; j < j1; ++j) {
-                        dst[j * rows + i] = src[i * cols + j];
-                    }
-                }
-            }
-        }
     }
 };
 

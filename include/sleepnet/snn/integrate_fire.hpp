@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "../core/error.hpp"
+#include "../detail/transpose.hpp"
 #include "stdp.hpp"
 
 namespace sleepnet {
@@ -90,7 +91,7 @@ public:
             acc_[l].assign(w.out, T(0));
             ever_[l].assign(w.out, 0);
             wt_[l].resize(w.out * w.in);
-            transpose(w.data, w.out, w.in, wt_[l].data());
+            detail::transpose(w.data, w.out, w.in, wt_[l].data());
         }
         pre_mask_.assign(std::max_element(layers_.begin(), layers_.end(),
                                           [](const auto& a, const auto& b) { return a.in < b.in; })
@@ -207,23 +208,6 @@ private:
             const T* __restrict c = wt + static_cast<std::size_t>(cols[k]) * out;
             for (std::size_t i = 0; i < out; ++i) {
                 acc[i] += c[i];
-            }
-        }
-    }
-
-    // dst (in x out) = src (out x in)^T, in cache-sized tiles
-    static void transpose(const T* src, std::size_t out, std::size_t in, T* dst)
-    {
-        constexpr std::size_t tile = 32;
-        for (std::size_t i0 = 0; i0 < out; i0 += tile) {
-            const std::size_t i1 = std::min(out, i0 + tile);
-            for (std::size_t j0 = 0; j0 < in; j0 += tile) {
-                const std::size_t j1 = std::min(in, j0 + tile);
-                for (std::size_t i = i0; i < i1; ++i) {
-                    for (std::size_t j = j0; j < j1; ++j) {
-                        dst[j * out + i] = src[i * in + j];
-                    }
-                }
             }
         }
     }
