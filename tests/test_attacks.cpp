@@ -177,6 +177,7 @@ TEST_CASE("attack invariants: misclassified skipped, bounds, verification, batch
         for (const auto& s : r->samples) {
             if (s.index % 5 == 0) {
                 CHECK(!s.attempted);
+                CHECK(s.iterations == 0);
                 CHECK(!s.success);
                 CHECK(s.distance == 0.0);
             }

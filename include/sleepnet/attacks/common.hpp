@@ -33,7 +33,7 @@ struct Bounds {
     double hi = 1.0;
 };
 
-/// Which loss the gradient-based attacks (FGSM, JSMA's fallback) differentiate.
+/// Which loss FGSM differentiates (DeepFool and JSMA work on the logits).
 enum class AttackLoss {
     network,        ///< the authors' training loss: 1/2 ||onehot(y) - output||^2 with their delta
     cross_entropy,  ///< softmax cross-entropy on the logits

@@ -182,7 +182,7 @@ inline AttackResult<T> fgsm(const DenseNetwork<T>& net, const matrix<T>& x, cons
             found[i] = grid_eps(state[i].hit);
         }
         // grid points scanned up to the first hit (all of them on failure), whatever the batching
-        queries[i] = (state[i].hit != 0 ? state[i].hit : options.steps) / stride;
+        queries[i] = result.samples[i].attempted ? (state[i].hit != 0 ? state[i].hit : options.steps) / stride : 0;
     }
     if (options.search == FgsmSearch::grid) {
         std::vector<std::size_t> best(n, 0);
