@@ -2,6 +2,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -23,31 +25,9 @@ using namespace sleepnet;
 
 namespace {
 
-std::string tmp_dir(const std::string& sub)
-{
-    const fs::path p = fs::path(SLEEPNET_TEST_TMP) / "datasets" / sub;
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p.string();
-}
-
-template <class Ex, class F>
-std::string message_of(F&& f)
-{
-    try {
-        f();
-    } catch (const Ex& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("<wrong exception type> ") + e.what();
-    }
-    return "<nothing thrown>";
-}
-
-bool contains(const std::string& s, const std::string& part)
-{
-    return s.find(part) != std::string::npos;
-}
+std::string tmp_dir(const std::string& sub) { return test_support::fresh_dir("datasets", sub); }
+using test_support::message_of;
+using test_support::contains;
 
 // Checks the exception type and that its message contains both parts.
 #define CHECK_THROWS_SAYING(expr, Ex, part1, part2)                     \

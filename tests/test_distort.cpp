@@ -5,6 +5,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -23,20 +25,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-template <class Ex, class F>
-std::string message_of(F&& f)
-{
-    try {
-        f();
-    } catch (const Ex& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("<wrong exception type> ") + e.what();
-    }
-    return "<nothing thrown>";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using test_support::message_of;
+using test_support::contains;
 
 // Checks the exception type and that its message contains both parts.
 #define CHECK_THROWS_NAMING(expr, Ex, part1, part2)                     \

@@ -3,6 +3,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 #include <zlib.h>
 
 #include <array>
@@ -22,28 +24,11 @@ using namespace sleepnet;
 
 namespace {
 
-std::string tmp_dir(const std::string& sub)
-{
-    const fs::path p = fs::path(SLEEPNET_TEST_TMP) / "idx" / sub;
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p.string();
-}
-
-void write_bytes(const std::string& path, const std::string& bytes)
-{
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    REQUIRE(out.good());
-}
-
-std::string read_bytes(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+std::string tmp_dir(const std::string& sub) { return test_support::fresh_dir("idx", sub); }
+using test_support::write_bytes;
+using test_support::read_bytes;
+using test_support::message_of;
+using test_support::contains;
 
 /// gzip-compresses `bytes` into `path` with zlib.
 void write_gz(const std::string& path, const std::string& bytes)
@@ -77,24 +62,6 @@ xt::xtensor<std::uint8_t, 3> small_images()
             a.data()[n * 8 + k] = static_cast<std::uint8_t>(10 * n + k);
     a(2, 1, 3) = 255;
     return a;
-}
-
-template <class Ex, class F>
-std::string message_of(F&& f)
-{
-    try {
-        f();
-    } catch (const Ex& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("<wrong exception type> ") + e.what();
-    }
-    return "<nothing thrown>";
-}
-
-bool contains(const std::string& s, const std::string& part)
-{
-    return s.find(part) != std::string::npos;
 }
 
 #define CHECK_THROWS_NAMING(expr, Ex, path, part)                       \

@@ -4,6 +4,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include "support.hpp"
+
 #include <array>
 #include <cstdint>
 #include <cstdlib>
@@ -25,28 +27,11 @@ using namespace sleepnet;
 
 namespace {
 
-std::string tmp_dir(const std::string& sub)
-{
-    const fs::path p = fs::path(SLEEPNET_TEST_TMP) / "npy" / sub;
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p.string();
-}
-
-void write_bytes(const std::string& path, const std::string& bytes)
-{
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    REQUIRE(out.good());
-}
-
-std::string read_bytes(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+std::string tmp_dir(const std::string& sub) { return test_support::fresh_dir("npy", sub); }
+using test_support::write_bytes;
+using test_support::read_bytes;
+using test_support::message_of;
+using test_support::contains;
 
 /// A hand-made .npy file: magic, version, header length (2 or 4 bytes), the dictionary
 /// padded with spaces to a multiple of 64 and ended by '\n', then `data`.
@@ -95,24 +80,6 @@ xt::xtensor<T, N> iota(const std::array<std::size_t, N>& shape)
 }
 
 /// The message of the exception of type Ex that f throws (or a marker when it does not).
-template <class Ex, class F>
-std::string message_of(F&& f)
-{
-    try {
-        f();
-    } catch (const Ex& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("<wrong exception type> ") + e.what();
-    }
-    return "<nothing thrown>";
-}
-
-bool contains(const std::string& s, const std::string& part)
-{
-    return s.find(part) != std::string::npos;
-}
-
 // Checks the exception type and that its message names `path` and contains `part`.
 #define CHECK_THROWS_NAMING(expr, Ex, path, part)                                  \
     do {                                                                           \
