@@ -17,21 +17,37 @@
 // Candidates are evaluated in batches through DenseNetwork::logits, whose results do not
 // depend on the batch, so the answer for a sample is the same whatever else is attacked
 // with it.
+//
+// FgsmOptions::certify (default on) makes the grid mode skip the grid points a sound
+// bound proves clean (attacks/fgsm_certify.hpp): whole segments of the ray are certified
+// at once, and only the points next to a decision change go through the network. The
+// results (epsilon, success, adversarial, iterations) are those of the brute-force scan
+// (certify = false), bit for bit; only the work differs. Networks or bounds the bound
+// does not cover (bounds not exact in T) use the brute force.
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
 #include "../nn/dense_network.hpp"
 #include "common.hpp"
+#include "fgsm_certify.hpp"
 
 namespace sleepnet {
 
 enum class FgsmSearch { grid, bisection };
+
+/// Work done by fgsm() (filled when FgsmOptions::stats is set; adds to what is there).
+struct FgsmStats {
+    std::size_t bounds = 0;          ///< certified grid: segment bounds computed
+    std::size_t certified = 0;       ///< certified grid: segments certified clean
+    std::size_t evaluations = 0;     ///< candidate rows evaluated through the network
+};
 
 struct FgsmOptions {
     FgsmSearch search = FgsmSearch::grid;
@@ -44,6 +60,14 @@ struct FgsmOptions {
     AttackLoss loss = AttackLoss::network;
     Bounds bounds;
     std::size_t batch_rows = 4096;   ///< candidate rows evaluated per logits() call (memory bound only)
+    /// grid mode: skip grid points that a sound bound proves clean (same results as the
+    /// brute-force scan, far fewer network evaluations); false = evaluate every point
+    bool certify = true;
+    std::size_t certify_leaf = 4;    ///< certified grid: runs of at most this many points are evaluated directly
+    std::size_t certify_chunk = 2048;  ///< certified grid: samples handled together (memory ~ 20 kB each)
+    double certify_reach = 0.7;      ///< certified grid: next segment = this fraction of the predicted distance to a flip
+    std::size_t certify_first = 0;   ///< certified grid: width of the first segment (0 = steps / 10)
+    FgsmStats* stats = nullptr;      ///< optional work counters
 
     void validate() const
     {
@@ -53,6 +77,10 @@ struct FgsmOptions {
         if (batch_rows == 0) throw invalid_argument("FgsmOptions: batch_rows must be > 0");
         if (refine_steps == 0) throw invalid_argument("FgsmOptions: refine_steps must be > 0");
         if (bisection_stride == 0) throw invalid_argument("FgsmOptions: bisection_stride must be > 0");
+        if (certify_leaf == 0) throw invalid_argument("FgsmOptions: certify_leaf must be > 0");
+        if (certify_chunk == 0) throw invalid_argument("FgsmOptions: certify_chunk must be > 0");
+        if (!(certify_reach > 0.0 && certify_reach <= 1.0))
+            throw invalid_argument("FgsmOptions: certify_reach must be in (0, 1], got " + std::to_string(certify_reach));
     }
 };
 
@@ -86,6 +114,151 @@ inline std::vector<char> fgsm_adversarial(const DenseNetwork<T>& net, const matr
     std::vector<char> adv(sample.size());
     for (std::size_t r = 0; r < sample.size(); ++r) adv[r] = p(r) != y(sample[r]) ? 1 : 0;
     return adv;
+}
+
+/// The certified grid scan (FgsmOptions::certify): for each sample in `todo`, the first
+/// grid index whose candidate is adversarial (0 = none), exactly as the brute-force scan
+/// finds it, and the epsilon intervals certified clean on the way. Segments of the grid
+/// are bounded (FgsmCertifier) in rounds, batched over up to certify_chunk samples; a
+/// certified segment is skipped, a failed one is shrunk, and runs of a few points next to
+/// a predicted flip are evaluated through the network. The segment widths follow the
+/// linearized margin of the last bound (see `plan`). Which
+/// segments get certified may depend on the batch (OpenBLAS), the answer cannot: a
+/// certified point is clean, and every other point before the hit was evaluated.
+template <class T>
+inline void fgsm_certified_scan(const DenseNetwork<T>& net, const matrix<T>& x, const matrix<T>& g,
+                                const label_vector& y, const FgsmOptions& o, const std::vector<std::size_t>& todo,
+                                std::vector<std::size_t>& hit,
+                                std::vector<std::vector<std::pair<double, double>>>& certified)
+{
+    const std::size_t steps = o.steps;
+    const double step = o.max_epsilon / static_cast<double>(steps);
+    auto grid_eps = [&](std::size_t k) { return step * static_cast<double>(k); };
+    const std::size_t leaf = o.certify_leaf;
+    struct St {
+        std::size_t f = 1;       // next grid index not known to be clean
+        std::size_t w = 0;       // width of the next segment (grid points)
+        std::size_t leaves = 0;  // consecutive clean leaf runs
+        double pred = 0.0;       // predicted crossing of the last bound
+        bool exact = false;      // evaluate the next w points directly
+        bool done = false;
+    };
+    for (std::size_t c0 = 0; c0 < todo.size(); c0 += o.certify_chunk) {
+        const std::vector<std::size_t> samples(todo.begin() + static_cast<std::ptrdiff_t>(c0),
+                                               todo.begin() + static_cast<std::ptrdiff_t>(
+                                                                  std::min(todo.size(), c0 + o.certify_chunk)));
+        FgsmCertifier<T> cert(net, x, g, y, samples, o.bounds, o.max_epsilon, net.inference_threads());
+        std::vector<St> st(samples.size());
+        // the next step of a sample from the predicted flip of its last bound: a segment that
+        // stops short of it (certify_reach of the way, and at least 3 points before), or,
+        // when that would be at most certify_leaf points, the points up to just past it
+        auto plan = [&](St& s, bool failed) {
+            const double dist = std::isinf(s.pred) ? 1e18 : (s.pred - grid_eps(s.f)) / step;
+            if (dist < -0.5) {  // the flip was predicted behind us
+                if (failed) {
+                    s.w = leaf;  // evaluate (always makes progress)
+                    s.exact = true;
+                } else {
+                    s.w = leaf << std::min<std::size_t>(s.leaves, 20);  // grow after clean runs
+                }
+                return;
+            }
+            const double want = std::min(o.certify_reach * dist, dist - 3.0);
+            if (want <= static_cast<double>(leaf)) {
+                s.w = std::max<std::size_t>(leaf, static_cast<std::size_t>(dist) + 2);
+                s.exact = true;
+            } else if (failed && want >= static_cast<double>(s.w)) {
+                s.w /= 2;
+            } else {
+                s.w = static_cast<std::size_t>(std::min(1e9, want));
+            }
+        };
+        for (auto& s : st) s.w = o.certify_first == 0 ? std::max<std::size_t>(1, steps / 10) : o.certify_first;
+        std::vector<typename FgsmCertifier<T>::Segment> segs;
+        std::vector<std::size_t> seg_of;
+        std::vector<typename FgsmCertifier<T>::Bound> bnds;
+        std::vector<std::size_t> ex_sample, ex_index, ex_of;
+        std::vector<double> ex_eps;
+        matrix<T> cand;
+        for (;;) {
+            segs.clear();
+            seg_of.clear();
+            ex_sample.clear();
+            ex_index.clear();
+            ex_eps.clear();
+            ex_of.clear();
+            for (std::size_t k = 0; k < samples.size(); ++k) {
+                St& s = st[k];
+                if (s.done) continue;
+                const std::size_t left = steps - s.f + 1;
+                s.w = std::max<std::size_t>(1, std::min(s.w, left));
+                if (s.w <= leaf || s.exact) {
+                    s.exact = false;
+                    for (std::size_t i = 0; i < s.w; ++i) {
+                        ex_sample.push_back(samples[k]);
+                        ex_index.push_back(s.f + i);
+                        ex_eps.push_back(grid_eps(s.f + i));
+                        ex_of.push_back(k);
+                    }
+                } else {
+                    segs.push_back({samples[k], grid_eps(s.f), grid_eps(s.f + s.w - 1)});
+                    seg_of.push_back(k);
+                }
+            }
+            if (segs.empty() && ex_sample.empty()) break;
+            cert.bound(segs, bnds);
+            if (o.stats) o.stats->bounds += segs.size();
+            for (std::size_t q = 0; q < segs.size(); ++q) {
+                St& s = st[seg_of[q]];
+                const bool ok = bnds[q].lower > 0.0;
+                s.pred = bnds[q].crossing;
+                if (ok) {
+                    certified[segs[q].sample].emplace_back(segs[q].a, segs[q].b);
+                    if (o.stats) ++o.stats->certified;
+                    s.f += s.w;
+                    s.leaves = 0;
+                    if (s.f > steps) {
+                        s.done = true;
+                        continue;
+                    }
+                }
+                plan(s, !ok);
+            }
+            // exact evaluations, in batches of batch_rows
+            std::vector<std::size_t> first_adv(samples.size(), 0);
+            for (std::size_t b0 = 0; b0 < ex_sample.size(); b0 += o.batch_rows) {
+                const std::size_t b1 = std::min(ex_sample.size(), b0 + o.batch_rows);
+                const std::vector<std::size_t> bs(ex_sample.begin() + static_cast<std::ptrdiff_t>(b0),
+                                                  ex_sample.begin() + static_cast<std::ptrdiff_t>(b1));
+                const std::vector<double> be(ex_eps.begin() + static_cast<std::ptrdiff_t>(b0),
+                                             ex_eps.begin() + static_cast<std::ptrdiff_t>(b1));
+                fgsm_candidates(x, g, bs, be, o.bounds, cand);
+                const auto adv = fgsm_adversarial(net, cand, bs, y);
+                if (o.stats) o.stats->evaluations += bs.size();
+                for (std::size_t r = 0; r < bs.size(); ++r) {
+                    const std::size_t k = ex_of[b0 + r];
+                    if (adv[r] && (first_adv[k] == 0 || ex_index[b0 + r] < first_adv[k])) first_adv[k] = ex_index[b0 + r];
+                }
+            }
+            for (std::size_t r = 0; r < ex_sample.size(); ++r) {
+                const std::size_t k = ex_of[r];
+                St& s = st[k];
+                if (s.done) continue;
+                if (first_adv[k] != 0) {
+                    hit[samples[k]] = first_adv[k];
+                    s.done = true;
+                    continue;
+                }
+                // all of this sample's points were clean (handled once, at its first row)
+                s.f += s.w;
+                ++s.leaves;
+                if (s.f > steps) s.done = true;
+                else plan(s, false);
+                // skip this sample's remaining rows
+                while (r + 1 < ex_sample.size() && ex_of[r + 1] == k) ++r;
+            }
+        }
+    }
 }
 
 }  // namespace detail
@@ -134,6 +307,7 @@ inline AttackResult<T> fgsm(const DenseNetwork<T>& net, const matrix<T>& x, cons
         if (sample.empty()) return;
         detail::fgsm_candidates(x, g, sample, eps, options.bounds, cand);
         const auto adv = detail::fgsm_adversarial(net, cand, sample, y);
+        if (options.stats) options.stats->evaluations += sample.size();
         for (std::size_t r = 0; r < sample.size(); ++r) on_result(sample[r], index[r], adv[r] != 0);
         sample.clear();
         eps.clear();
@@ -142,6 +316,19 @@ inline AttackResult<T> fgsm(const DenseNetwork<T>& net, const matrix<T>& x, cons
 
     // 1. scan of the grid (every stride-th point for bisection), in growing chunks per sample
     const std::size_t stride = options.search == FgsmSearch::bisection ? options.bisection_stride : 1;
+    const bool certify = options.search == FgsmSearch::grid && options.certify &&
+                         detail::FgsmCertifier<T>::applicable(net, options.bounds);
+    std::vector<std::vector<std::pair<double, double>>> certified(certify ? n : 0);
+    if (certify) {
+        std::vector<std::size_t> todo, hits(n, 0);
+        for (std::size_t i = 0; i < n; ++i)
+            if (!state[i].done) todo.push_back(i);
+        detail::fgsm_certified_scan(net, x, g, y, options, todo, hits, certified);
+        for (std::size_t i = 0; i < n; ++i) {
+            state[i].hit = hits[i];
+            state[i].done = true;
+        }
+    }
     for (std::size_t i = 0; i < n; ++i) state[i].next = std::min(stride, options.steps);
     for (;;) {
         bool any = false;
@@ -190,8 +377,12 @@ inline AttackResult<T> fgsm(const DenseNetwork<T>& net, const matrix<T>& x, cons
             if (state[i].hit == 0 || state[i].hit > options.refine_below) continue;
             const double top = found[i];
             for (std::size_t j = 1; j <= options.refine_steps; ++j) {
+                const double e = top * static_cast<double>(j) / static_cast<double>(options.refine_steps);
+                if (certify && std::any_of(certified[i].begin(), certified[i].end(),
+                                           [e](const std::pair<double, double>& s) { return s.first <= e && e <= s.second; }))
+                    continue;  // proven clean
                 sample.push_back(i);
-                eps.push_back(top * static_cast<double>(j) / static_cast<double>(options.refine_steps));
+                eps.push_back(e);
                 index.push_back(j);
             }
             queries[i] += options.refine_steps;

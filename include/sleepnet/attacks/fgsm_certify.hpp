@@ -1,0 +1,429 @@
+#pragma once
+// Sound certification of FGSM grid points as "not adversarial", so that the Foolbox grid
+// (fgsm() with FgsmSearch::grid) only evaluates the network near a decision change.
+//
+// Along the FGSM ray x(t) = clip(x0 + t g, lo, hi) every pixel is monotone and piecewise
+// linear in t: x_j(t) = x0_j + g_j min(t, tau_j), tau_j its saturation time. For an
+// interval t in [a, b] (a "segment" of the grid) FgsmCertifier::bound() encloses the
+// logits the network computes *in floating point* at every point of the segment in a
+// zonotope with one shared generator (t) and an independent box per unit:
+//     z = c + d * e + rho,   e in [-1, 1],   |rho| <= r   (elementwise),
+// with t = m + h e. Layer by layer:
+//   input      pixels that do not saturate inside the segment are exactly affine in t;
+//              a pixel saturating inside is relaxed by its chord (box = chord error);
+//   W z        c and d go through W, the box through |W|;
+//   ReLU       stable units pass (identity or 0); an unstable unit (l < 0 < u) gets the
+//              optimal zonotope relaxation relu(z) in lambda z + [0, 2 mu],
+//              lambda = u / (u - l), 2 mu = max(-lambda l, (1 - lambda) u) (valid for any
+//              lambda in [0, 1], so rounding of lambda is harmless);
+//   dropout    test-time scale s (scale_at_test) multiplies c, d and r.
+// The segment is certified when for every class k != y the lower bound of
+// z_y - z_k over the zonotope is > 0: then every point of the segment has z_y > z_k for
+// all k, which predict() (argmax, first index on ties) turns into y whatever the tie rule.
+//
+// Why the bound holds for the float path (DenseNetwork::logits through exact_gemm), with
+// u = unit roundoff of T (2^-24 for float) and gamma_n = n u / (1 - n u):
+//   - the candidate is fl(clip(x0 + fl(float(eps) * g))): it differs from the real ray
+//     point clip(x0 + eps g) by at most delta_j <= 5 u (|x0_j| + |g_j| b) (the cast of
+//     eps, the product and the sum each round once; clip is 1-Lipschitz); this box is
+//     added to the input;
+//   - exact_gemm sums n products in a fixed order with one accumulator (FMA or not), so
+//     |fl(W a) - W a| <= gamma_n |W| |a| elementwise; the zonotope of a layer's input
+//     contains the float activations, so |a| <= |c| + |d| + r and the box of the output
+//     grows by gamma_n |W| (|c| + |d| + r);
+//   - a bias add rounds once (u |z|), ReLU is exact, the test-time scale rounds once
+//     (u |s a|): both are added to the box (2u for the latter, with room to spare);
+//   - the bound itself is computed partly in T: W1 x0, W1 g, |W1| |x0|, |W1| |g| once per
+//     sample, and the slope and box products of the later layers, by OpenBLAS; the
+//     centers of the later layers by dgemm, everything elementwise in double. Each
+//     T product's rounding (gamma_n times the same |W| |v| sums) is added to the box like
+//     the network's, the box products (nonnegative terms, inputs rounded up) are scaled
+//     by 1 + 2 gamma_n. Double rounding is covered by 1e-9 added to gamma_n (dgemm errs by
+//     at most (n + 2) 2^-53 |W| |v|, about 1.4e-13 |W| |v| for n = 1200), a relative 1e-12
+//     of |c| + |d| + r added to the box after each elementwise step and to the ReLU
+//     bounds before lambda is formed, and a relative 1e-12 taken off each margin bound:
+//     >= 1000 times what double rounding can amount to at these sizes. The exact terms
+//     are in the code, next to each step.
+// So if bound() says "certified", no grid point (nor any other epsilon, e.g. of the
+// 20-step refinement) inside [a, b] is adversarial for DenseNetwork::predict, and the
+// result of the certified grid search is the brute-force one exactly. The bound values
+// themselves may differ in the last bits with the batch (OpenBLAS), which can only change
+// how much is certified, never the answer.
+//
+// Cost: layer 1 needs no product per segment: c1 = W1 x0 + m W1 g (products per sample,
+// computed once) plus a column update per pixel saturated before or inside the segment;
+// the later layers are three product columns per segment (center in double, slope and box
+// in T), batched over all segments of a round.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "../core/tensor.hpp"
+#include "../detail/blas.hpp"
+#include "../nn/dense_network.hpp"
+#include "common.hpp"
+
+namespace sleepnet {
+namespace detail {
+
+template <class T>
+class FgsmCertifier {
+public:
+    struct Segment {
+        std::size_t sample;  ///< row of x
+        double a, b;         ///< epsilon interval, 0 <= a <= b
+    };
+    struct Bound {
+        double lower;     ///< lower bound of min_k (z_y - z_k) over the segment; certified when > 0
+        double crossing;  ///< epsilon where the linearized margin reaches 0 (+inf if it does not)
+    };
+
+    /// Whether the certifier can be used: the bounds and the range must be exact in T (so
+    /// the float clip and the double model agree) and the hidden activations ReLU or linear.
+    static bool applicable(const DenseNetwork<T>& net, const Bounds& bounds)
+    {
+        const T lo = static_cast<T>(bounds.lo), hi = static_cast<T>(bounds.hi);
+        const T range = static_cast<T>(bounds.hi - bounds.lo);
+        if (static_cast<double>(lo) != bounds.lo || static_cast<double>(hi) != bounds.hi) return false;
+        if (static_cast<double>(range) != bounds.hi - bounds.lo) return false;
+        return net.options().hidden == Activation::relu || net.options().hidden == Activation::linear;
+    }
+
+    /// x: inputs, g: FGSM directions (same shape), y: labels. Precomputes W1 x0 and W1 g
+    /// for the rows in `samples` (memory: 2 * 8 * hidden1 bytes per sample).
+    FgsmCertifier(const DenseNetwork<T>& net, const matrix<T>& x, const matrix<T>& g, const label_vector& y,
+                  const std::vector<std::size_t>& samples, const Bounds& bounds, double max_epsilon,
+                  unsigned threads)
+        : x_(x), g_(g), y_(y), threads_(std::max(1u, threads))
+    {
+        const std::size_t layers = net.num_layers();
+        sizes_ = net.layer_sizes();
+        lo_ = static_cast<double>(static_cast<T>(bounds.lo));
+        hi_ = static_cast<double>(static_cast<T>(bounds.hi));
+        const double u = std::numeric_limits<T>::epsilon() / 2.0;
+        u_ = u;
+        relu_ = net.options().hidden == Activation::relu;
+        bias_ = net.has_bias();
+        for (std::size_t l = 0; l < layers; ++l) {
+            const auto& w = net.weights(l);
+            const std::size_t out = sizes_[l + 1], in = sizes_[l];
+            if (l == 0) {
+                // layer 1 is used column by column: keep it transposed (in x out), in double
+                w1t_.resize(in * out);
+                w1t_abs_.resize(in * out);
+                for (std::size_t o = 0; o < out; ++o)
+                    for (std::size_t i = 0; i < in; ++i) {
+                        const double v = static_cast<double>(w.data()[o * in + i]);
+                        w1t_[i * out + o] = v;
+                        w1t_abs_[i * out + o] = std::abs(v);
+                    }
+            } else {
+                w_.push_back(w.data());
+                std::vector<double> wd(w.size());
+                for (std::size_t k = 0; k < w.size(); ++k) wd[k] = static_cast<double>(w.data()[k]);
+                wd_.push_back(std::move(wd));
+                std::vector<T> wa(w.size());
+                for (std::size_t k = 0; k < w.size(); ++k) wa[k] = std::abs(w.data()[k]);
+                w_abs_.push_back(std::move(wa));
+            }
+            if (bias_) {
+                std::vector<double> b(out);
+                for (std::size_t o = 0; o < out; ++o) b[o] = static_cast<double>(net.bias(l)(o));
+                b_.push_back(std::move(b));
+            }
+            const bool hidden = l + 1 < layers;
+            scale_.push_back(hidden && net.options().dropout > 0.0 ? static_cast<double>(net.test_scale()) : 1.0);
+        }
+
+        // per sample: W1 x0, W1 g_moving, and the pixels that saturate (sorted by time)
+        const std::size_t d = sizes_[0], n1 = sizes_[1];
+        slot_.assign(x.shape()[0], static_cast<std::size_t>(-1));
+        for (std::size_t s = 0; s < samples.size(); ++s) slot_[samples[s]] = s;
+        const std::size_t ns = samples.size();
+        p_.assign(ns * n1, 0.0);
+        q_.assign(ns * n1, 0.0);
+        kinks_.resize(ns);
+        std::vector<T> in0(ns * d), in1(ns * d);
+        for (std::size_t s = 0; s < ns; ++s) {
+            const T* x0 = x.data() + samples[s] * d;
+            const T* gr = g.data() + samples[s] * d;
+            for (std::size_t j = 0; j < d; ++j) {
+                const double xv = static_cast<double>(x0[j]), gv = static_cast<double>(gr[j]);
+                in0[s * d + j] = x0[j];
+                const bool moving = (gv > 0.0 && xv < hi_) || (gv < 0.0 && xv > lo_);
+                in1[s * d + j] = moving ? gr[j] : T(0);
+                if (moving) {
+                    const double tau = gv > 0.0 ? (hi_ - xv) / gv : (xv - lo_) / -gv;
+                    if (tau < max_epsilon) kinks_[s].push_back({tau, static_cast<std::uint32_t>(j)});
+                }
+            }
+            std::sort(kinks_[s].begin(), kinks_[s].end());
+        }
+        // W1 x0, W1 g, |W1| |x0| and |W1| |g| in T (OpenBLAS). The rounding of the first
+        // two is at most gamma_d times the last two (covered in layer1()); the last two are
+        // sums of nonnegative terms, scaled up by 1 + 2 gamma_d to be upper bounds.
+        std::vector<T> pq(ns * n1), w1a(net.weights(0).size());
+        const T* w1 = net.weights(0).data();
+        for (std::size_t k = 0; k < w1a.size(); ++k) w1a[k] = std::abs(w1[k]);
+        const double grow = 1.0 + 2.0 * gamma(d) + 1e-12;
+        auto product = [&](std::vector<T>& in, const T* w, std::vector<double>& out, double scale) {
+            gemm(false, true, ns, n1, d, T(1), in.data(), d, w, d, T(0), pq.data(), n1);
+            for (std::size_t k = 0; k < ns * n1; ++k) out[k] = static_cast<double>(pq[k]) * scale;
+        };
+        product(in0, w1, p_, 1.0);
+        product(in1, w1, q_, 1.0);
+        for (auto& v : in0) v = std::abs(v);
+        for (auto& v : in1) v = std::abs(v);
+        pa_.resize(ns * n1);
+        qa_.resize(ns * n1);
+        product(in0, w1a.data(), pa_, grow);
+        product(in1, w1a.data(), qa_, grow);
+    }
+
+    /// Bounds for every segment (one Bound per segment, in order).
+    void bound(const std::vector<Segment>& segs, std::vector<Bound>& out)
+    {
+        const std::size_t ns = segs.size();
+        out.resize(ns);
+        if (ns == 0) return;
+        const std::size_t layers = sizes_.size() - 1;
+        std::size_t n = sizes_[1];
+        // cd: 2 ns x n (centers, then slopes), r: ns x n
+        cd_.resize(2 * ns * n);
+        r_.resize(ns * n);
+        m_.resize(ns);
+        h_.resize(ns);
+        run_parallel(ns, [&](std::size_t begin, std::size_t end) {
+            for (std::size_t k = begin; k < end; ++k) layer1(segs[k], k, ns);
+        });
+        for (std::size_t l = 1; l < layers; ++l) {
+            const std::size_t in = n, o = sizes_[l + 1];
+            // The center product runs in double (dgemm: error <= (in + 2) 2^-53 |W| |c|, far
+            // below 1e-9 |W| |c|), the slope and box products in T (OpenBLAS): the slope's
+            // error is at most gamma_{in+2} |W| |d| (rounding d to T included), the network's
+            // own product errs by gamma_{in} |W| |a| with |a| <= |c| + |d| + r. The box input
+            // v = r + (gamma_{in} + 1e-9)(|c| + |d| + r) + gamma_{in+2} |d| covers all of
+            // them; v is rounded up to T and the box product (nonnegative terms) is scaled by
+            // 1 + 2 gamma_{in} + 1e-12.
+            const double gm = gamma(in) + 1e-9, gs = gamma(in + 2);
+            cin_.resize(ns * in);
+            gin_.resize(ns * in);
+            gv_.resize(ns * in);
+            for (std::size_t k = 0; k < ns; ++k) {
+                const double* c = cd_.data() + k * in;
+                const double* dd = cd_.data() + (ns + k) * in;
+                const double* r = r_.data() + k * in;
+                T* v = gv_.data() + k * in;
+                T* ds = gin_.data() + k * in;
+                std::copy(c, c + in, cin_.data() + k * in);
+                for (std::size_t i = 0; i < in; ++i) {
+                    v[i] = round_up(r[i] + gm * (std::abs(c[i]) + std::abs(dd[i]) + r[i]) + gs * std::abs(dd[i]));
+                    ds[i] = static_cast<T>(dd[i]);
+                }
+            }
+            cd_.resize(2 * ns * o);
+            r_.resize(ns * o);
+            gout_.resize(ns * o);
+            grout_.resize(ns * o);
+            gemm(false, true, ns, o, in, 1.0, cin_.data(), in, wd_[l - 1].data(), in, 0.0, cd_.data(), o);
+            gemm(false, true, ns, o, in, T(1), gin_.data(), in, w_[l - 1], in, T(0), gout_.data(), o);
+            gemm(false, true, ns, o, in, T(1), gv_.data(), in, w_abs_[l - 1].data(), in, T(0), grout_.data(), o);
+            const double grow = 1.0 + 2.0 * gamma(in) + 1e-12;
+            for (std::size_t k = 0; k < ns * o; ++k) cd_[ns * o + k] = static_cast<double>(gout_[k]);
+            for (std::size_t k = 0; k < ns * o; ++k) r_[k] = static_cast<double>(grout_[k]) * grow;
+            n = o;
+            for (std::size_t k = 0; k < ns; ++k) {
+                finish_layer(l, cd_.data() + k * n, cd_.data() + (ns + k) * n, r_.data() + k * n, n);
+            }
+        }
+        // margins
+        for (std::size_t k = 0; k < ns; ++k) {
+            const double* c = cd_.data() + k * n;
+            const double* dd = cd_.data() + (ns + k) * n;
+            const double* r = r_.data() + k * n;
+            const std::size_t y = y_(segs[k].sample);
+            double lower = std::numeric_limits<double>::infinity();
+            double eps_star = std::numeric_limits<double>::infinity();
+            for (std::size_t j = 0; j < n; ++j) {
+                if (j == y) continue;
+                const double cc = c[y] - c[j], dv = dd[y] - dd[j];
+                const double slack =
+                    1e-12 * (std::abs(c[y]) + std::abs(c[j]) + std::abs(dd[y]) + std::abs(dd[j]) + r[y] + r[j]);
+                lower = std::min(lower, cc - std::abs(dv) - r[y] - r[j] - slack);
+                if (dv < 0.0) eps_star = std::min(eps_star, cc / -dv);
+                else if (cc <= 0.0) eps_star = -1.0;
+            }
+            out[k].lower = lower;
+            out[k].crossing = std::isinf(eps_star) ? eps_star : m_[k] + h_[k] * eps_star;
+        }
+    }
+
+private:
+    struct Kink {
+        double tau;
+        std::uint32_t pixel;
+        bool operator<(const Kink& o) const { return tau < o.tau || (tau == o.tau && pixel < o.pixel); }
+    };
+
+    const matrix<T>& x_;
+    const matrix<T>& g_;
+    const label_vector& y_;
+    unsigned threads_;
+    std::vector<std::size_t> sizes_;
+    double lo_ = 0, hi_ = 1, u_ = 0;
+    bool relu_ = true, bias_ = false;
+    std::vector<double> w1t_, w1t_abs_;
+    std::vector<const T*> w_;
+    std::vector<std::vector<T>> w_abs_;
+    std::vector<std::vector<double>> wd_;
+    std::vector<double> cin_;
+    std::vector<std::vector<double>> b_;
+    std::vector<T> gin_, gv_, gout_, grout_;
+    std::vector<double> scale_;
+    std::vector<std::size_t> slot_;
+    std::vector<double> p_, q_, pa_, qa_;
+    std::vector<std::vector<Kink>> kinks_;
+    std::vector<double> cd_, r_, m_, h_;
+
+    static T round_up(double v)
+    {
+        T t = static_cast<T>(v);
+        if (static_cast<double>(t) < v) t = std::nextafter(t, std::numeric_limits<T>::infinity());
+        return t;
+    }
+
+    double gamma(std::size_t n) const
+    {
+        const double nu = static_cast<double>(n) * u_;
+        return nu / (1.0 - nu);
+    }
+
+    template <class F>
+    void run_parallel(std::size_t count, F&& f) const
+    {
+        const unsigned t = static_cast<unsigned>(std::min<std::size_t>(threads_, count / 8 + 1));
+        if (t <= 1) {
+            f(0, count);
+            return;
+        }
+        std::vector<std::thread> pool;
+        const std::size_t per = (count + t - 1) / t;
+        for (unsigned i = 1; i < t; ++i) {
+            const std::size_t begin = std::min(count, i * per), end = std::min(count, begin + per);
+            if (begin < end) pool.emplace_back([&f, begin, end] { f(begin, end); });
+        }
+        f(0, std::min(count, per));
+        for (auto& th : pool) th.join();
+    }
+
+    // the first layer of segment k: c, d, r of z1, then bias and activation
+    void layer1(const Segment& sg, std::size_t k, std::size_t ns)
+    {
+        const std::size_t n1 = sizes_[1];
+        const std::size_t s = slot_[sg.sample];
+        const double m = 0.5 * (sg.a + sg.b);
+        const double h = std::max(sg.b - m, m - sg.a) * (1.0 + 4.0 * std::numeric_limits<double>::epsilon());
+        m_[k] = m;
+        h_[k] = h;
+        const double t_lo = m - h, t_hi = m + h;
+        double* c = cd_.data() + k * n1;
+        double* d = cd_.data() + (ns + k) * n1;
+        double* r = r_.data() + k * n1;
+        const double* p = p_.data() + s * n1;
+        const double* q = q_.data() + s * n1;
+        // box: the network's rounding of W1 x (gamma_d |W1| |x|), the rounding of p and q
+        // (gamma_d |W1| |x0|, gamma_d |W1| |g|), the input rounding delta_j <= 5u (|x0_j| +
+        // |g_j| t), double rounding (1e-9): with |x_j| <= |x0_j| + |g_j| t_hi, all of it is
+        // at most (2 gamma_d + 5u + 1e-9) (|W1| |x0| + t_hi |W1| |g|)
+        const double* pa = pa_.data() + s * n1;
+        const double* qa = qa_.data() + s * n1;
+        const double k1 = (2.0 * gamma(sizes_[0] + 2) + 5.0 * u_ + 1e-9) * (1.0 + 1e-9);
+        const double th = std::abs(m) + h;
+        for (std::size_t o = 0; o < n1; ++o) {
+            c[o] = p[o] + m * q[o];
+            d[o] = h * q[o];
+            r[o] = k1 * (pa[o] + th * qa[o]);
+        }
+        const T* gr = g_.data() + sg.sample * sizes_[0];
+        const double ud = std::numeric_limits<double>::epsilon();
+        for (const Kink& kn : kinks_[s]) {
+            if (kn.tau >= t_hi) break;
+            const double gv = static_cast<double>(gr[kn.pixel]);
+            // pixel = x0 + g t - g (t - tau)+ ; the reference (x0 + g t) is in p + m q
+            double dc, dd, dr;
+            if (kn.tau <= t_lo) {
+                dc = -gv * (m - kn.tau);
+                dd = -gv * h;
+                dr = 4.0 * ud * std::abs(gv) * (std::abs(m) + h + kn.tau);
+            } else {
+                // (t - tau)+ on [t_lo, t_hi] between the chord k (t - t_lo) and the chord minus k (tau - t_lo)
+                const double slope = (t_hi - kn.tau) / (t_hi - t_lo);
+                const double w = slope * (kn.tau - t_lo);
+                dc = -gv * (slope * (m - t_lo) - 0.5 * w);
+                dd = -gv * slope * h;
+                dr = std::abs(gv) * (0.5 * w + 8.0 * ud * (std::abs(m) + h + kn.tau));
+            }
+            const double* col = w1t_.data() + static_cast<std::size_t>(kn.pixel) * n1;
+            const double* cola = w1t_abs_.data() + static_cast<std::size_t>(kn.pixel) * n1;
+            for (std::size_t o = 0; o < n1; ++o) {
+                c[o] += col[o] * dc;
+                d[o] += col[o] * dd;
+                r[o] += cola[o] * dr;
+            }
+        }
+        finish_layer(0, c, d, r, n1);
+    }
+
+    // bias, activation (for hidden layers) and test-time scale of layer l, in place
+    void finish_layer(std::size_t l, double* c, double* d, double* r, std::size_t n) const
+    {
+        const std::size_t layers = sizes_.size() - 1;
+        if (bias_) {
+            const double* b = b_[l].data();
+            for (std::size_t i = 0; i < n; ++i) {
+                c[i] += b[i];
+                r[i] += (u_ + 1e-12) * (std::abs(c[i]) + std::abs(d[i]) + r[i]);
+            }
+        }
+        if (l + 1 == layers) return;  // logits: no activation
+        const double s = scale_[l];
+        for (std::size_t i = 0; i < n; ++i) {
+            double ci = c[i], di = d[i], ri = r[i];
+            if (relu_) {
+                const double pad = 1e-12 * (std::abs(ci) + std::abs(di) + ri);
+                const double lo = ci - std::abs(di) - ri - pad;
+                const double up = ci + std::abs(di) + ri + pad;
+                if (lo >= 0.0) {
+                    // identity
+                } else if (up <= 0.0) {
+                    ci = di = ri = 0.0;
+                } else {
+                    const double lam = up / (up - lo);
+                    const double mu = 0.5 * std::max(-lam * lo, (1.0 - lam) * up);
+                    ci = lam * ci + mu;
+                    di = lam * di;
+                    ri = lam * ri + mu;
+                }
+            }
+            if (s != 1.0) {
+                ci *= s;
+                di *= s;
+                ri *= s;
+                ri += 2.0 * u_ * (std::abs(ci) + std::abs(di) + ri);
+            }
+            ri += 1e-12 * (std::abs(ci) + std::abs(di) + ri);
+            c[i] = ci;
+            d[i] = di;
+            r[i] = ri;
+        }
+    }
+};
+
+}  // namespace detail
+}  // namespace sleepnet

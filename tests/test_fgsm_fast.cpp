@@ -1,0 +1,304 @@
+// The certified FGSM grid (FgsmOptions::certify, attacks/fgsm_certify.hpp) against the
+// brute-force grid: identical results sample by sample on small random networks of every
+// kind the library builds, and soundness of the segment bound itself.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+#include <sleepnet/attacks/fgsm.hpp>
+#include <sleepnet/data/idx.hpp>
+#include <sleepnet/nn/io.hpp>
+
+using namespace sleepnet;
+
+namespace {
+
+struct NetKind {
+    std::vector<std::size_t> sizes;
+    bool bias;
+    Activation output;
+    Activation hidden;
+    double dropout;
+    DropoutMode mode;
+};
+
+std::string describe(const NetKind& k)
+{
+    std::string s;
+    for (auto v : k.sizes) s += std::to_string(v) + "-";
+    s += k.bias ? " bias" : " no-bias";
+    s += " out=" + to_string(k.output) + " hidden=" + to_string(k.hidden);
+    s += " dropout=" + std::to_string(k.dropout) + (k.mode == DropoutMode::scale_at_test ? " scale_at_test" : " inverted");
+    return s;
+}
+
+template <class T>
+DenseNetwork<T> random_net(const NetKind& k, std::uint64_t seed, double init)
+{
+    NetworkOptions o;
+    o.hidden = k.hidden;
+    o.output = k.output;
+    o.bias = k.bias;
+    o.dropout = k.dropout;
+    o.dropout_mode = k.mode;
+    DenseNetwork<T> net(k.sizes, o);
+    default_engine eng(seed);
+    net.initialize(Init::uniform(init), eng);
+    if (k.bias) {
+        for (std::size_t l = 0; l < net.num_layers(); ++l)
+            for (auto& b : net.bias(l)) b = static_cast<T>(rng::uniform<double>(eng, -0.3, 0.3));
+    }
+    return net;
+}
+
+// MNIST-like inputs: most pixels exactly 0 or 1, the rest grey (they saturate along the ray)
+template <class T>
+matrix<T> mixed_inputs(std::size_t n, std::size_t d, std::uint64_t seed)
+{
+    default_engine eng(seed);
+    matrix<T> x = matrix<T>::from_shape({n, d});
+    for (auto& v : x) {
+        const double u = rng::uniform01<double>(eng);
+        v = u < 0.45 ? T(0) : (u < 0.6 ? T(1) : static_cast<T>(rng::uniform01<double>(eng)));
+    }
+    return x;
+}
+
+// grid points at which the decision along the ray changes, per sample (brute force)
+template <class T>
+std::vector<std::size_t> decision_changes(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y,
+                                          const FgsmOptions& o)
+{
+    const matrix<T> g = fgsm_direction(net, x, y, o.loss, o.bounds);
+    const std::size_t n = x.shape()[0];
+    std::vector<std::size_t> changes(n, 0);
+    std::vector<std::size_t> rows;
+    std::vector<double> eps;
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t k = 1; k <= o.steps; ++k) {
+            rows.push_back(i);
+            eps.push_back(o.max_epsilon * static_cast<double>(k) / static_cast<double>(o.steps));
+        }
+    matrix<T> cand;
+    detail::fgsm_candidates(x, g, rows, eps, o.bounds, cand);
+    const label_vector p = net.predict(cand);
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t k = 1; k < o.steps; ++k)
+            if ((p(i * o.steps + k) == y(i)) != (p(i * o.steps + k - 1) == y(i))) ++changes[i];
+    return changes;
+}
+
+template <class T>
+void check_same(const AttackResult<T>& a, const AttackResult<T>& b)
+{
+    REQUIRE(a.samples.size() == b.samples.size());
+    for (std::size_t i = 0; i < a.samples.size(); ++i) {
+        CAPTURE(i);
+        const auto& s = a.samples[i];
+        const auto& t = b.samples[i];
+        CHECK(s.attempted == t.attempted);
+        CHECK(s.success == t.success);
+        const bool same_eps = s.epsilon == t.epsilon || (std::isnan(s.epsilon) && std::isnan(t.epsilon));
+        CHECK(same_eps);
+        CHECK(s.iterations == t.iterations);
+        CHECK(s.adversarial_prediction == t.adversarial_prediction);
+        const bool same_distance = s.distance == t.distance;
+        CHECK(same_distance);
+    }
+    CHECK(a.adversarial == b.adversarial);
+}
+
+template <class T>
+void compare_modes(const std::vector<NetKind>& kinds)
+{
+    std::size_t certified = 0, multi_flip = 0, successes = 0, failures = 0;
+    std::uint64_t seed = 100;
+    for (const auto& kind : kinds) {
+        for (AttackLoss loss : {AttackLoss::network, AttackLoss::cross_entropy}) {
+            for (double init : {0.3, 1.0}) {
+                ++seed;
+                CAPTURE(describe(kind));
+                CAPTURE(seed);
+                const auto net = random_net<T>(kind, seed, init);
+                const matrix<T> x = mixed_inputs<T>(24, kind.sizes.front(), seed + 1000);
+                label_vector y = net.predict(x);
+                for (std::size_t i = 0; i < y.size(); i += 7) y(i) = (y(i) + 1) % kind.sizes.back();  // some skipped
+                FgsmOptions brute;
+                brute.loss = loss;
+                brute.certify = false;
+                FgsmStats stats;
+                FgsmOptions fast = brute;
+                fast.certify = true;
+                fast.stats = &stats;
+                fast.certify_chunk = 5;  // several chunks
+                const auto rb = fgsm(net, x, y, brute);
+                const auto rf = fgsm(net, x, y, fast);
+                check_same(rf, rb);
+                certified += stats.certified;
+                successes += rb.successes();
+                failures += rb.attempted() - rb.successes();
+                const auto changes = decision_changes(net, x, y, brute);
+                for (std::size_t i = 0; i < changes.size(); ++i)
+                    if (rb.samples[i].attempted && changes[i] >= 2) ++multi_flip;
+            }
+        }
+    }
+    // the comparison must not be vacuous: segments were certified, inputs flipped and did
+    // not, and some decisions changed back and forth along the ray
+    CHECK(certified > 0);
+    CHECK(successes > 0);
+    CHECK(failures > 0);
+    CHECK(multi_flip > 0);
+    MESSAGE("certified segments " << certified << ", successes " << successes << ", failures " << failures
+                                  << ", inputs whose decision changes >= 2 times " << multi_flip);
+}
+
+std::vector<NetKind> all_kinds()
+{
+    std::vector<NetKind> kinds;
+    for (bool bias : {false, true})
+        for (Activation out : {Activation::relu, Activation::linear})
+            for (double dropout : {0.0, 0.2})
+                kinds.push_back({{12, 16, 10, 4}, bias, out, Activation::relu, dropout, DropoutMode::scale_at_test});
+    kinds.push_back({{12, 16, 10, 4}, false, Activation::relu, Activation::relu, 0.3, DropoutMode::inverted});
+    kinds.push_back({{10, 3}, true, Activation::linear, Activation::relu, 0.0, DropoutMode::scale_at_test});
+    kinds.push_back({{10, 20, 3}, false, Activation::relu, Activation::relu, 0.2, DropoutMode::scale_at_test});
+    kinds.push_back({{9, 8, 8, 8, 5}, true, Activation::linear, Activation::relu, 0.1, DropoutMode::scale_at_test});
+    kinds.push_back({{10, 12, 4}, true, Activation::linear, Activation::linear, 0.2, DropoutMode::scale_at_test});
+    return kinds;
+}
+
+}  // namespace
+
+TEST_CASE("certified FGSM grid == brute-force grid on random float networks")
+{
+    compare_modes<float>(all_kinds());
+}
+
+TEST_CASE("certified FGSM grid == brute-force grid on random double networks")
+{
+    compare_modes<double>(all_kinds());
+}
+
+TEST_CASE("certified FGSM grid: ties, other grids and bounds, a constant model")
+{
+    // two identical output rows: logits tie exactly, predict() takes the first index
+    DenseNetwork<float> net({8, 10, 3}, NetworkOptions{Activation::relu, Activation::linear});
+    default_engine eng(5);
+    net.initialize(Init::uniform(1.0), eng);
+    auto w = net.weights(1);
+    for (std::size_t j = 0; j < 10; ++j) w(2, j) = w(1, j);
+    net.set_weights(1, w);
+    const matrix<float> x = mixed_inputs<float>(40, 8, 9);
+    label_vector y = net.predict(x);
+    for (std::size_t i = 0; i < y.size(); i += 3) y(i) = 2;  // label 2 can never win a tie with 1
+    for (AttackLoss loss : {AttackLoss::network, AttackLoss::cross_entropy}) {
+        FgsmOptions brute;
+        brute.loss = loss;
+        brute.certify = false;
+        FgsmOptions fast = brute;
+        fast.certify = true;
+        check_same(fgsm(net, x, y, fast), fgsm(net, x, y, brute));
+        // a coarser grid with a larger range, other refinement, bounds [-1, 2]
+        brute.steps = fast.steps = 137;
+        brute.max_epsilon = fast.max_epsilon = 2.5;
+        brute.refine_below = fast.refine_below = 30;
+        brute.refine_steps = fast.refine_steps = 7;
+        check_same(fgsm(net, x, y, fast), fgsm(net, x, y, brute));
+        matrix<float> wide = x * 3.0f - 1.0f;
+        brute.bounds = fast.bounds = Bounds{-1.0, 2.0};
+        check_same(fgsm(net, wide, y, fast), fgsm(net, wide, y, brute));
+        // bounds not representable in float: falls back to the brute force, same answer
+        brute.bounds = fast.bounds = Bounds{-1.0, 2.1};
+        check_same(fgsm(net, wide, y, fast), fgsm(net, wide, y, brute));
+    }
+    DenseNetwork<double> constant({12, 4});
+    const matrix<double> xc = mixed_inputs<double>(10, 12, 3);
+    const label_vector zeros = xt::zeros<std::size_t>({10});
+    FgsmOptions brute;
+    brute.certify = false;
+    const auto rc = fgsm(constant, xc, zeros);
+    CHECK(rc.successes() == 0);  // label 0 wins every tie
+    check_same(rc, fgsm(constant, xc, zeros, brute));
+}
+
+TEST_CASE("the segment bound is sound: sampled points have margin >= the bound")
+{
+    std::uint64_t seed = 40;
+    std::size_t checked = 0, certified = 0;
+    for (const auto& kind : all_kinds()) {
+        ++seed;
+        CAPTURE(describe(kind));
+        const auto net = random_net<float>(kind, seed, 0.8);
+        const matrix<float> x = mixed_inputs<float>(12, kind.sizes.front(), seed + 7);
+        const label_vector y = net.predict(x);
+        const Bounds bounds;
+        const matrix<float> g = fgsm_direction(net, x, y, AttackLoss::cross_entropy, bounds);
+        std::vector<std::size_t> all(x.shape()[0]);
+        for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+        detail::FgsmCertifier<float> cert(net, x, g, y, all, bounds, 1.0, 2);
+        default_engine eng(seed);
+        std::vector<detail::FgsmCertifier<float>::Segment> segs;
+        for (std::size_t i = 0; i < all.size(); ++i)
+            for (double w : {0.002, 0.02, 0.1, 0.5}) {
+                const double a = rng::uniform<double>(eng, 0.001, 1.0 - w);
+                segs.push_back({i, a, a + w});
+            }
+        std::vector<detail::FgsmCertifier<float>::Bound> bnd;
+        cert.bound(segs, bnd);
+        std::vector<std::size_t> rows;
+        std::vector<double> eps;
+        std::vector<std::size_t> seg_of;
+        for (std::size_t s = 0; s < segs.size(); ++s)
+            for (std::size_t k = 0; k <= 40; ++k) {
+                rows.push_back(segs[s].sample);
+                eps.push_back(segs[s].a + (segs[s].b - segs[s].a) * static_cast<double>(k) / 40.0);
+                seg_of.push_back(s);
+            }
+        matrix<float> cand;
+        detail::fgsm_candidates(x, g, rows, eps, bounds, cand);
+        const matrix<float> z = net.logits(cand);
+        const std::size_t c = kind.sizes.back();
+        for (std::size_t r = 0; r < rows.size(); ++r) {
+            const std::size_t yy = y(rows[r]);
+            double margin = INFINITY;
+            for (std::size_t k = 0; k < c; ++k)
+                if (k != yy) margin = std::min(margin, static_cast<double>(z(r, yy)) - static_cast<double>(z(r, k)));
+            CAPTURE(r);
+            CHECK(margin >= bnd[seg_of[r]].lower);
+            ++checked;
+        }
+        for (const auto& b : bnd) certified += b.lower > 0.0 ? 1 : 0;
+    }
+    CHECK(checked > 1000);
+    CHECK(certified > 0);
+}
+
+TEST_CASE("certified FGSM grid == brute-force grid on MNIST (Release, model from SLEEPNET_FGSM_MNIST_MODEL)")
+{
+    // Registered as a CTest case by tests/cases_numpy.cmake in Release builds with the MNIST
+    // data, on the control network the example cases train; skipped otherwise.
+    const char* model = std::getenv("SLEEPNET_FGSM_MNIST_MODEL");
+    if (model == nullptr || *model == '\0') return;
+    const char* count_env = std::getenv("SLEEPNET_FGSM_MNIST_COUNT");
+    const std::size_t count = count_env ? std::strtoul(count_env, nullptr, 10) : 1000;
+    const auto mnist = load_mnist<float>(std::string(SLEEPNET_DATA_DIR) + "/mnist");
+    const auto net = load_model<float>(model);
+    const matrix<float> x = xt::view(mnist.test.x, xt::range(0, count), xt::all());
+    const label_vector y = xt::view(mnist.test.y, xt::range(0, count));
+    FgsmOptions brute;
+    brute.certify = false;
+    FgsmStats stats;
+    FgsmOptions fast;
+    fast.stats = &stats;
+    const auto rf = fgsm(net, x, y, fast);
+    const auto rb = fgsm(net, x, y, brute);
+    check_same(rf, rb);
+    MESSAGE("MNIST " << count << " images: median epsilon " << rf.median_epsilon() << ", success "
+                     << rf.success_rate() << ", bounds/image " << static_cast<double>(stats.bounds) / count
+                     << ", evaluations/image " << static_cast<double>(stats.evaluations) / count);
+    CHECK(stats.evaluations < 30 * count);
+}
