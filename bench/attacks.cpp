@@ -1,15 +1,20 @@
 // bench/attacks: attack throughput on the MNIST network (784-1200-1200-10), both cores.
 //
-//   attacks [--model DIR] [--data DIR] [--count N] [--small N] [--threads T]
+//   attacks [--model DIR] [--data DIR] [--count N] [--small N] [--brute N] [--threads T]
 //
 // Without --model a control network is trained first (authors' recipe, 1 epoch).
 // FGSM (minimal epsilon, grid and bisection) and DeepFool run on the first --count test
 // images (default all 10,000); JSMA and Boundary on the first --small (default 100).
+// The FGSM grid runs certified (the default, FgsmOptions::certify) on all --count images
+// and as the brute-force scan on the first --brute (default 1,000): the per-image time
+// ratio is printed, and the two are checked to agree sample by sample on those images
+// (exit status 3 if they do not).
 // The baseline measured in the same run is one deterministic forward pass over the same
 // images: each attack's cost is also printed in forward passes per image.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -40,16 +45,17 @@ void report(const char* name, const R& r, std::size_t n, double seconds, double 
 int main(int argc, char** argv)
 {
     std::string model, data = "data/mnist";
-    std::size_t count = 10000, small = 100;
+    std::size_t count = 10000, small = 100, brute = 1000;
     unsigned threads = 2;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--model")) model = argv[i + 1];
         else if (!std::strcmp(argv[i], "--data")) data = argv[i + 1];
         else if (!std::strcmp(argv[i], "--count")) count = std::strtoul(argv[i + 1], nullptr, 10);
         else if (!std::strcmp(argv[i], "--small")) small = std::strtoul(argv[i + 1], nullptr, 10);
+        else if (!std::strcmp(argv[i], "--brute")) brute = std::strtoul(argv[i + 1], nullptr, 10);
         else if (!std::strcmp(argv[i], "--threads")) threads = static_cast<unsigned>(std::atoi(argv[i + 1]));
         else {
-            std::fprintf(stderr, "usage: attacks [--model DIR] [--data DIR] [--count N] [--small N] [--threads T]\n");
+            std::fprintf(stderr, "usage: attacks [--model DIR] [--data DIR] [--count N] [--small N] [--brute N] [--threads T]\n");
             return 2;
         }
     }
@@ -83,9 +89,49 @@ int main(int argc, char** argv)
         std::printf("bench/attacks: 784-1200-1200-10, %u threads, clean accuracy %.4f\n", threads, acc);
         std::printf("  baseline: one forward pass %.1f us/image (%.0f images/s)\n", forward * 1e6, 1.0 / forward);
 
+        sleepnet::FgsmStats stats;
+        sleepnet::FgsmOptions certified;
+        certified.stats = &stats;
         t0 = clock_type::now();
-        const auto f = sleepnet::fgsm(net, x, y);
-        report("fgsm (grid)", f, count, since(t0), forward, true);
+        const auto f = sleepnet::fgsm(net, x, y, certified);
+        const double t_cert = since(t0);
+        report("fgsm (grid)", f, count, t_cert, forward, true);
+        std::printf("    certified grid: %.2f segment bounds/image (%.2f certified), %.2f network evaluations/image\n",
+                    static_cast<double>(stats.bounds) / static_cast<double>(count),
+                    static_cast<double>(stats.certified) / static_cast<double>(count),
+                    static_cast<double>(stats.evaluations) / static_cast<double>(count));
+        brute = std::min(brute, count);
+        if (brute > 0) {
+            const sleepnet::matrix<float> xb = xt::view(x, xt::range(0, brute), xt::all());
+            const sleepnet::label_vector yb = xt::view(y, xt::range(0, brute));
+            sleepnet::FgsmOptions bf;
+            bf.certify = false;
+            t0 = clock_type::now();
+            const auto fb = sleepnet::fgsm(net, xb, yb, bf);
+            const double t_brute = since(t0);
+            report("fgsm (brute)", fb, brute, t_brute, forward, true);
+            std::size_t differ = 0;
+            for (std::size_t i = 0; i < brute; ++i) {
+                const auto& a = f.samples[i];
+                const auto& b = fb.samples[i];
+                const bool same_eps = a.epsilon == b.epsilon || (std::isnan(a.epsilon) && std::isnan(b.epsilon));
+                if (!same_eps || a.success != b.success || a.iterations != b.iterations ||
+                    a.adversarial_prediction != b.adversarial_prediction)
+                    ++differ;
+            }
+            const double per_cert = t_cert / static_cast<double>(count), per_brute = t_brute / static_cast<double>(brute);
+            std::printf("    brute-force grid on the first %zu images: %.2f ms/image vs certified %.3f ms/image, "
+                        "ratio %.1fx (brute-force estimate for all %zu: %.1f s); %s\n",
+                        brute, per_brute * 1e3, per_cert * 1e3, per_brute / per_cert, count,
+                        per_brute * static_cast<double>(count),
+                        differ == 0 ? "results identical (epsilon, success, iterations, prediction)"
+                                    : "RESULTS DIFFER");
+            if (differ != 0) {
+                std::fprintf(stderr, "bench/attacks: certified and brute-force grid differ on %zu of %zu images\n",
+                             differ, brute);
+                return 3;
+            }
+        }
         sleepnet::FgsmOptions bis;
         bis.search = sleepnet::FgsmSearch::bisection;
         t0 = clock_type::now();

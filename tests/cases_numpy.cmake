@@ -17,6 +17,30 @@ if(NOT SLEEPNET_BUILD_EXAMPLES OR NOT TARGET train OR NOT TARGET evaluate)
   return()
 endif()
 
+# Release builds with the MNIST data: the control network trained by example_train_mnist
+# (fixture ex_mnist_model, tests/cases_examples.cmake) is attacked by
+#   fgsm_certified_matches_grid_mnist  the certified FGSM grid must equal the brute-force
+#                                      grid sample by sample on 1,000 test images
+#                                      (tests/test_fgsm_fast.cpp, last case)
+#   numpy_attack_reference_mnist       tests/numpy/attack_reference.py: an independent numpy
+#                                      FGSM grid and DeepFool on the first 300 test images;
+#                                      the medians must agree with `attack --json` within 10%
+#                                      (declared below, once numpy is found)
+set(_np_mnist_model "${CMAKE_CURRENT_BINARY_DIR}/examples-out/mnist/control")
+set(_np_mnist OFF)
+if(CMAKE_BUILD_TYPE STREQUAL "Release" AND TARGET attack
+   AND (EXISTS "${SLEEPNET_DATA_DIR}/mnist/t10k-images-idx3-ubyte" OR EXISTS "${SLEEPNET_DATA_DIR}/mnist/t10k-images-idx3-ubyte.gz"))
+  set(_np_mnist ON)
+  if(TARGET test_fgsm_fast)
+    add_test(NAME fgsm_certified_matches_grid_mnist
+      COMMAND test_fgsm_fast "--test-case=*MNIST*")
+    set_tests_properties(fgsm_certified_matches_grid_mnist PROPERTIES
+      FIXTURES_REQUIRED ex_mnist_model
+      ENVIRONMENT "OPENBLAS_NUM_THREADS=2;SLEEPNET_FGSM_MNIST_MODEL=${_np_mnist_model};SLEEPNET_FGSM_MNIST_COUNT=1000"
+      PROCESSORS 2 TIMEOUT 900)
+  endif()
+endif()
+
 set(_np_candidates)
 if(DEFINED SLEEPNET_PYTHON AND NOT "${SLEEPNET_PYTHON}" STREQUAL "")
   list(APPEND _np_candidates "${SLEEPNET_PYTHON}")
@@ -76,3 +100,15 @@ set_tests_properties(${_np_cases} PROPERTIES
   TIMEOUT 300)
 # sleepnet_writes_numpy_reads runs its `train` programs concurrently
 set_tests_properties(sleepnet_writes_numpy_reads PROPERTIES PROCESSORS 2)
+
+if(_np_mnist)
+  add_test(NAME numpy_attack_reference_mnist
+    COMMAND "${_np_python}" -B ${CMAKE_CURRENT_SOURCE_DIR}/numpy/attack_reference.py
+            --attack $<TARGET_FILE:attack> --model ${_np_mnist_model} --data ${SLEEPNET_DATA_DIR}/mnist
+            --count 300 --tolerance 0.10 --workdir ${_np_work}/attack_reference)
+  set_tests_properties(numpy_attack_reference_mnist PROPERTIES
+    FIXTURES_REQUIRED ex_mnist_model
+    ENVIRONMENT "OPENBLAS_NUM_THREADS=2;PYTHONDONTWRITEBYTECODE=1"
+    PASS_REGULAR_EXPRESSION "attack_reference: agree"
+    LABELS numpy PROCESSORS 2 TIMEOUT 900)
+endif()
