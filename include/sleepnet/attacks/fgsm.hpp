@@ -63,9 +63,9 @@ struct FgsmOptions {
     /// grid mode: skip grid points that a sound bound proves clean (same results as the
     /// brute-force scan, far fewer network evaluations); false = evaluate every point
     bool certify = true;
-    std::size_t certify_leaf = 4;    ///< certified grid: runs of at most this many points are evaluated directly
+    std::size_t certify_leaf = 2;    ///< certified grid: runs of at most this many points are evaluated directly
     std::size_t certify_chunk = 2048;  ///< certified grid: samples handled together (memory ~ 20 kB each)
-    double certify_reach = 0.7;      ///< certified grid: next segment = this fraction of the predicted distance to a flip
+    double certify_reach = 0.8;      ///< certified grid: next segment = this fraction of the predicted distance to a flip
     std::size_t certify_first = 0;   ///< certified grid: width of the first segment (0 = steps / 10)
     FgsmStats* stats = nullptr;      ///< optional work counters
 
@@ -150,7 +150,7 @@ inline void fgsm_certified_scan(const DenseNetwork<T>& net, const matrix<T>& x, 
         FgsmCertifier<T> cert(net, x, g, y, samples, o.bounds, o.max_epsilon, net.inference_threads());
         std::vector<St> st(samples.size());
         // the next step of a sample from the predicted flip of its last bound: a segment that
-        // stops short of it (certify_reach of the way, and at least 3 points before), or,
+        // stops short of it (certify_reach of the way, and at least 2 points before), or,
         // when that would be at most certify_leaf points, the points up to just past it
         auto plan = [&](St& s, bool failed) {
             const double dist = std::isinf(s.pred) ? 1e18 : (s.pred - grid_eps(s.f)) / step;
@@ -163,7 +163,7 @@ inline void fgsm_certified_scan(const DenseNetwork<T>& net, const matrix<T>& x, 
                 }
                 return;
             }
-            const double want = std::min(o.certify_reach * dist, dist - 3.0);
+            const double want = std::min(o.certify_reach * dist, dist - 2.0);
             if (want <= static_cast<double>(leaf)) {
                 s.w = std::max<std::size_t>(leaf, static_cast<std::size_t>(dist) + 2);
                 s.exact = true;
