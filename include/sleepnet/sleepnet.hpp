@@ -37,3 +37,11 @@
 #include "distort/blur.hpp"
 #include "distort/curves.hpp"
 #include "distort/noise.hpp"
+
+#include "defenses/distillation.hpp"
+#include "defenses/finetune.hpp"
+
+#include "analysis/activations.hpp"
+#include "analysis/correlation.hpp"
+#include "analysis/selectivity.hpp"
+#include "analysis/weights.hpp"
