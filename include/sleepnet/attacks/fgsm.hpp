@@ -143,11 +143,12 @@ inline void fgsm_certified_scan(const DenseNetwork<T>& net, const matrix<T>& x, 
         bool exact = false;      // evaluate the next w points directly
         bool done = false;
     };
+    FgsmCertifier<T> cert(net, x, g, y, o.bounds, o.max_epsilon, net.inference_threads());
     for (std::size_t c0 = 0; c0 < todo.size(); c0 += o.certify_chunk) {
         const std::vector<std::size_t> samples(todo.begin() + static_cast<std::ptrdiff_t>(c0),
                                                todo.begin() + static_cast<std::ptrdiff_t>(
                                                                   std::min(todo.size(), c0 + o.certify_chunk)));
-        FgsmCertifier<T> cert(net, x, g, y, samples, o.bounds, o.max_epsilon, net.inference_threads());
+        cert.prepare(samples);
         std::vector<St> st(samples.size());
         // the next step of a sample from the predicted flip of its last bound: a segment that
         // stops short of it (certify_reach of the way, and at least 2 points before), or,

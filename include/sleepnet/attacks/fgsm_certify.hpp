@@ -34,12 +34,13 @@
 //   - a bias add rounds once (u |z|), ReLU is exact, the test-time scale rounds once
 //     (u |s a|): both are added to the box (2u for the latter, with room to spare);
 //   - the bound itself is computed partly in T: W1 x0, W1 g, |W1| |x0|, |W1| |g| once per
-//     sample, and the slope and box products of the later layers, by OpenBLAS; the
-//     centers of the later layers by dgemm, everything elementwise in double. Each
+//     sample, and the center, slope and box products of the later layers, by OpenBLAS;
+//     everything elementwise in double. Each
 //     T product's rounding (gamma_n times the same |W| |v| sums) is added to the box like
 //     the network's, the box products (nonnegative terms, inputs rounded up) are scaled
-//     by 1 + 2 gamma_n. Double rounding is covered by 1e-9 added to gamma_n (dgemm errs by
-//     at most (n + 2) 2^-53 |W| |v|, about 1.4e-13 |W| |v| for n = 1200), a relative 1e-12
+//     by 1 + 2 gamma_n. Double rounding (the layer-1 column updates and the elementwise
+//     steps; a double sum of n terms errs by at most (n + 2) 2^-53 |W| |v|, about 1.4e-13
+//     |W| |v| for n = 1200) is covered by 1e-9 added to gamma_n, a relative 1e-12
 //     of |c| + |d| + r added to the box after each elementwise step and to the ReLU
 //     bounds before lambda is formed, and a relative 1e-12 taken off each margin bound:
 //     >= 1000 times what double rounding can amount to at these sizes. The exact terms
@@ -52,8 +53,8 @@
 //
 // Cost: layer 1 needs no product per segment: c1 = W1 x0 + m W1 g (products per sample,
 // computed once) plus a column update per pixel saturated before or inside the segment;
-// the later layers are three product columns per segment (center in double, slope and box
-// in T), batched over all segments of a round.
+// the later layers are three product columns per segment (center, slope and box, in T),
+// batched over all segments of a round.
 
 #include <algorithm>
 #include <cmath>
@@ -100,7 +101,16 @@ public:
     FgsmCertifier(const DenseNetwork<T>& net, const matrix<T>& x, const matrix<T>& g, const label_vector& y,
                   const std::vector<std::size_t>& samples, const Bounds& bounds, double max_epsilon,
                   unsigned threads)
-        : x_(x), g_(g), y_(y), threads_(std::max(1u, threads))
+        : FgsmCertifier(net, x, g, y, bounds, max_epsilon, threads)
+    {
+        prepare(samples);
+    }
+
+    /// Without samples: call prepare() before bound(). One certifier can serve several
+    /// chunks of samples in turn (its buffers are reused).
+    FgsmCertifier(const DenseNetwork<T>& net, const matrix<T>& x, const matrix<T>& g, const label_vector& y,
+                  const Bounds& bounds, double max_epsilon, unsigned threads)
+        : net_(net), x_(x), g_(g), y_(y), threads_(std::max(1u, threads)), max_epsilon_(max_epsilon)
     {
         const std::size_t layers = net.num_layers();
         sizes_ = net.layer_sizes();
@@ -125,9 +135,6 @@ public:
                     }
             } else {
                 w_.push_back(w.data());
-                std::vector<double> wd(w.size());
-                for (std::size_t k = 0; k < w.size(); ++k) wd[k] = static_cast<double>(w.data()[k]);
-                wd_.push_back(std::move(wd));
                 std::vector<T> wa(w.size());
                 for (std::size_t k = 0; k < w.size(); ++k) wa[k] = std::abs(w.data()[k]);
                 w_abs_.push_back(std::move(wa));
@@ -141,15 +148,32 @@ public:
             scale_.push_back(hidden && net.options().dropout > 0.0 ? static_cast<double>(net.test_scale()) : 1.0);
         }
 
+        const T* w1 = net.weights(0).data();
+        w1a_.resize(net.weights(0).size());
+        for (std::size_t k = 0; k < w1a_.size(); ++k) w1a_[k] = std::abs(w1[k]);
+        slot_.assign(x.shape()[0], static_cast<std::size_t>(-1));
+    }
+
+    /// Precomputes W1 x0 and W1 g (and their absolute versions) for the rows in `samples`
+    /// (memory: 4 * 8 * hidden1 bytes per sample); only these rows can be bounded then.
+    void prepare(const std::vector<std::size_t>& samples)
+    {
+        const matrix<T>& x = x_;
+        const matrix<T>& g = g_;
+        const double max_epsilon = max_epsilon_;
         // per sample: W1 x0, W1 g_moving, and the pixels that saturate (sorted by time)
         const std::size_t d = sizes_[0], n1 = sizes_[1];
-        slot_.assign(x.shape()[0], static_cast<std::size_t>(-1));
+        std::fill(slot_.begin(), slot_.end(), static_cast<std::size_t>(-1));
         for (std::size_t s = 0; s < samples.size(); ++s) slot_[samples[s]] = s;
         const std::size_t ns = samples.size();
-        p_.assign(ns * n1, 0.0);
-        q_.assign(ns * n1, 0.0);
+        p_.resize(ns * n1);
+        q_.resize(ns * n1);
         kinks_.resize(ns);
-        std::vector<T> in0(ns * d), in1(ns * d);
+        for (auto& k : kinks_) k.clear();
+        std::vector<T>& in0 = in0_;
+        std::vector<T>& in1 = in1_;
+        in0.resize(ns * d);
+        in1.resize(ns * d);
         for (std::size_t s = 0; s < ns; ++s) {
             const T* x0 = x.data() + samples[s] * d;
             const T* gr = g.data() + samples[s] * d;
@@ -168,9 +192,10 @@ public:
         // W1 x0, W1 g, |W1| |x0| and |W1| |g| in T (OpenBLAS). The rounding of the first
         // two is at most gamma_d times the last two (covered in layer1()); the last two are
         // sums of nonnegative terms, scaled up by 1 + 2 gamma_d to be upper bounds.
-        std::vector<T> pq(ns * n1), w1a(net.weights(0).size());
-        const T* w1 = net.weights(0).data();
-        for (std::size_t k = 0; k < w1a.size(); ++k) w1a[k] = std::abs(w1[k]);
+        std::vector<T>& pq = pq_;
+        pq.resize(ns * n1);
+        const T* w1 = net_.weights(0).data();
+        const T* w1a = w1a_.data();
         const double grow = 1.0 + 2.0 * gamma(d) + 1e-12;
         auto product = [&](std::vector<T>& in, const T* w, std::vector<double>& out, double scale) {
             gemm(false, true, ns, n1, d, T(1), in.data(), d, w, d, T(0), pq.data(), n1);
@@ -182,8 +207,8 @@ public:
         for (auto& v : in1) v = std::abs(v);
         pa_.resize(ns * n1);
         qa_.resize(ns * n1);
-        product(in0, w1a.data(), pa_, grow);
-        product(in1, w1a.data(), qa_, grow);
+        product(in0, w1a, pa_, grow);
+        product(in1, w1a, qa_, grow);
     }
 
     /// Bounds for every segment (one Bound per segment, in order).
@@ -195,48 +220,47 @@ public:
         const std::size_t layers = sizes_.size() - 1;
         std::size_t n = sizes_[1];
         // cd: 2 ns x n (centers, then slopes), r: ns x n
-        cd_.resize(2 * ns * n);
-        r_.resize(ns * n);
-        m_.resize(ns);
-        h_.resize(ns);
+        grow(cd_, 2 * ns * n);
+        grow(r_, ns * n);
+        grow(m_, ns);
+        grow(h_, ns);
         run_parallel(ns, [&](std::size_t begin, std::size_t end) {
             for (std::size_t k = begin; k < end; ++k) layer1(segs[k], k, ns);
         });
         for (std::size_t l = 1; l < layers; ++l) {
             const std::size_t in = n, o = sizes_[l + 1];
-            // The center product runs in double (dgemm: error <= (in + 2) 2^-53 |W| |c|, far
-            // below 1e-9 |W| |c|), the slope and box products in T (OpenBLAS): the slope's
-            // error is at most gamma_{in+2} |W| |d| (rounding d to T included), the network's
-            // own product errs by gamma_{in} |W| |a| with |a| <= |c| + |d| + r. The box input
-            // v = r + (gamma_{in} + 1e-9)(|c| + |d| + r) + gamma_{in+2} |d| covers all of
-            // them; v is rounded up to T and the box product (nonnegative terms) is scaled by
-            // 1 + 2 gamma_{in} + 1e-12.
+            // The three products (center, slope, box) run in T through OpenBLAS. The center
+            // and slope products err by at most gamma_{in+2} |W| (|c| + |d|) (rounding c and
+            // d to T included), the network's own product by gamma_{in} |W| |a| with
+            // |a| <= |c| + |d| + r. The box input v = r + (gamma_{in} + 1e-9)(|c| + |d| + r)
+            // + gamma_{in+2} (|c| + |d|) covers all of them; v is rounded up to T and the box
+            // product (nonnegative terms) is scaled by 1 + 2 gamma_{in} + 1e-12.
             const double gm = gamma(in) + 1e-9, gs = gamma(in + 2);
-            cin_.resize(ns * in);
-            gin_.resize(ns * in);
-            gv_.resize(ns * in);
+            grow(gin_, 2 * ns * in);
+            grow(gv_, ns * in);
             for (std::size_t k = 0; k < ns; ++k) {
                 const double* c = cd_.data() + k * in;
                 const double* dd = cd_.data() + (ns + k) * in;
                 const double* r = r_.data() + k * in;
                 T* v = gv_.data() + k * in;
-                T* ds = gin_.data() + k * in;
-                std::copy(c, c + in, cin_.data() + k * in);
+                T* cs = gin_.data() + k * in;
+                T* ds = gin_.data() + (ns + k) * in;
                 for (std::size_t i = 0; i < in; ++i) {
-                    v[i] = round_up(r[i] + gm * (std::abs(c[i]) + std::abs(dd[i]) + r[i]) + gs * std::abs(dd[i]));
+                    const double cd = std::abs(c[i]) + std::abs(dd[i]);
+                    v[i] = round_up(r[i] + gm * (cd + r[i]) + gs * cd);
+                    cs[i] = static_cast<T>(c[i]);
                     ds[i] = static_cast<T>(dd[i]);
                 }
             }
-            cd_.resize(2 * ns * o);
-            r_.resize(ns * o);
-            gout_.resize(ns * o);
-            grout_.resize(ns * o);
-            gemm(false, true, ns, o, in, 1.0, cin_.data(), in, wd_[l - 1].data(), in, 0.0, cd_.data(), o);
-            gemm(false, true, ns, o, in, T(1), gin_.data(), in, w_[l - 1], in, T(0), gout_.data(), o);
+            grow(cd_, 2 * ns * o);
+            grow(r_, ns * o);
+            grow(gout_, 2 * ns * o);
+            grow(grout_, ns * o);
+            gemm(false, true, 2 * ns, o, in, T(1), gin_.data(), in, w_[l - 1], in, T(0), gout_.data(), o);
             gemm(false, true, ns, o, in, T(1), gv_.data(), in, w_abs_[l - 1].data(), in, T(0), grout_.data(), o);
-            const double grow = 1.0 + 2.0 * gamma(in) + 1e-12;
-            for (std::size_t k = 0; k < ns * o; ++k) cd_[ns * o + k] = static_cast<double>(gout_[k]);
-            for (std::size_t k = 0; k < ns * o; ++k) r_[k] = static_cast<double>(grout_[k]) * grow;
+            const double grow_box = 1.0 + 2.0 * gamma(in) + 1e-12;
+            for (std::size_t k = 0; k < 2 * ns * o; ++k) cd_[k] = static_cast<double>(gout_[k]);
+            for (std::size_t k = 0; k < ns * o; ++k) r_[k] = static_cast<double>(grout_[k]) * grow_box;
             n = o;
             for (std::size_t k = 0; k < ns; ++k) {
                 finish_layer(l, cd_.data() + k * n, cd_.data() + (ns + k) * n, r_.data() + k * n, n);
@@ -271,18 +295,20 @@ private:
         bool operator<(const Kink& o) const { return tau < o.tau || (tau == o.tau && pixel < o.pixel); }
     };
 
+    const DenseNetwork<T>& net_;
     const matrix<T>& x_;
     const matrix<T>& g_;
     const label_vector& y_;
     unsigned threads_;
+    double max_epsilon_;
     std::vector<std::size_t> sizes_;
+    std::vector<T> w1a_, in0_, in1_, pq_;
     double lo_ = 0, hi_ = 1, u_ = 0;
     bool relu_ = true, bias_ = false;
     std::vector<double> w1t_, w1t_abs_;
     std::vector<const T*> w_;
     std::vector<std::vector<T>> w_abs_;
-    std::vector<std::vector<double>> wd_;
-    std::vector<double> cin_;
+
     std::vector<std::vector<double>> b_;
     std::vector<T> gin_, gv_, gout_, grout_;
     std::vector<double> scale_;
@@ -290,6 +316,13 @@ private:
     std::vector<double> p_, q_, pa_, qa_;
     std::vector<std::vector<Kink>> kinks_;
     std::vector<double> cd_, r_, m_, h_;
+
+    // buffers only grow (no zero-filling of megabytes every round)
+    template <class V>
+    static void grow(std::vector<V>& v, std::size_t n)
+    {
+        if (v.size() < n) v.resize(n);
+    }
 
     static T round_up(double v)
     {
