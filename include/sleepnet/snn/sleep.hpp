@@ -262,7 +262,8 @@ inline nlohmann::json to_json(const SleepReport& r)
 struct SleepProgress {
     std::size_t step = 0;   ///< steps done
     std::size_t steps = 0;  ///< steps planned
-    const std::vector<std::uint32_t>* input = nullptr;
+    const std::vector<std::uint32_t>* input = nullptr;  ///< this step's input spikes
+    std::vector<std::uint64_t> spikes;  ///< spikes so far, per simulated layer
 };
 
 namespace detail {
@@ -320,6 +321,7 @@ inline SleepReport sleep_weights(const std::vector<WeightView<T>>& layers, const
         SleepProgress progress;
         progress.steps = steps;
         progress.input = &input;
+        progress.spikes.assign(layers.size(), 0);
         const std::size_t inputs = layers.front().in;
         for (std::size_t t = 0; t < steps; ++t) {
             source.spikes(t, input, engine);
@@ -335,6 +337,7 @@ inline SleepReport sleep_weights(const std::vector<WeightView<T>>& layers, const
             net.step(input, rule);
             ++report.steps;
             progress.step = t + 1;
+            for (std::size_t l = 0; l < layers.size(); ++l) progress.spikes[l] = net.spike_count(l);
             if (detail::call_on_step(hooks, progress)) {
                 report.stopped_early = t + 1 < steps;
                 break;

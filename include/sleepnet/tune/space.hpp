@@ -1,0 +1,171 @@
+#pragma once
+// The search space of the sleep parameter search: which SleepParams fields vary, over
+// which ranges, and how a point of the unit cube (the genome the search works on) maps to
+// parameters.
+//
+// A genome has one gene in [0, 1] per varied quantity, in this order:
+//   rate, inc, dec, alpha_scale, steps, input mode, threshold_1 .. threshold_L
+// (L = simulated layers). A range with lo == hi is fixed; its gene is ignored. Log-scale
+// ranges map u to lo * (hi / lo)^u, linear ones to lo + u (hi - lo); steps are rounded to
+// the nearest integer; the input mode is inputs[floor(u * inputs.size())].
+// Everything SleepParams holds but the space does not vary (rule, normalization, decay,
+// dt, rate_factor, include_output) comes from `base`.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "../core/error.hpp"
+#include "../snn/sleep.hpp"
+
+namespace sleepnet {
+
+/// A closed range [lo, hi], log-scale or linear.
+struct ParamRange {
+    double lo = 0.0;
+    double hi = 0.0;
+    bool log = true;
+
+    bool fixed() const { return lo == hi; }
+
+    double decode(double u) const
+    {
+        u = std::min(1.0, std::max(0.0, u));
+        if (fixed()) return lo;
+        return log ? lo * std::pow(hi / lo, u) : lo + u * (hi - lo);
+    }
+
+    /// The gene that decodes to v (clamped to the range).
+    double encode(double v) const
+    {
+        if (fixed()) return 0.5;
+        v = std::min(hi, std::max(lo, v));
+        return log ? std::log(v / lo) / std::log(hi / lo) : (v - lo) / (hi - lo);
+    }
+
+    void validate(const std::string& name) const
+    {
+        if (!std::isfinite(lo) || !std::isfinite(hi) || lo > hi)
+            throw invalid_argument("search space: range '" + name + "' must be finite with lo <= hi, got [" +
+                                   std::to_string(lo) + ", " + std::to_string(hi) + "]");
+        if (log && !(lo > 0.0))
+            throw invalid_argument("search space: log-scale range '" + name + "' needs lo > 0, got " +
+                                   std::to_string(lo));
+    }
+};
+
+inline nlohmann::json to_json(const ParamRange& r) { return {{"lo", r.lo}, {"hi", r.hi}, {"log", r.log}}; }
+
+struct SearchSpace {
+    SleepParams base;                       ///< fixed fields (rule, normalization, decay, ...)
+    ParamRange rate{10.0, 490.0, true};     ///< Hz; rate_factor * dt * hi must stay <= 1
+    ParamRange inc{1e-4, 0.1, true};
+    ParamRange dec{1e-5, 0.1, true};
+    ParamRange alpha_scale{0.3, 100.0, true};
+    ParamRange steps{300.0, 30000.0, true};
+    ParamRange threshold{0.3, 100.0, true};     ///< every layer's threshold unless per_layer_threshold is set
+    std::vector<ParamRange> per_layer_threshold;  ///< optional: one range per simulated layer
+    std::vector<SleepInput> inputs{SleepInput::sequence, SleepInput::mean};
+
+    static constexpr std::size_t fixed_genes = 6;
+
+    std::size_t genes(std::size_t simulated_layers) const { return fixed_genes + simulated_layers; }
+
+    const ParamRange& threshold_range(std::size_t l) const
+    {
+        return per_layer_threshold.empty() ? threshold : per_layer_threshold[l];
+    }
+
+    /// Throws invalid_argument naming the first bad setting.
+    void validate(std::size_t simulated_layers) const
+    {
+        rate.validate("rate");
+        inc.validate("inc");
+        dec.validate("dec");
+        alpha_scale.validate("alpha_scale");
+        steps.validate("steps");
+        threshold.validate("threshold");
+        if (!(rate.lo > 0.0)) throw invalid_argument("search space: rate must be > 0");
+        if (base.rate_factor * base.dt * rate.hi > 1.0 + 1e-12)
+            throw invalid_argument("search space: rate up to " + std::to_string(rate.hi) +
+                                   " Hz gives a spike probability rate_factor * dt * rate = " +
+                                   std::to_string(base.rate_factor * base.dt * rate.hi) + " > 1");
+        if (inc.lo < 0.0 || dec.lo < 0.0) throw invalid_argument("search space: inc and dec must be >= 0");
+        if (!(alpha_scale.lo > 0.0)) throw invalid_argument("search space: alpha_scale must be > 0");
+        if (!(steps.lo >= 1.0)) throw invalid_argument("search space: steps must be >= 1");
+        if (!(threshold.lo > 0.0)) throw invalid_argument("search space: thresholds must be > 0");
+        if (!per_layer_threshold.empty() && per_layer_threshold.size() != simulated_layers)
+            throw invalid_argument("search space: " + std::to_string(per_layer_threshold.size()) +
+                                   " per-layer threshold ranges for " + std::to_string(simulated_layers) +
+                                   " simulated layers");
+        for (std::size_t l = 0; l < per_layer_threshold.size(); ++l) {
+            per_layer_threshold[l].validate("threshold " + std::to_string(l + 1));
+            if (!(per_layer_threshold[l].lo > 0.0))
+                throw invalid_argument("search space: threshold " + std::to_string(l + 1) + " must be > 0");
+        }
+        if (inputs.empty()) throw invalid_argument("search space: no input mode to choose from");
+    }
+
+    /// The parameters a genome stands for (alpha left empty: sleep normalizes).
+    SleepParams decode(const std::vector<double>& g, std::size_t simulated_layers) const
+    {
+        if (g.size() != genes(simulated_layers))
+            throw invalid_argument("search space: genome has " + std::to_string(g.size()) + " genes, expected " +
+                                   std::to_string(genes(simulated_layers)));
+        SleepParams p = base;
+        p.alpha.clear();
+        p.rate = rate.decode(g[0]);
+        p.inc = inc.decode(g[1]);
+        p.dec = dec.decode(g[2]);
+        p.alpha_scale = alpha_scale.decode(g[3]);
+        p.steps = static_cast<std::size_t>(std::llround(steps.decode(g[4])));
+        const auto k = std::min(inputs.size() - 1,
+                                static_cast<std::size_t>(std::min(1.0, std::max(0.0, g[5])) * inputs.size()));
+        p.input = inputs[k];
+        p.thresholds.assign(simulated_layers, 0.0);
+        for (std::size_t l = 0; l < simulated_layers; ++l) p.thresholds[l] = threshold_range(l).decode(g[fixed_genes + l]);
+        return p;
+    }
+
+    /// A genome for given parameters (values outside the ranges are clamped), e.g. to seed
+    /// the search with a preset.
+    std::vector<double> encode(const SleepParams& p) const
+    {
+        std::vector<double> g(genes(p.thresholds.size()));
+        g[0] = rate.encode(p.rate);
+        g[1] = inc.encode(p.inc);
+        g[2] = dec.encode(p.dec);
+        g[3] = alpha_scale.encode(p.alpha_scale);
+        g[4] = steps.encode(static_cast<double>(p.steps));
+        const auto it = std::find(inputs.begin(), inputs.end(), p.input);
+        const std::size_t k = it == inputs.end() ? 0 : static_cast<std::size_t>(it - inputs.begin());
+        g[5] = (static_cast<double>(k) + 0.5) / static_cast<double>(inputs.size());
+        for (std::size_t l = 0; l < p.thresholds.size(); ++l) g[fixed_genes + l] = threshold_range(l).encode(p.thresholds[l]);
+        return g;
+    }
+};
+
+inline nlohmann::json to_json(const SearchSpace& s)
+{
+    nlohmann::json j;
+    j["base"] = to_json(s.base);
+    j["rate"] = to_json(s.rate);
+    j["inc"] = to_json(s.inc);
+    j["dec"] = to_json(s.dec);
+    j["alpha_scale"] = to_json(s.alpha_scale);
+    j["steps"] = to_json(s.steps);
+    j["threshold"] = to_json(s.threshold);
+    if (!s.per_layer_threshold.empty()) {
+        j["per_layer_threshold"] = nlohmann::json::array();
+        for (const auto& r : s.per_layer_threshold) j["per_layer_threshold"].push_back(to_json(r));
+    }
+    j["inputs"] = nlohmann::json::array();
+    for (auto i : s.inputs) j["inputs"].push_back(to_string(i));
+    return j;
+}
+
+}  // namespace sleepnet

@@ -1,0 +1,348 @@
+// Sleep parameter search: the space's mapping, ranking, determinism across thread counts,
+// the JSON-lines log (resume, torn lines, foreign logs), GA elitism, the runaway guard and
+// callbacks.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cmath>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <sleepnet/tune/objective.hpp>
+#include <sleepnet/tune/search.hpp>
+
+#include "support.hpp"
+
+using namespace sleepnet;
+using test_support::contains;
+using test_support::message_of;
+
+namespace {
+
+DenseNetwork<float> small_net(std::uint64_t seed)
+{
+    DenseNetwork<float> net({20, 12, 4});
+    default_engine eng(seed);
+    for (std::size_t l = 0; l < net.num_layers(); ++l)
+        for (auto& w : net.weights(l)) w = static_cast<float>(rng::uniform<double>(eng, -0.3, 0.6));
+    return net;
+}
+
+TuneData<float> small_data(std::uint64_t seed)
+{
+    default_engine eng(seed);
+    TuneData<float> d;
+    d.sleep_x = matrix<float>::from_shape({30, 20});
+    for (auto& v : d.sleep_x) v = rng::uniform01<double>(eng) < 0.4 ? 0.f : rng::uniform01<float>(eng);
+    d.val_x = matrix<float>::from_shape({24, 20});
+    for (auto& v : d.val_x) v = rng::uniform01<float>(eng);
+    const auto net = small_net(seed);
+    d.val_y = net.predict(d.val_x);  // the control is right on all of them
+    for (std::size_t i = 0; i < d.val_y.size(); i += 5) d.val_y(i) = (d.val_y(i) + 1) % 4;  // and wrong on some
+    return d;
+}
+
+/// Objective: the sum of the first layer's weights (sleep changes it); counts its calls.
+struct WeightSum {
+    std::atomic<int>* calls = nullptr;
+    std::string name() const { return "weight_sum"; }
+    double operator()(const DenseNetwork<float>& net, const matrix<float>&, const label_vector&) const
+    {
+        if (calls) ++*calls;
+        double s = 0.0;
+        for (float w : net.weights(0)) s += w;
+        return s;
+    }
+};
+
+SearchSpace small_space()
+{
+    SearchSpace s;
+    s.steps = {50.0, 400.0, true};
+    s.threshold = {0.05, 2.0, true};
+    s.alpha_scale = {0.5, 5.0, true};
+    s.rate = {50.0, 400.0, true};
+    return s;
+}
+
+void same_history(const TuneResult& a, const TuneResult& b)
+{
+    REQUIRE(a.history.size() == b.history.size());
+    for (std::size_t i = 0; i < a.history.size(); ++i) {
+        CAPTURE(i);
+        CHECK(a.history[i].genes == b.history[i].genes);
+        CHECK(a.history[i].accuracy == b.history[i].accuracy);
+        CHECK(a.history[i].feasible == b.history[i].feasible);
+        CHECK(a.history[i].spikes == b.history[i].spikes);
+        if (a.history[i].feasible) CHECK(a.history[i].value == b.history[i].value);
+    }
+}
+
+std::string log_file(const std::string& name) { return test_support::fresh_dir("tune", name) + "/log.jsonl"; }
+
+}  // namespace
+
+TEST_CASE("search space: log and linear decoding, rounding, input choice, encode inverts decode")
+{
+    ParamRange r{0.01, 100.0, true};
+    CHECK(r.decode(0.0) == doctest::Approx(0.01));
+    CHECK(r.decode(1.0) == doctest::Approx(100.0));
+    CHECK(r.decode(0.5) == doctest::Approx(1.0));  // geometric mean
+    CHECK(r.decode(2.0) == doctest::Approx(100.0));  // clamped
+    ParamRange lin{2.0, 4.0, false};
+    CHECK(lin.decode(0.25) == doctest::Approx(2.5));
+    CHECK(ParamRange{3.0, 3.0, true}.decode(0.9) == 3.0);
+
+    SearchSpace s;
+    const std::size_t L = 3;
+    REQUIRE(s.genes(L) == 9);
+    std::vector<double> g{0.5, 0.0, 1.0, 0.25, 0.5, 0.75, 0.0, 0.5, 1.0};
+    const SleepParams p = s.decode(g, L);
+    CHECK(p.rate == doctest::Approx(std::sqrt(10.0 * 490.0)));
+    CHECK(p.inc == doctest::Approx(1e-4));
+    CHECK(p.dec == doctest::Approx(0.1));
+    CHECK(p.steps == static_cast<std::size_t>(std::llround(std::sqrt(300.0 * 30000.0))));
+    CHECK(p.input == SleepInput::mean);
+    CHECK(p.thresholds[0] == doctest::Approx(0.3));
+    CHECK(p.thresholds[2] == doctest::Approx(100.0));
+    CHECK(p.alpha.empty());
+    p.validate(L);
+
+    const auto back = s.encode(p);
+    const SleepParams q = s.decode(back, L);
+    CHECK(q.rate == doctest::Approx(p.rate));
+    CHECK(q.inc == doctest::Approx(p.inc));
+    CHECK(q.thresholds[1] == doctest::Approx(p.thresholds[1]));
+    CHECK(q.steps == p.steps);
+    CHECK(q.input == p.input);
+
+    CHECK(contains(message_of<invalid_argument>([&] { s.decode({0.5}, L); }), "genome has 1 genes, expected 9"));
+    SearchSpace bad;
+    bad.rate.hi = 600.0;  // 2 * 0.001 * 600 > 1
+    CHECK(contains(message_of<invalid_argument>([&] { bad.validate(L); }), "spike probability"));
+    SearchSpace bad2;
+    bad2.inc = {0.0, 0.1, true};
+    CHECK(contains(message_of<invalid_argument>([&] { bad2.validate(L); }), "log-scale range 'inc' needs lo > 0"));
+    SearchSpace bad3;
+    bad3.per_layer_threshold = {{1.0, 2.0, true}};
+    CHECK(contains(message_of<invalid_argument>([&] { bad3.validate(L); }), "1 per-layer threshold ranges for 3 simulated layers"));
+}
+
+TEST_CASE("ranking: feasible first, then value, then accuracy; infeasible by accuracy")
+{
+    TuneCandidate a, b;
+    a.feasible = true, a.value = 0.1, a.accuracy = 0.5;
+    b.feasible = false, b.accuracy = 0.99;
+    CHECK(better(a, b));
+    CHECK_FALSE(better(b, a));
+    b.feasible = true, b.value = 0.2;
+    CHECK(better(b, a));
+    b.value = 0.1;
+    CHECK(better(b, a));  // tie on value: accuracy
+    b.value = std::nan("");
+    CHECK(better(a, b));  // NaN value ranks last among feasible
+    a.feasible = b.feasible = false;
+    a.accuracy = 0.7, b.accuracy = 0.6;
+    CHECK(better(a, b));
+}
+
+TEST_CASE("random search and GA: same seed same history, whatever the thread count")
+{
+    const auto net = small_net(1);
+    const auto data = small_data(1);
+    for (auto method : {TuneMethod::random, TuneMethod::genetic}) {
+        CAPTURE(to_string(method));
+        TuneOptions o;
+        o.method = method;
+        o.budget = 14;
+        o.genetic.population = 6;
+        o.max_accuracy_drop = 0.2;
+        o.threads = 1;
+        default_engine e1(5), e2(5), e3(6);
+        const auto r1 = tune_sleep(net, data, small_space(), WeightSum{}, o, e1);
+        o.threads = 2;
+        const auto r2 = tune_sleep(net, data, small_space(), WeightSum{}, o, e2);
+        same_history(r1, r2);
+        REQUIRE(r1.history.size() == 14);
+        // feasibility follows the floor, and only feasible candidates carry a value
+        std::size_t feasible = 0;
+        for (const auto& c : r1.history) {
+            CHECK(c.feasible == (c.error.empty() && c.accuracy >= r1.accuracy_floor));
+            CHECK(std::isnan(c.value) == !c.feasible);
+            feasible += c.feasible ? 1 : 0;
+        }
+        CHECK(feasible > 0);
+        // the best is at least as good as everything
+        for (const auto& c : r1.history) CHECK_FALSE(better(c, r1.best()));
+        // a different seed draws other candidates
+        const auto r3 = tune_sleep(net, data, small_space(), WeightSum{}, o, e3);
+        CHECK(r3.history[0].genes != r1.history[0].genes);
+        // the winner's parameters reproduce its value through plain sleep()
+        const auto& best = r1.best();
+        if (best.feasible) {
+            auto slept = net;
+            default_engine se(o.sleep_seed);
+            sleep(slept, data.sleep_x, best.params, se);
+            CHECK(WeightSum{}(slept, data.val_x, data.val_y) == best.value);
+        }
+    }
+}
+
+TEST_CASE("GA: elites survive unchanged, and without crossover and mutation children are parents")
+{
+    const auto net = small_net(2);
+    const auto data = small_data(2);
+    TuneOptions o;
+    o.budget = 18;
+    o.genetic.population = 6;
+    o.genetic.elite = 2;
+    o.max_accuracy_drop = 0.2;
+    std::atomic<int> calls{0};
+    default_engine e(3);
+    const auto r = tune_sleep(net, data, small_space(), WeightSum{&calls}, o, e);
+    REQUIRE(r.history.size() == 18);
+    for (std::size_t gen = 0; gen + 1 < 3; ++gen) {
+        std::vector<TuneCandidate> pop(r.history.begin() + static_cast<std::ptrdiff_t>(6 * gen),
+                                       r.history.begin() + static_cast<std::ptrdiff_t>(6 * gen + 6));
+        std::stable_sort(pop.begin(), pop.end(), [](const auto& a, const auto& b) { return better(a, b); });
+        for (std::size_t k = 0; k < 2; ++k) {
+            CHECK(r.history[6 * (gen + 1) + k].genes == pop[k].genes);
+            CHECK(r.history[6 * (gen + 1) + k].generation == gen + 1);
+        }
+    }
+    // repeated genomes are not evaluated twice
+    CHECK(calls.load() < 18);
+
+    o.genetic.crossover = 0.0;
+    o.genetic.mutation_rate = 0.0;
+    default_engine e2(3);
+    const auto c = tune_sleep(net, data, small_space(), WeightSum{}, o, e2);
+    for (std::size_t i = 6; i < c.history.size(); ++i) {
+        bool found = false;
+        for (std::size_t j = 0; j < 6; ++j) found = found || c.history[i].genes == c.history[j].genes;
+        CHECK(found);
+    }
+}
+
+TEST_CASE("log: a resumed search equals an uninterrupted one and evaluates only the new candidates")
+{
+    const auto net = small_net(3);
+    const auto data = small_data(3);
+    for (auto method : {TuneMethod::random, TuneMethod::genetic}) {
+        CAPTURE(to_string(method));
+        TuneOptions o;
+        o.method = method;
+        o.genetic.population = 5;
+        o.max_accuracy_drop = 0.2;
+        o.budget = 15;
+        default_engine ef(9);
+        const auto full = tune_sleep(net, data, small_space(), WeightSum{}, o, ef);
+
+        o.log_path = log_file(to_string(method));
+        o.budget = 7;
+        default_engine e1(9);
+        tune_sleep(net, data, small_space(), WeightSum{}, o, e1);
+        {  // the log: a description line and one line per candidate
+            std::ifstream in(o.log_path);
+            std::string line;
+            std::size_t n = 0;
+            while (std::getline(in, line)) ++n;
+            CHECK(n == 8);
+        }
+        o.budget = 15;
+        std::atomic<int> calls{0};
+        default_engine e2(9);
+        const auto resumed = tune_sleep(net, data, small_space(), WeightSum{&calls}, o, e2);
+        CHECK(resumed.resumed == 7);
+        same_history(full, resumed);
+        CHECK(calls.load() <= 15 - 7 + 1);  // the control's value + new candidates at most
+
+        // a torn last line is dropped and recomputed
+        {
+            std::string text = test_support::read_bytes(o.log_path);
+            text.resize(text.size() - 10);
+            test_support::write_bytes(o.log_path, text);
+        }
+        default_engine e3(9);
+        const auto torn = tune_sleep(net, data, small_space(), WeightSum{}, o, e3);
+        CHECK(torn.resumed == 14);
+        same_history(full, torn);
+
+        // another seed or another space cannot continue this log
+        default_engine e4(10);
+        CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), WeightSum{}, o, e4); }),
+                       "other genes than this search draws"));
+        auto other = small_space();
+        other.steps.hi = 500.0;
+        default_engine e5(9);
+        CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, other, WeightSum{}, o, e5); }), "'space' differs"));
+        // garbage in the middle is an error naming the line
+        test_support::write_bytes(o.log_path, test_support::read_bytes(o.log_path) + "{not json\n");
+        default_engine e6(9);
+        CHECK(contains(message_of<format_error>([&] { tune_sleep(net, data, small_space(), WeightSum{}, o, e6); }), "is not JSON"));
+    }
+}
+
+TEST_CASE("runaway guard, callbacks and bad options")
+{
+    const auto net = small_net(4);
+    const auto data = small_data(4);
+    TuneOptions o;
+    o.method = TuneMethod::random;
+    o.budget = 6;
+    o.max_spikes = 1;
+    auto space = small_space();
+    space.threshold = {0.01, 0.01, true};  // everything fires
+    default_engine e(1);
+    const auto r = tune_sleep(net, data, space, WeightSum{}, o, e);
+    for (const auto& c : r.history) {
+        CHECK(contains(c.error, "runaway activity"));
+        CHECK_FALSE(c.feasible);
+    }
+
+    struct StopAfter {
+        std::size_t n;
+        bool on_progress(const TuneProgress& p) { return p.evaluated >= n; }
+    } stop{3};
+    o.max_spikes = 0;
+    o.budget = 10;
+    default_engine e2(1);
+    const auto s = tune_sleep(net, data, small_space(), WeightSum{}, o, e2, stop);
+    CHECK(s.history.size() == 3);
+    CHECK(s.stopped);
+
+    TuneOptions bad;
+    bad.budget = 0;
+    default_engine e3(1);
+    CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), WeightSum{}, bad, e3); }), "budget must be > 0"));
+    bad.budget = 4;
+    bad.genetic.elite = 16;
+    CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), WeightSum{}, bad, e3); }),
+                   "elite must be < population"));
+    bad.genetic.elite = 2;
+    bad.initial = {{0.5, 0.5}};
+    CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), WeightSum{}, bad, e3); }),
+                   "initial genome has 2 genes, expected 8"));
+    TuneData<float> d2 = data;
+    d2.val_y = label_vector::from_shape({3});
+    TuneOptions ok;
+    CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, d2, small_space(), WeightSum{}, ok, e3); }),
+                   "val_y has 3 labels for 24 validation inputs"));
+}
+
+TEST_CASE("objectives: FGSM, DeepFool and noise measure what they name")
+{
+    const auto net = small_net(5);
+    const auto data = small_data(5);
+    const double f = FgsmObjective{}(net, data.val_x, data.val_y);
+    const auto direct = fgsm(net, data.val_x, data.val_y, FgsmObjective{}.options).median_epsilon();
+    CHECK(f == direct);
+    CHECK(DeepFoolObjective{}(net, data.val_x, data.val_y) == deepfool(net, data.val_x, data.val_y).median_distance());
+    NoiseObjective n;
+    n.std_devs = {0.0};
+    CHECK(n(net, data.val_x, data.val_y) == doctest::Approx(accuracy(net, data.val_x, data.val_y)));
+    n.std_devs = {};
+    CHECK(contains(message_of<invalid_argument>([&] { n(net, data.val_x, data.val_y); }), "no noise levels"));
+}
