@@ -26,7 +26,9 @@
 //
 // Note: the gradient of the loss at temperature T is (p - y) / T per sample, so at T = 50
 // training moves 50 times more slowly than at T = 1 for the same learning rate (the
-// authors kept the learning rate; so do the defaults).
+// authors kept the learning rate; so do the defaults). Measured on MNIST (1 epoch, init
+// +-0.01): lr 0.1 leaves the loss at ln 10 (student 9% accuracy); lr 0.1 * T = 5 gives
+// teacher 94.8%, student 94.2% (docs/defenses.md). Scale the learning rate by T.
 //
 // Randomness: only the caller's engine, in this order: teacher initialization, teacher
 // training (shuffles, dropout masks), student initialization, student training.
