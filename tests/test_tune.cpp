@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -47,12 +48,15 @@ TuneData<float> small_data(std::uint64_t seed)
 /// Objective: the sum of the first layer's weights (sleep changes it); counts its calls.
 struct WeightSum {
     std::atomic<int>* calls = nullptr;
+    bool some_infinite = false;  ///< +inf for about half the networks (as a median over resisting inputs)
     std::string name() const { return "weight_sum"; }
     double operator()(const DenseNetwork<float>& net, const matrix<float>&, const label_vector&) const
     {
         if (calls) ++*calls;
         double s = 0.0;
         for (float w : net.weights(0)) s += w;
+        if (some_infinite && static_cast<long long>(std::fabs(s) * 1000.0) % 2 == 0)
+            return std::numeric_limits<double>::infinity();
         return s;
     }
 };
@@ -230,20 +234,25 @@ TEST_CASE("log: a resumed search equals an uninterrupted one and evaluates only 
 {
     const auto net = small_net(3);
     const auto data = small_data(3);
-    for (auto method : {TuneMethod::random, TuneMethod::genetic}) {
+    for (auto method : {TuneMethod::random, TuneMethod::genetic, TuneMethod::genetic}) {
+        static int round = 0;
+        const bool infinite = ++round == 3;  // +inf values must survive the log
         CAPTURE(to_string(method));
+        CAPTURE(infinite);
+        WeightSum objective;
+        objective.some_infinite = infinite;
         TuneOptions o;
         o.method = method;
         o.genetic.population = 5;
         o.max_accuracy_drop = 0.2;
         o.budget = 15;
         default_engine ef(9);
-        const auto full = tune_sleep(net, data, small_space(), WeightSum{}, o, ef);
+        const auto full = tune_sleep(net, data, small_space(), objective, o, ef);
 
-        o.log_path = log_file(to_string(method));
+        o.log_path = log_file(to_string(method) + (infinite ? "_inf" : ""));
         o.budget = 7;
         default_engine e1(9);
-        tune_sleep(net, data, small_space(), WeightSum{}, o, e1);
+        tune_sleep(net, data, small_space(), objective, o, e1);
         {  // the log: a description line and one line per candidate
             std::ifstream in(o.log_path);
             std::string line;
@@ -254,9 +263,14 @@ TEST_CASE("log: a resumed search equals an uninterrupted one and evaluates only 
         o.budget = 15;
         std::atomic<int> calls{0};
         default_engine e2(9);
-        const auto resumed = tune_sleep(net, data, small_space(), WeightSum{&calls}, o, e2);
+        const auto resumed = tune_sleep(net, data, small_space(), [&] { auto c = objective; c.calls = &calls; return c; }(), o, e2);
         CHECK(resumed.resumed == 7);
         same_history(full, resumed);
+        if (infinite) {
+            std::size_t n_inf = 0;
+            for (const auto& c : full.history) n_inf += std::isinf(c.value) ? 1 : 0;
+            CHECK(n_inf > 0);
+        }
         CHECK(calls.load() <= 15 - 7 + 1);  // the control's value + new candidates at most
 
         // a torn last line is dropped and recomputed
@@ -266,22 +280,22 @@ TEST_CASE("log: a resumed search equals an uninterrupted one and evaluates only 
             test_support::write_bytes(o.log_path, text);
         }
         default_engine e3(9);
-        const auto torn = tune_sleep(net, data, small_space(), WeightSum{}, o, e3);
+        const auto torn = tune_sleep(net, data, small_space(), objective, o, e3);
         CHECK(torn.resumed == 14);
         same_history(full, torn);
 
         // another seed or another space cannot continue this log
         default_engine e4(10);
-        CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), WeightSum{}, o, e4); }),
+        CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), objective, o, e4); }),
                        "other genes than this search draws"));
         auto other = small_space();
         other.steps.hi = 500.0;
         default_engine e5(9);
-        CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, other, WeightSum{}, o, e5); }), "'space' differs"));
+        CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, other, objective, o, e5); }), "'space' differs"));
         // garbage in the middle is an error naming the line
         test_support::write_bytes(o.log_path, test_support::read_bytes(o.log_path) + "{not json\n");
         default_engine e6(9);
-        CHECK(contains(message_of<format_error>([&] { tune_sleep(net, data, small_space(), WeightSum{}, o, e6); }), "is not JSON"));
+        CHECK(contains(message_of<format_error>([&] { tune_sleep(net, data, small_space(), objective, o, e6); }), "is not JSON"));
     }
 }
 

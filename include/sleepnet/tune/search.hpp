@@ -110,7 +110,7 @@ struct TuneOptions {
     /// Runaway guard: a candidate whose spikes (all layers) exceed this is stopped and
     /// counted infeasible. Sleep's cost grows with the spikes, and activity this high
     /// rewrites the weights wholesale; 0 = no limit.
-    std::uint64_t max_spikes = 2000000;
+    std::uint64_t max_spikes = 500000;
 
     void validate() const
     {
@@ -186,6 +186,15 @@ struct TuneResult {
     SleepParams best_params() const { return best().params; }
 };
 
+/// Objective values in the log: numbers, "inf" / "-inf" (a median over inputs that mostly
+/// resist is +inf, and must rank as such on resume), null for NaN.
+inline nlohmann::json tune_value_json(double v)
+{
+    if (std::isnan(v)) return nullptr;
+    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+    return v;
+}
+
 inline nlohmann::json to_json(const TuneCandidate& c)
 {
     nlohmann::json j;
@@ -195,7 +204,7 @@ inline nlohmann::json to_json(const TuneCandidate& c)
     j["genes"] = c.genes;
     j["params"] = to_json(c.params);
     j["accuracy"] = c.accuracy;
-    j["value"] = json_number(c.value);
+    j["value"] = tune_value_json(c.value);
     j["feasible"] = c.feasible;
     j["spikes"] = c.spikes;
     j["seconds"] = c.seconds;
@@ -374,7 +383,7 @@ inline TuneResult tune_sleep(const DenseNetwork<T>& control, const TuneData<T>& 
     header["layer_sizes"] = control.layer_sizes();
     header["validation_samples"] = data.val_x.shape()[0];
     header["control_accuracy"] = result.control_accuracy;
-    header["control_value"] = json_number(result.control_value);
+    header["control_value"] = tune_value_json(result.control_value);
 
     std::vector<TuneCandidate> logged;
     std::ofstream log;

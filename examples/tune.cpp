@@ -1,0 +1,141 @@
+// tune: searches sleep parameters for a trained model (genetic algorithm or random
+// search), measuring the objective on a validation part of the TRAINING data, never on
+// the test set; writes the best parameters for `sleep --params`.
+//
+//   tune --model out/control --dataset mnist --data data/mnist --budget 200 --out params.json --log tune.jsonl
+//   sleep --model out/control --out out/slept --params params.json --dataset mnist --data data/mnist --seed 1
+//
+// Validation: the last --validation training images (default 2,000; all of them for tiny
+// sets such as Patches, where there is nothing to hold out). The objective runs
+// on the first --objective-count of them (default 500). Sleep input and its normalization:
+// the whole training set, exactly as the sleep example uses it, so `sleep --params OUT
+// --seed <sleep-seed>` reproduces the winner. An interrupted search continues from --log.
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include <sleepnet/data/load.hpp>
+#include <sleepnet/nn/io.hpp>
+#include <sleepnet/tune/objective.hpp>
+#include <sleepnet/tune/search.hpp>
+
+#include "common.hpp"
+
+namespace {
+
+struct TuneBar {
+    examples::Progress bar{"tune"};
+    void on_progress(const sleepnet::TuneProgress& p)
+    {
+        char buf[160];
+        const auto& b = *p.best;
+        std::snprintf(buf, sizeof buf, "best %s value %.4g acc %.4f", b.feasible ? "feasible" : "infeasible",
+                      b.value, b.accuracy);
+        bar.update(p.evaluated, p.budget, buf);
+    }
+};
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    CLI::App app{"Search sleep parameters for a trained network (objective on a validation split)"};
+    std::string model_dir, dataset = "mnist", data_dir, out_file, log_file, method = "genetic", objective = "fgsm";
+    std::string fgsm_search = "bisection";
+    std::size_t budget = 100, validation = 2000, objective_count = 500, population = 16;
+    std::uint64_t seed = 1, sleep_seed = 1, max_spikes = 500000;
+    double max_drop = 0.03;
+    unsigned threads = 2;
+    bool restart = false;
+    app.add_option("--model", model_dir, "trained model directory")->required();
+    app.add_option("--dataset", dataset, "mnist | fashion | patches | features | synthetic-features")->required();
+    app.add_option("--data", data_dir, "data directory");
+    app.add_option("--out", out_file, "where to write the best parameters (JSON for sleep --params)")->required();
+    app.add_option("--log", log_file, "JSON-lines log of every candidate; an existing one is continued");
+    app.add_flag("--restart", restart, "start afresh, overwriting an existing --log");
+    app.add_option("--budget", budget, "candidates to evaluate");
+    app.add_option("--method", method, "genetic | random");
+    app.add_option("--population", population, "GA population size");
+    app.add_option("--objective", objective, "fgsm (median minimal eps) | deepfool (median distance) | noise (accuracy at std 0.5, 0.7)");
+    app.add_option("--fgsm-search", fgsm_search, "bisection (fast) | grid (Foolbox parity)");
+    app.add_option("--validation", validation, "validation images: the last N of the training set");
+    app.add_option("--objective-count", objective_count, "validation images the objective runs on");
+    app.add_option("--max-drop", max_drop, "feasible: validation accuracy >= control - this");
+    app.add_option("--max-spikes", max_spikes, "runaway guard: stop a candidate after this many spikes (0 = none)");
+    app.add_option("--seed", seed, "seed of the search (candidates drawn)");
+    app.add_option("--sleep-seed", sleep_seed, "seed of every candidate's input spikes (pass it to sleep --seed)");
+    app.add_option("--threads", threads, "candidates evaluated at once");
+    CLI11_PARSE(app, argc, argv);
+
+    return examples::guarded("tune", [&] {
+        const auto info = sleepnet::read_model_info(model_dir);
+        return examples::with_precision(info.dtype, [&](auto zero) {
+            using T = decltype(zero);
+            const auto control = sleepnet::load_model<T>(model_dir);
+            const auto data = sleepnet::load_dataset<T>(dataset, data_dir, seed);
+            const std::size_t n = data.train.size();
+            if (validation == 0 || validation > n)
+                throw sleepnet::invalid_argument("--validation must be in [1, " + std::to_string(n) + "], got " +
+                                                 std::to_string(validation));
+            const std::size_t m = std::min(objective_count, validation);
+            sleepnet::TuneData<T> td;
+            td.sleep_x = data.train.x;
+            td.val_x = xt::view(data.train.x, xt::range(n - validation, n - validation + m), xt::all());
+            td.val_y = xt::view(data.train.y, xt::range(n - validation, n - validation + m));
+
+            sleepnet::TuneOptions opts;
+            opts.method = sleepnet::tune_method_from_string(method);
+            opts.budget = budget;
+            opts.genetic.population = population;
+            opts.max_accuracy_drop = max_drop;
+            opts.sleep_seed = sleep_seed;
+            opts.max_spikes = max_spikes;
+            opts.threads = threads;
+            opts.log_path = log_file;
+            opts.resume = !restart;
+            sleepnet::SearchSpace space;
+            sleepnet::default_engine engine(seed);
+            TuneBar bar;
+
+            auto run = [&](const auto& obj) { return sleepnet::tune_sleep(control, td, space, obj, opts, engine, bar); };
+            sleepnet::TuneResult r;
+            if (objective == "fgsm") {
+                sleepnet::FgsmObjective o;
+                if (fgsm_search == "grid") o.options.search = sleepnet::FgsmSearch::grid;
+                else if (fgsm_search != "bisection")
+                    throw sleepnet::invalid_argument("--fgsm-search must be bisection or grid, got '" + fgsm_search + "'");
+                r = run(o);
+            } else if (objective == "deepfool") {
+                r = run(sleepnet::DeepFoolObjective{});
+            } else if (objective == "noise") {
+                r = run(sleepnet::NoiseObjective{});
+            } else {
+                throw sleepnet::invalid_argument("unknown --objective '" + objective + "' (fgsm, deepfool or noise)");
+            }
+
+            const auto& best = r.best();
+            std::printf("tune: %zu candidates (%zu from the log) in %.1f s; objective %s on %zu validation images\n",
+                        r.history.size(), r.resumed, r.seconds, r.objective.c_str(), m);
+            std::printf("control: validation accuracy %.4f, objective %.6g (floor %.4f)\n", r.control_accuracy,
+                        r.control_value, r.accuracy_floor);
+            std::printf("best: candidate %zu (generation %zu), %s, validation accuracy %.4f, objective %.6g\n",
+                        best.index, best.generation, best.feasible ? "feasible" : "INFEASIBLE", best.accuracy,
+                        best.value);
+            auto j = sleepnet::to_json(best.params);
+            char prov[512];
+            std::snprintf(prov, sizeof prov,
+                          "tune --method %s --objective %s --budget %zu --seed %llu --sleep-seed %llu on %s "
+                          "(%zu validation images from the training set): validation accuracy %.4f vs control "
+                          "%.4f, objective %.6g vs control %.6g",
+                          method.c_str(), objective.c_str(), budget, static_cast<unsigned long long>(seed),
+                          static_cast<unsigned long long>(sleep_seed), model_dir.c_str(), m, best.accuracy,
+                          r.control_accuracy, best.value, r.control_value);
+            j["provenance"] = prov;
+            examples::write_json(out_file, j);
+            std::printf("parameters written to %s (use: sleep --params %s --seed %llu)\n", out_file.c_str(),
+                        out_file.c_str(), static_cast<unsigned long long>(sleep_seed));
+            return best.feasible ? 0 : 2;
+        });
+    });
+}
