@@ -45,3 +45,7 @@
 #include "analysis/correlation.hpp"
 #include "analysis/selectivity.hpp"
 #include "analysis/weights.hpp"
+
+#include "tune/objective.hpp"
+#include "tune/search.hpp"
+#include "tune/space.hpp"
