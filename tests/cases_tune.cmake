@@ -23,3 +23,31 @@ add_test(NAME example_tune_patches_sleep
 set_tests_properties(example_tune_patches_sleep PROPERTIES DEPENDS example_tune_patches)
 set_tests_properties(example_tune_patches example_tune_patches_resume example_tune_patches_sleep
   PROPERTIES FIXTURES_REQUIRED ex_patches_model)
+
+# Release, MNIST: the shipped examples/params/mnist.json on the control that the MNIST
+# example case trains (the quickstart recipe): accuracy stays >= 0.93 and accuracy under
+# Gaussian noise of std 0.5 and 0.7 is at or above the control's (docs/tune.md).
+if(CMAKE_BUILD_TYPE STREQUAL "Release")
+  set(_m ${CMAKE_CURRENT_BINARY_DIR}/examples-out/mnist)
+  add_test(NAME example_sleep_mnist_tuned
+    COMMAND $<TARGET_FILE:sleep> --model ${_m}/control --out ${_m}/tuned --params ${PROJECT_SOURCE_DIR}/examples/params/mnist.json
+            --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist --seed 1 --json ${_m}/sleep_tuned.json)
+  json_check(example_sleep_mnist_tuned_accuracy
+    -DFILE=${_m}/sleep_tuned.json -DKEY=test_accuracy_after -DOP=GE -DVALUE=0.93)
+  foreach(_net control tuned)
+    add_test(NAME example_noise_mnist_${_net}
+      COMMAND $<TARGET_FILE:attack> --model ${_m}/${_net} --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist
+              --attack noise --json ${_m}/noise_${_net}.json)
+    set_tests_properties(example_noise_mnist_${_net} PROPERTIES FIXTURES_REQUIRED ex_mnist_model)
+  endforeach()
+  set_tests_properties(example_noise_mnist_tuned PROPERTIES DEPENDS example_sleep_mnist_tuned)
+  foreach(_lvl 3 4)
+    json_check(example_noise_mnist_tuned_check_${_lvl}
+      -DFILE=${_m}/noise_tuned.json -DKEY=curve.${_lvl}.accuracy -DOP=GE
+      -DFILE2=${_m}/noise_control.json -DKEY2=curve.${_lvl}.accuracy)
+    set_tests_properties(example_noise_mnist_tuned_check_${_lvl} PROPERTIES
+      DEPENDS "example_noise_mnist_tuned;example_noise_mnist_control")
+  endforeach()
+  set_tests_properties(example_sleep_mnist_tuned example_sleep_mnist_tuned_accuracy PROPERTIES FIXTURES_REQUIRED ex_mnist_model)
+  set_tests_properties(example_sleep_mnist_tuned_accuracy PROPERTIES DEPENDS example_sleep_mnist_tuned)
+endif()
