@@ -764,12 +764,12 @@ int main(int argc, char** argv)
                 for (const auto& nw : nets) {
                     g << "set title " << examples::gp_quote(nw.title + ": weights into output neurons 1-4 (10x10 each)")
                       << "\nunset key\nset size ratio -1\nunset xtics\nunset ytics\nset palette defined (-1 'blue', 0 'white', 1 'red')\n"
-                         "set cbrange [-0.3:0.3]\nset colorbox\nset yrange [*:*] reverse\nset xrange [*:*]\n"
+                         "set cbrange [-0.12:0.12]\nset colorbox\nset yrange [*:*] reverse\nset xrange [*:*]\n"
                       << "plot " << examples::gp_quote("fig4_grid_" + nw.key + ".dat") << " matrix with image\n";
                     g << "set size noratio\nset xtics\nset ytics\nset yrange [*:*] noreverse\nset xrange [0:400]\nset key outside right\n"
                       << "set title " << examples::gp_quote(nw.title + ": weight per input (neuron k at x = 100k + pixel)")
                       << "\nplot " << examples::gp_quote("fig4_scatter_" + nw.key + ".dat")
-                      << " using ($1*100+$2):($4==0?$3:1/0) with points pt 7 ps 0.4 title 'ON', '' using ($1*100+$2):($4==1?$3:1/0) with points pt 7 ps 0.4 title 'overlap', '' using ($1*100+$2):($4==2?$3:1/0) with points pt 7 ps 0.4 title 'OFF'\n";
+                      << " using ($1*100+$2):($4==0?$3:1/0) with points pt 7 ps 0.4 lc rgb 'red' title 'ON', '' using ($1*100+$2):($4==1?$3:1/0) with points pt 7 ps 0.4 lc rgb 'gray40' title 'overlap', '' using ($1*100+$2):($4==2?$3:1/0) with points pt 7 ps 0.4 lc rgb 'blue' title 'OFF'\n";
                 }
                 g << "unset multiplot\n";
                 examples::write_text(out_dir + "/fig4_weights.gp", g.str());

@@ -58,6 +58,21 @@ set_tests_properties(example_train_patches_check example_evaluate_patches exampl
 set_tests_properties(example_evaluate_patches_check PROPERTIES DEPENDS example_evaluate_patches)
 set_tests_properties(example_sleep_patches_check PROPERTIES DEPENDS example_sleep_patches)
 
+# reproduce on Patches (every build; a few seconds): Table 1 fields are there and sleep's
+# FGSM score is above the control's (the issue's check; failures count as epsilon 1.0)
+add_test(NAME example_reproduce_patches
+  COMMAND $<TARGET_FILE:reproduce> --dataset patches --quick --seed 1 --no-plots --out ${_ex_out}/reproduce-patches)
+set_tests_properties(example_reproduce_patches PROPERTIES FIXTURES_SETUP ex_reproduce_patches)
+json_check(example_reproduce_patches_accuracy
+  -DFILE=${_ex_out}/reproduce-patches/results.json -DKEY=networks.control.test_accuracy -DOP=EQ -DVALUE=1)
+json_check(example_reproduce_patches_deepfool
+  -DFILE=${_ex_out}/reproduce-patches/results.json -DKEY=table1.deepfool.sleep.success_rate -DOP=GE -DVALUE=0)
+json_check(example_reproduce_patches_sleep_fgsm
+  -DFILE=${_ex_out}/reproduce-patches/results.json -DKEY=checks.fgsm_score_capped.sleep -DOP=GT
+  -DFILE2=${_ex_out}/reproduce-patches/results.json -DKEY2=checks.fgsm_score_capped.control)
+set_tests_properties(example_reproduce_patches_accuracy example_reproduce_patches_deepfool
+  example_reproduce_patches_sleep_fgsm PROPERTIES FIXTURES_REQUIRED ex_reproduce_patches)
+
 if(CMAKE_BUILD_TYPE STREQUAL "Release")
   add_test(NAME example_train_mnist
     COMMAND $<TARGET_FILE:train> --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist --epochs 2 --seed 1
@@ -88,4 +103,19 @@ if(CMAKE_BUILD_TYPE STREQUAL "Release")
     -DFILE=${_ex_out}/mnist/attack_deepfool.json -DKEY=success_rate -DOP=GE -DVALUE=0.99)
   set_tests_properties(example_attack_mnist_deepfool_check PROPERTIES DEPENDS example_attack_mnist_deepfool)
   set_tests_properties(example_sleep_mnist_check PROPERTIES DEPENDS example_sleep_mnist)
+  # reproduce --quick on MNIST (about 3.5 min on the shared 2-core machine): Table 1 is
+  # there and the control reaches the recipe's accuracy
+  if(EXISTS ${SLEEPNET_DATA_DIR}/mnist)
+    add_test(NAME example_reproduce_mnist
+      COMMAND $<TARGET_FILE:reproduce> --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist --quick --seed 1 --no-plots
+              --out ${_ex_out}/reproduce-mnist)
+    set_tests_properties(example_reproduce_mnist PROPERTIES FIXTURES_SETUP ex_reproduce_mnist TIMEOUT 900
+      ENVIRONMENT "OPENBLAS_NUM_THREADS=2" RUN_SERIAL TRUE)
+    json_check(example_reproduce_mnist_accuracy
+      -DFILE=${_ex_out}/reproduce-mnist/results.json -DKEY=networks.control.test_accuracy -DOP=GE -DVALUE=0.94)
+    json_check(example_reproduce_mnist_table
+      -DFILE=${_ex_out}/reproduce-mnist/results.json -DKEY=table1.deepfool.sleep.success_rate -DOP=GE -DVALUE=0)
+    set_tests_properties(example_reproduce_mnist_accuracy example_reproduce_mnist_table
+      PROPERTIES FIXTURES_REQUIRED ex_reproduce_mnist)
+  endif()
 endif()
