@@ -42,7 +42,7 @@ int main(int argc, char** argv)
 {
     CLI::App app{"Search sleep parameters for a trained network (objective on a validation split)"};
     std::string model_dir, dataset = "mnist", data_dir, out_file, log_file, method = "genetic", objective = "fgsm";
-    std::string fgsm_search = "bisection";
+    std::string fgsm_search = "bisection", rule = "authors";
     std::size_t budget = 100, validation = 2000, objective_count = 500, population = 16;
     std::uint64_t seed = 1, sleep_seed = 1, max_spikes = 500000;
     double max_drop = 0.03;
@@ -58,6 +58,7 @@ int main(int argc, char** argv)
     app.add_option("--method", method, "genetic | random");
     app.add_option("--population", population, "GA population size");
     app.add_option("--objective", objective, "fgsm (median minimal eps) | deepfool (median distance) | noise (accuracy at std 0.5, 0.7)");
+    app.add_option("--rule", rule, "STDP rule of every candidate: authors (code) | paper (text)");
     app.add_option("--fgsm-search", fgsm_search, "bisection (fast) | grid (Foolbox parity)");
     app.add_option("--validation", validation, "validation images: the last N of the training set");
     app.add_option("--objective-count", objective_count, "validation images the objective runs on");
@@ -95,6 +96,8 @@ int main(int argc, char** argv)
             opts.log_path = log_file;
             opts.resume = !restart;
             sleepnet::SearchSpace space;
+            if (rule == "paper") space.base.rule = sleepnet::StdpRuleKind::paper;
+            else if (rule != "authors") throw sleepnet::invalid_argument("--rule must be authors or paper, got '" + rule + "'");
             sleepnet::default_engine engine(seed);
             TuneBar bar;
 
