@@ -8,7 +8,7 @@
 //   reproduce --dataset mnist --data data/mnist --out out/repro-mnist-full [--seed 1] [--sleep-params FILE]
 //
 // Every random draw comes from an engine seeded from --seed (stage k uses seed + k, listed
-// in results.json under "seeds"). See docs/reproduce.md for what each stage does and what
+// in results.json under "seeds"; control and sleep use the seed itself). See docs/reproduce.md for what each stage does and what
 // --quick reduces.
 #include <algorithm>
 #include <chrono>
@@ -97,13 +97,19 @@ nlohmann::json to_json(const Plan& p)
             {"quick_reductions", p.reductions}};
 }
 
-/// Stage seeds: engine of stage k is seeded with seed + k.
+/// Stage seeds: the data (Patches), the control network and the sleep phase use --seed
+/// itself, so `reproduce --seed S` trains the control `train --seed S` trains and sleeps it
+/// as `sleep --seed S` does (tuned parameter files name that seed); stage k of the others
+/// uses seed + k.
 enum Stage : std::uint64_t {
-    s_data = 0, s_control = 1, s_distill = 2, s_ft_fgsm = 3, s_ft_noise = 4, s_ft_blur = 5, s_ft_deepfool = 6,
-    s_ft_jsma = 7, s_sleep = 8, s_boundary = 9, s_noise_curve = 10, s_tune = 11
+    s_data = 0, s_control = 0, s_sleep = 0, s_distill = 1, s_ft_fgsm = 2, s_ft_noise = 3, s_ft_blur = 4,
+    s_ft_deepfool = 5, s_ft_jsma = 6, s_boundary = 7, s_noise_curve = 8, s_tune = 9
 };
-const char* stage_names[] = {"data", "control", "distillation", "finetune_fgsm", "finetune_noise", "finetune_blur",
-                             "finetune_deepfool", "finetune_jsma", "sleep", "boundary", "noise_curve", "tune"};
+const std::pair<const char*, std::uint64_t> stage_list[] = {
+    {"data", s_data},         {"control", s_control},          {"sleep", s_sleep},
+    {"distillation", s_distill}, {"finetune_fgsm", s_ft_fgsm},  {"finetune_noise", s_ft_noise},
+    {"finetune_blur", s_ft_blur}, {"finetune_deepfool", s_ft_deepfool}, {"finetune_jsma", s_ft_jsma},
+    {"boundary", s_boundary}, {"noise_curve", s_noise_curve}, {"tune", s_tune}};
 
 struct Network {
     std::string key;    ///< control, distilled, ft_fgsm, ...
@@ -289,7 +295,7 @@ int main(int argc, char** argv)
             return c;
         }();
         nlohmann::json seeds;
-        for (std::uint64_t k = 0; k <= s_tune; ++k) seeds[stage_names[k]] = plan.seed + k;
+        for (const auto& st : stage_list) seeds[st.first] = plan.seed + st.second;
         J["seeds"] = seeds;
         nlohmann::json times;
 
