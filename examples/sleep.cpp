@@ -35,21 +35,7 @@ sleepnet::SleepParams read_params(const std::string& preset, const std::string& 
     if (!preset.empty() && !file.empty()) {
         throw sleepnet::invalid_argument("give either --preset or --params, not both");
     }
-    if (!file.empty()) {
-        std::ifstream in(file);
-        if (!in) throw sleepnet::io_error("cannot open parameter file '" + file + "'");
-        nlohmann::json j;
-        try {
-            in >> j;
-        } catch (const nlohmann::json::exception& e) {
-            throw sleepnet::format_error(file + ": not valid JSON (" + e.what() + ")");
-        }
-        try {
-            return sleepnet::sleep_params_from_json(j);
-        } catch (const sleepnet::invalid_argument& e) {
-            throw sleepnet::invalid_argument(file + ": " + e.what());
-        }
-    }
+    if (!file.empty()) return sleepnet::load_sleep_params(file);
     return sleepnet::sleep_preset(preset.empty() ? "mnist-fgsm" : preset);
 }
 

@@ -360,3 +360,21 @@ TEST_CASE("objectives: FGSM, DeepFool and noise measure what they name")
     n.std_devs = {};
     CHECK(contains(message_of<invalid_argument>([&] { n(net, data.val_x, data.val_y); }), "no noise levels"));
 }
+
+TEST_CASE("shipped parameter files load, validate for the 784-1200-1200-10 control, and name their origin")
+{
+    for (const char* name : {"mnist", "fashion"}) {
+        CAPTURE(name);
+        const std::string path = std::string(SLEEPNET_SOURCE_DIR) + "/examples/params/" + name + ".json";
+        const SleepParams p = load_sleep_params(path);
+        p.validate(3);
+        CHECK(p.alpha.empty());  // relative to the network's normalization
+        CHECK(contains(p.provenance, "tune --method genetic"));
+    }
+    const std::string dir = test_support::fresh_dir("tune", "files");
+    CHECK(contains(message_of<io_error>([&] { load_sleep_params(dir + "/missing.json"); }), "missing.json"));
+    test_support::write_bytes(dir + "/bad.json", "{\"rate\": ");
+    CHECK(contains(message_of<format_error>([&] { load_sleep_params(dir + "/bad.json"); }), "bad.json: not valid JSON"));
+    test_support::write_bytes(dir + "/typo.json", "{\"rat\": 3}");
+    CHECK(contains(message_of<invalid_argument>([&] { load_sleep_params(dir + "/typo.json"); }), "typo.json: "));
+}

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <fstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -190,6 +191,25 @@ inline SleepParams sleep_params_from_json(const nlohmann::json& j, SleepParams b
 
 /// Presets with their provenance: "mnist-fgsm", "mnist-deepfool" (the authors' released
 /// code), "patches", "cub200" (paper Table 3, read from a partly garbled table).
+/// Reads sleep parameters from a JSON file (the format of to_json / sleep_params_from_json);
+/// errors name the file.
+inline SleepParams load_sleep_params(const std::string& path)
+{
+    std::ifstream in(path);
+    if (!in) throw io_error("cannot open sleep parameter file '" + path + "'");
+    nlohmann::json j;
+    try {
+        in >> j;
+    } catch (const nlohmann::json::exception& e) {
+        throw format_error(path + ": not valid JSON (" + e.what() + ")");
+    }
+    try {
+        return sleep_params_from_json(j);
+    } catch (const invalid_argument& e) {
+        throw invalid_argument(path + ": " + e.what());
+    }
+}
+
 inline std::vector<std::string> sleep_preset_names() { return {"mnist-fgsm", "mnist-deepfool", "patches", "cub200"}; }
 
 inline SleepParams sleep_preset(const std::string& name)
