@@ -319,11 +319,25 @@ int main(int argc, char** argv)
         const sleepnet::matrix<T> ex = rows_of(data.test.x, n_eval);
         const sleepnet::label_vector ey = rows_of(data.test.y, n_eval);
         const std::size_t side = static_cast<std::size_t>(std::lround(std::sqrt(static_cast<double>(data.test.dim()))));
-        const bool images = side * side == data.test.dim() && ds != "features";
+        const bool images = side * side == data.test.dim() && ds != "features" && ds != "synthetic-features";
+        // valid input range: [0, 1] for images, the data's own range for feature vectors
+        sleepnet::Bounds bounds;
+        if (!images) {
+            bounds.lo = std::min(*std::min_element(data.train.x.begin(), data.train.x.end()),
+                                 *std::min_element(data.test.x.begin(), data.test.x.end()));
+            bounds.hi = std::max(*std::max_element(data.train.x.begin(), data.train.x.end()),
+                                 *std::max_element(data.test.x.begin(), data.test.x.end()));
+            if (!(bounds.hi > bounds.lo)) bounds.hi = bounds.lo + 1.0;
+        }
+        sleepnet::DeepFoolOptions dfo;
+        dfo.bounds = bounds;
+        sleepnet::JsmaOptions jso;
+        jso.bounds = bounds;
         times["data"] = since(t0);
         J["plan"] = to_json(plan);
         J["data"] = {{"name", data.train.name}, {"train", data.train.size()}, {"test", data.test.size()},
-                     {"dim", data.train.dim()}, {"classes", data.train.classes}, {"evaluated", n_eval}};
+                     {"dim", data.train.dim()}, {"classes", data.train.classes}, {"evaluated", n_eval},
+                     {"bounds", {bounds.lo, bounds.hi}}};
 
         std::fprintf(stderr, "reproduce: %s%s, %zu training and %zu test inputs (%zu evaluated), seed %llu\n",
                      ds.c_str(), plan.quick ? " (quick)" : "", data.train.size(), data.test.size(), n_eval,
@@ -407,10 +421,12 @@ int main(int argc, char** argv)
         {
             sleepnet::FgsmRandomStepOptions fr;
             fr.loss = attack_loss;
+            fr.bounds = bounds;
             finetune("ft_fgsm", "Fine-tuned (FGSM)", s_ft_fgsm, sleepnet::fgsm_random_step_generator(control, fr),
                      {{"kind", "fgsm_random_step"}, {"max_epsilon", fr.max_epsilon}, {"per_pixel", fr.per_pixel}});
             finetune("ft_noise", "Fine-tuned (noise)", s_ft_noise,
-                     sleepnet::gaussian_noise_generator(plan.finetune_noise_std, sleepnet::NoiseLevel::std_dev),
+                     sleepnet::gaussian_noise_generator(plan.finetune_noise_std, sleepnet::NoiseLevel::std_dev, bounds.lo,
+                                                        bounds.hi),
                      {{"kind", "noise"}, {"std", plan.finetune_noise_std}});
             if (images) {
                 finetune("ft_blur", "Fine-tuned (blur)", s_ft_blur,
@@ -421,13 +437,13 @@ int main(int argc, char** argv)
                 finetune("ft_deepfool", "Fine-tuned (DeepFool)", s_ft_deepfool,
                          sleepnet::attack_generator(
                              [&](const sleepnet::matrix<T>& x, const sleepnet::label_vector& y) {
-                                 return sleepnet::deepfool(control, x, y);
+                                 return sleepnet::deepfool(control, x, y, dfo);
                              }),
                          {{"kind", "deepfool"}});
                 finetune("ft_jsma", "Fine-tuned (JSMA)", s_ft_jsma,
                          sleepnet::attack_generator(
                              [&](const sleepnet::matrix<T>& x, const sleepnet::label_vector& y) {
-                                 return sleepnet::jsma(control, x, y);
+                                 return sleepnet::jsma(control, x, y, jso);
                              }),
                          {{"kind", "jsma"}});
             }
@@ -454,6 +470,14 @@ int main(int argc, char** argv)
                 source = "preset " + preset_for(ds);
             }
             nlohmann::json info;
+            // sleep turns inputs into spike probabilities, so they must lie in [0, 1]:
+            // feature vectors outside it are rescaled by their range for sleep only
+            sleepnet::matrix<T> sleep_x = data.train.x;
+            if (bounds.lo < 0.0 || bounds.hi > 1.0) {
+                const T lo = static_cast<T>(bounds.lo), r = static_cast<T>(bounds.hi - bounds.lo);
+                for (auto& v : sleep_x) v = (v - lo) / r;
+                info["sleep_input_rescaled"] = {{"lo", bounds.lo}, {"hi", bounds.hi}};
+            }
             if (plan.tune_budget > 0) {
                 // sleep parameter search on a validation split of the TRAINING data
                 const auto tt = Clock::now();
@@ -461,7 +485,7 @@ int main(int argc, char** argv)
                 const std::size_t nv = patches ? n : std::min<std::size_t>(2000, n / 10);
                 const std::size_t m = std::min<std::size_t>(nv, 500);
                 sleepnet::TuneData<T> td;
-                td.sleep_x = data.train.x;
+                td.sleep_x = sleep_x;
                 td.val_x = xt::view(data.train.x, xt::range(n - nv, n - nv + m), xt::all());
                 td.val_y = xt::view(data.train.y, xt::range(n - nv, n - nv + m));
                 sleepnet::TuneOptions to;
@@ -472,6 +496,7 @@ int main(int argc, char** argv)
                 sleepnet::FgsmObjective obj;
                 obj.options.loss = attack_loss;
                 obj.options.search = sleepnet::FgsmSearch::grid;
+                obj.options.bounds = bounds;
                 sleepnet::default_engine te(plan.seed + s_tune);
                 struct Bar {
                     examples::Progress bar{"tune sleep"};
@@ -496,7 +521,7 @@ int main(int argc, char** argv)
                 void on_step(const sleepnet::SleepProgress& s) { bar.update(s.step, s.steps); }
             } sbar;
             std::fprintf(stderr, "reproduce: sleep (%s, %zu steps)\n", source.c_str(), sp.steps);
-            auto rep = sleepnet::sleep(slept, data.train.x, sp, e, sbar);
+            auto rep = sleepnet::sleep(slept, sleep_x, sp, e, sbar);
             info["params"] = sleepnet::to_json(sp);
             info["params_source"] = source;
             info["report"] = sleepnet::to_json(rep);
@@ -526,17 +551,19 @@ int main(int argc, char** argv)
                 AttackScore a;
                 if (atk == "fgsm") {
                     sleepnet::FgsmOptions o;
+                    o.bounds = bounds;
                     o.loss = attack_loss;
                     a = run_attack(label, ex, ey, true, [&](const auto& x, const auto& y) { return sleepnet::fgsm(nw.net, x, y, o); }, 250);
                 } else if (atk == "deepfool") {
-                    a = run_attack(label, ex, ey, false, [&](const auto& x, const auto& y) { return sleepnet::deepfool(nw.net, x, y); }, 500);
+                    a = run_attack(label, ex, ey, false, [&](const auto& x, const auto& y) { return sleepnet::deepfool(nw.net, x, y, dfo); }, 500);
                 } else if (atk == "jsma") {
                     const std::size_t n = std::min(plan.jsma_count, data.test.size());
                     a = run_attack(label, rows_of(data.test.x, n), rows_of(data.test.y, n), false,
-                                   [&](const auto& x, const auto& y) { return sleepnet::jsma(nw.net, x, y); }, 10);
+                                   [&](const auto& x, const auto& y) { return sleepnet::jsma(nw.net, x, y, jso); }, 10);
                 } else {
                     const std::size_t n = std::min(plan.boundary_count, data.test.size());
                     sleepnet::BoundaryOptions bo;
+                    bo.bounds = bounds;
                     bo.iterations = plan.boundary_iterations;
                     sleepnet::default_engine e(plan.seed + s_boundary);
                     a = run_attack(label, rows_of(data.test.x, n), rows_of(data.test.y, n), false,
@@ -592,12 +619,13 @@ int main(int argc, char** argv)
             const std::size_t total = fgsm_curve.x.size() + noise_curve.x.size() + (images ? blur_curve.x.size() : 0);
             std::size_t done = 0;
             std::vector<double> fc, nc, bc;
-            fc = sleepnet::fgsm_accuracy_curve(nw.net, ex, ey, fgsm_curve.x, attack_loss);
+            fc = sleepnet::fgsm_accuracy_curve(nw.net, ex, ey, fgsm_curve.x, attack_loss, bounds);
             done += fc.size();
             bar.update(done, total);
             sleepnet::default_engine ne(plan.seed + s_noise_curve);  // the same noise for every network
             for (double s : noise_curve.x) {
-                nc.push_back(sleepnet::noise_accuracy_curve(nw.net, ex, ey, {s}, sleepnet::NoiseLevel::std_dev, ne)[0]);
+                nc.push_back(sleepnet::noise_accuracy_curve(nw.net, ex, ey, {s}, sleepnet::NoiseLevel::std_dev, ne,
+                                                                bounds.lo, bounds.hi)[0]);
                 bar.update(++done, total);
             }
             if (images) {
