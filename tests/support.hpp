@@ -1,11 +1,15 @@
 #pragma once
-// Small helpers shared by the test programs (files in a scratch folder, exception text).
+// Small helpers shared by the test programs (files in a scratch folder, exception text,
+// random matrices).
 #include <doctest/doctest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include <sleepnet/core/rng.hpp>
+#include <sleepnet/core/tensor.hpp>
 
 namespace test_support {
 
@@ -45,6 +49,15 @@ std::string message_of(F&& f)
         return std::string("<wrong exception type> ") + e.what();
     }
     return "<nothing thrown>";
+}
+
+/// An r x c matrix of uniform draws in [lo, hi) from eng, row-major.
+inline sleepnet::matrix<double> random_matrix(std::size_t r, std::size_t c, sleepnet::default_engine& eng,
+                                              double lo = 0.0, double hi = 1.0)
+{
+    auto m = sleepnet::matrix<double>::from_shape({r, c});
+    for (auto& v : m) v = sleepnet::rng::uniform<double>(eng, lo, hi);
+    return m;
 }
 
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }

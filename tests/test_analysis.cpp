@@ -20,16 +20,11 @@
 using namespace sleepnet;
 using test_support::contains;
 using test_support::message_of;
+using test_support::random_matrix;
 using Mat = matrix<double>;
 
 namespace {
 
-Mat random_matrix(std::size_t r, std::size_t c, default_engine& eng, double lo = 0.0, double hi = 1.0)
-{
-    Mat m = Mat::from_shape({r, c});
-    for (auto& v : m) v = rng::uniform<double>(eng, lo, hi);
-    return m;
-}
 
 label_vector labels(std::initializer_list<std::size_t> v)
 {

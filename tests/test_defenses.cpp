@@ -17,16 +17,11 @@
 
 using namespace sleepnet;
 using test_support::message_of;
+using test_support::random_matrix;
 using Mat = matrix<double>;
 
 namespace {
 
-Mat random_matrix(std::size_t r, std::size_t c, default_engine& eng, double lo = 0.0, double hi = 1.0)
-{
-    Mat m = Mat::from_shape({r, c});
-    for (auto& v : m) v = rng::uniform<double>(eng, lo, hi);
-    return m;
-}
 
 // three noisy blobs in 6 dimensions
 Dataset<double> blobs(std::size_t n, std::uint64_t seed)
