@@ -96,10 +96,25 @@ inline void exact_rows(std::size_t row_begin, std::size_t row_end, std::size_t n
     constexpr std::size_t W = sizeof(V) / sizeof(T);
     constexpr std::size_t MR = 6;
     const std::size_t n_vec = n - n % (2 * W);
+    // With long rows of B, a panel of 2W columns touches one page per row: it is copied
+    // to a contiguous buffer first (the tiles then read it sequentially; the operations
+    // on every element are the same)
+    const bool pack = ldb * sizeof(T) >= 2048 && row_end - row_begin > MR;
+    std::vector<T> panel(pack ? k * 2 * W : 0);
     for (std::size_t j0 = 0; j0 < n_vec; j0 += 2 * W) {
+        const T* bp = b;
+        std::size_t ldp = ldb, jp = j0;
+        if (pack) {
+            for (std::size_t p = 0; p < k; ++p)
+                std::memcpy(panel.data() + p * 2 * W, b + p * ldb + j0, 2 * W * sizeof(T));
+            bp = panel.data();
+            ldp = 2 * W;
+            jp = 0;
+        }
         std::size_t r = row_begin;
-        for (; r + MR <= row_end; r += MR) exact_tile<T, MR>(r, j0, k, a, lda, trans_a, b, ldb, c + r * ldc, ldc);
-        for (; r < row_end; ++r) exact_tile<T, 1>(r, j0, k, a, lda, trans_a, b, ldb, c + r * ldc, ldc);
+        for (; r + MR <= row_end; r += MR)
+            exact_tile<T, MR>(r, jp, k, a, lda, trans_a, bp, ldp, c + r * ldc + j0 - jp, ldc);
+        for (; r < row_end; ++r) exact_tile<T, 1>(r, jp, k, a, lda, trans_a, bp, ldp, c + r * ldc + j0 - jp, ldc);
     }
     if (n_vec < n) {
         // the last columns go through the same vector tiles on a zero-padded copy: every
