@@ -122,9 +122,10 @@ inline std::vector<char> fgsm_adversarial(const DenseNetwork<T>& net, const matr
 /// are bounded (FgsmCertifier) in rounds, batched over up to certify_chunk samples; a
 /// certified segment is skipped, a failed one is shrunk, and runs of a few points next to
 /// a predicted flip are evaluated through the network. The segment widths follow the
-/// linearized margin of the last bound (see `plan`). Which
-/// segments get certified may depend on the batch (OpenBLAS), the answer cannot: a
-/// certified point is clean, and every other point before the hit was evaluated.
+/// linearized margin of the last bound (see `plan`). A sample's scan (and the work it
+/// takes) does not depend on the other samples; the answer does not depend on what got
+/// certified: a certified point is clean, and every other point before the hit was
+/// evaluated.
 template <class T>
 inline void fgsm_certified_scan(const DenseNetwork<T>& net, const matrix<T>& x, const matrix<T>& g,
                                 const label_vector& y, const FgsmOptions& o, const std::vector<std::size_t>& todo,

@@ -34,7 +34,7 @@
 //   - a bias add rounds once (u |z|), ReLU is exact, the test-time scale rounds once
 //     (u |s a|): both are added to the box (2u for the latter, with room to spare);
 //   - the bound itself is computed partly in T: W1 x0, W1 g, |W1| |x0|, |W1| |g| once per
-//     sample, and the center, slope and box products of the later layers, by OpenBLAS;
+//     sample, and the center, slope and box products of the later layers (exact_gemm);
 //     everything elementwise in double. Each
 //     T product's rounding (gamma_n times the same |W| |v| sums) is added to the box like
 //     the network's, the box products (nonnegative terms, inputs rounded up) are scaled
@@ -48,13 +48,19 @@
 // So if bound() says "certified", no grid point (nor any other epsilon, e.g. of the
 // 20-step refinement) inside [a, b] is adversarial for DenseNetwork::predict, and the
 // result of the certified grid search is the brute-force one exactly. The bound values
-// themselves may differ in the last bits with the batch (OpenBLAS), which can only change
-// how much is certified, never the answer.
+// of a segment depend on its sample and on that sample's earlier segments (through the
+// folded sums below), not on the other samples, the batch or the thread count.
 //
 // Cost: layer 1 needs no product per segment: c1 = W1 x0 + m W1 g (products per sample,
-// computed once) plus a column update per pixel saturated before or inside the segment;
-// the later layers are three product columns per segment (center, slope and box, in T),
-// batched over all segments of a round.
+// computed once), plus the pixels saturated before the segment, plus a column update per
+// pixel saturating inside it. The saturated pixels are folded, once per sample, into four
+// sums (A = sum W1 col g, At = sum W1 col g tau and their absolute versions): their
+// contribution to a segment at (m, h) is then -m A + At (center) and -h A (slope), so a
+// segment costs a few passes over the layer's units however many pixels saturated. Later
+// segments of a sample that start before an already folded pixel (the scan never does
+// this, a caller may) fall back to one column update per pixel. The later layers are
+// three product columns per segment (center, slope and box, in T), batched over all
+// segments of a round.
 
 #include <algorithm>
 #include <cmath>
@@ -66,7 +72,7 @@
 #include <vector>
 
 #include "../core/tensor.hpp"
-#include "../detail/blas.hpp"
+#include "../detail/exact_gemm.hpp"
 #include "../nn/dense_network.hpp"
 #include "common.hpp"
 
@@ -165,23 +171,26 @@ public:
         const std::size_t d = sizes_[0], n1 = sizes_[1];
         std::fill(slot_.begin(), slot_.end(), static_cast<std::size_t>(-1));
         for (std::size_t s = 0; s < samples.size(); ++s) slot_[samples[s]] = s;
+        samples_ = samples;
         const std::size_t ns = samples.size();
         p_.resize(ns * n1);
         q_.resize(ns * n1);
         kinks_.resize(ns);
         for (auto& k : kinks_) k.clear();
-        std::vector<T>& in0 = in0_;
-        std::vector<T>& in1 = in1_;
-        in0.resize(ns * d);
-        in1.resize(ns * d);
+        folded_.assign(ns, 0);
+        fold_below_.assign(ns, std::numeric_limits<double>::infinity());
+        for (auto* v : {&fa_, &fat_, &fb_, &fbt_}) v->assign(ns * n1, 0.0);
+        // the inputs as columns (d x 2 ns): x0 of every sample, then its moving g
+        std::vector<T>& xin = xin_;
+        xin.resize(d * 2 * ns);
         for (std::size_t s = 0; s < ns; ++s) {
             const T* x0 = x.data() + samples[s] * d;
             const T* gr = g.data() + samples[s] * d;
             for (std::size_t j = 0; j < d; ++j) {
                 const double xv = static_cast<double>(x0[j]), gv = static_cast<double>(gr[j]);
-                in0[s * d + j] = x0[j];
+                xin[j * 2 * ns + s] = x0[j];
                 const bool moving = (gv > 0.0 && xv < hi_) || (gv < 0.0 && xv > lo_);
-                in1[s * d + j] = moving ? gr[j] : T(0);
+                xin[j * 2 * ns + ns + s] = moving ? gr[j] : T(0);
                 if (moving) {
                     const double tau = gv > 0.0 ? (hi_ - xv) / gv : (xv - lo_) / -gv;
                     if (tau < max_epsilon) kinks_[s].push_back({tau, static_cast<std::uint32_t>(j)});
@@ -189,26 +198,28 @@ public:
             }
             std::sort(kinks_[s].begin(), kinks_[s].end());
         }
-        // W1 x0, W1 g, |W1| |x0| and |W1| |g| in T (OpenBLAS). The rounding of the first
-        // two is at most gamma_d times the last two (covered in layer1()); the last two are
-        // sums of nonnegative terms, scaled up by 1 + 2 gamma_d to be upper bounds.
+        // W1 x0, W1 g, |W1| |x0| and |W1| |g| in T (detail::exact_gemm). The rounding of
+        // the first two is at most gamma_d times the last two (covered in layer1()); the
+        // last two are sums of nonnegative terms, scaled up by 1 + 2 gamma_d to be upper
+        // bounds.
         std::vector<T>& pq = pq_;
-        pq.resize(ns * n1);
-        const T* w1 = net_.weights(0).data();
-        const T* w1a = w1a_.data();
+        pq.resize(n1 * 2 * ns);
         const double grow = 1.0 + 2.0 * gamma(d) + 1e-12;
-        auto product = [&](std::vector<T>& in, const T* w, std::vector<double>& out, double scale) {
-            gemm(false, true, ns, n1, d, T(1), in.data(), d, w, d, T(0), pq.data(), n1);
-            for (std::size_t k = 0; k < ns * n1; ++k) out[k] = static_cast<double>(pq[k]) * scale;
+        auto product = [&](const T* w, std::vector<double>& p, std::vector<double>& q, double scale) {
+            exact_gemm(n1, 2 * ns, d, w, d, false, xin.data(), 2 * ns, pq.data(), 2 * ns, threads_);
+            for (std::size_t o = 0; o < n1; ++o) {
+                const T* row = pq.data() + o * 2 * ns;
+                for (std::size_t s = 0; s < ns; ++s) {
+                    p[s * n1 + o] = static_cast<double>(row[s]) * scale;
+                    q[s * n1 + o] = static_cast<double>(row[ns + s]) * scale;
+                }
+            }
         };
-        product(in0, w1, p_, 1.0);
-        product(in1, w1, q_, 1.0);
-        for (auto& v : in0) v = std::abs(v);
-        for (auto& v : in1) v = std::abs(v);
         pa_.resize(ns * n1);
         qa_.resize(ns * n1);
-        product(in0, w1a, pa_, grow);
-        product(in1, w1a, qa_, grow);
+        product(net_.weights(0).data(), p_, q_, 1.0);
+        for (auto& v : xin) v = std::abs(v);
+        product(w1a_.data(), pa_, qa_, grow);
     }
 
     /// Bounds for every segment (one Bound per segment, in order).
@@ -224,62 +235,103 @@ public:
         grow(r_, ns * n);
         grow(m_, ns);
         grow(h_, ns);
+        // fold the pixels saturated before all of a sample's segments into its sums (each
+        // pixel once per sample: the scan moves forward along the ray)
+        std::vector<std::size_t>& touched = touched_;
+        touched.clear();
+        for (std::size_t k = 0; k < ns; ++k) {
+            const std::size_t s = slot_[segs[k].sample];
+            double m, h;
+            segment_mh(segs[k], m, h);
+            if (fold_below_[s] == std::numeric_limits<double>::infinity()) touched.push_back(s);
+            fold_below_[s] = std::min(fold_below_[s], m - h);
+        }
+        run_parallel(touched.size(), [&](std::size_t begin, std::size_t end) {
+            for (std::size_t i = begin; i < end; ++i) fold(touched[i], fold_below_[touched[i]]);
+        });
+        for (std::size_t s : touched) fold_below_[s] = std::numeric_limits<double>::infinity();
         run_parallel(ns, [&](std::size_t begin, std::size_t end) {
             for (std::size_t k = begin; k < end; ++k) layer1(segs[k], k, ns);
         });
+        // After layer 1 the values are segment-major (cd_, r_: row k is segment k); the
+        // later layers keep them unit-major (ucd_: row j = unit j, centers of all segments
+        // then slopes; ur_: boxes), the layout of the products' outputs.
+        bool unit_major = false;
         for (std::size_t l = 1; l < layers; ++l) {
             const std::size_t in = n, o = sizes_[l + 1];
-            // The three products (center, slope, box) run in T through OpenBLAS. The center
-            // and slope products err by at most gamma_{in+2} |W| (|c| + |d|) (rounding c and
-            // d to T included), the network's own product by gamma_{in} |W| |a| with
-            // |a| <= |c| + |d| + r. The box input v = r + (gamma_{in} + 1e-9)(|c| + |d| + r)
-            // + gamma_{in+2} (|c| + |d|) covers all of them; v is rounded up to T and the box
-            // product (nonnegative terms) is scaled by 1 + 2 gamma_{in} + 1e-12.
+            // The three products (center, slope, box) run in T (detail::exact_gemm on the
+            // inputs stored as columns). The center and slope products err by at most
+            // gamma_{in+2} |W| (|c| + |d|) (rounding c and d to T included), the network's
+            // own product by gamma_{in} |W| |a| with |a| <= |c| + |d| + r. The box input
+            // v = r + (gamma_{in} + 1e-9)(|c| + |d| + r) + gamma_{in+2} (|c| + |d|) covers all
+            // of them; v is rounded up to T and the box product (nonnegative terms) is scaled
+            // by 1 + 2 gamma_{in} + 1e-12.
             const double gm = gamma(in) + 1e-9, gs = gamma(in + 2);
             grow(gin_, 2 * ns * in);
             grow(gv_, ns * in);
-            for (std::size_t k = 0; k < ns; ++k) {
-                const double* c = cd_.data() + k * in;
-                const double* dd = cd_.data() + (ns + k) * in;
-                const double* r = r_.data() + k * in;
-                T* v = gv_.data() + k * in;
-                T* cs = gin_.data() + k * in;
-                T* ds = gin_.data() + (ns + k) * in;
-                for (std::size_t i = 0; i < in; ++i) {
-                    const double cd = std::abs(c[i]) + std::abs(dd[i]);
-                    v[i] = round_up(r[i] + gm * (cd + r[i]) + gs * cd);
-                    cs[i] = static_cast<T>(c[i]);
-                    ds[i] = static_cast<T>(dd[i]);
+            // element (unit i, segment k) of c, d and r in the current layout
+            const double* cb = unit_major ? ucd_.data() : cd_.data();
+            const double* db = unit_major ? ucd_.data() + ns : cd_.data() + ns * in;
+            const double* rb = unit_major ? ur_.data() : r_.data();
+            const std::size_t ci = unit_major ? 2 * ns : 1, ck = unit_major ? 1 : in;
+            const std::size_t ri = unit_major ? ns : 1, rk = unit_major ? 1 : in;
+            constexpr std::size_t block = 16;  // segments per block (a cache line of floats)
+            run_parallel((ns + block - 1) / block, [&](std::size_t begin, std::size_t end) {
+                for (std::size_t kb = begin; kb < end; ++kb) {
+                    const std::size_t k0 = kb * block, k1 = std::min(ns, k0 + block);
+                    for (std::size_t i = 0; i < in; ++i) {
+                        T* cs = gin_.data() + i * 2 * ns;
+                        T* v = gv_.data() + i * ns;
+                        for (std::size_t k = k0; k < k1; ++k) {
+                            const double c = cb[i * ci + k * ck], dd = db[i * ci + k * ck], r = rb[i * ri + k * rk];
+                            const double cd = std::abs(c) + std::abs(dd);
+                            v[k] = round_up(r + gm * (cd + r) + gs * cd);
+                            cs[k] = static_cast<T>(c);
+                            cs[ns + k] = static_cast<T>(dd);
+                        }
+                    }
                 }
-            }
-            grow(cd_, 2 * ns * o);
-            grow(r_, ns * o);
+            });
             grow(gout_, 2 * ns * o);
             grow(grout_, ns * o);
-            gemm(false, true, 2 * ns, o, in, T(1), gin_.data(), in, w_[l - 1], in, T(0), gout_.data(), o);
-            gemm(false, true, ns, o, in, T(1), gv_.data(), in, w_abs_[l - 1].data(), in, T(0), grout_.data(), o);
+            exact_gemm(o, 2 * ns, in, w_[l - 1], in, false, gin_.data(), 2 * ns, gout_.data(), 2 * ns, threads_);
+            exact_gemm(o, ns, in, w_abs_[l - 1].data(), in, false, gv_.data(), ns, grout_.data(), ns, threads_);
             const double grow_box = 1.0 + 2.0 * gamma(in) + 1e-12;
-            for (std::size_t k = 0; k < 2 * ns * o; ++k) cd_[k] = static_cast<double>(gout_[k]);
-            for (std::size_t k = 0; k < ns * o; ++k) r_[k] = static_cast<double>(grout_[k]) * grow_box;
+            grow(ucd_, 2 * ns * o);
+            grow(ur_, ns * o);
+            run_parallel(o, [&](std::size_t begin, std::size_t end) {
+                for (std::size_t j = begin; j < end; ++j) {
+                    const T* cdo = gout_.data() + j * 2 * ns;
+                    const T* ro = grout_.data() + j * ns;
+                    double* c = ucd_.data() + j * 2 * ns;
+                    double* r = ur_.data() + j * ns;
+                    for (std::size_t k = 0; k < 2 * ns; ++k) c[k] = static_cast<double>(cdo[k]);
+                    for (std::size_t k = 0; k < ns; ++k) r[k] = static_cast<double>(ro[k]) * grow_box;
+                    finish_layer(l, c, c + ns, r, ns, j);
+                }
+            });
+            unit_major = true;
             n = o;
-            for (std::size_t k = 0; k < ns; ++k) {
-                finish_layer(l, cd_.data() + k * n, cd_.data() + (ns + k) * n, r_.data() + k * n, n);
-            }
         }
         // margins
+        const double* cb = unit_major ? ucd_.data() : cd_.data();
+        const double* db = unit_major ? ucd_.data() + ns : cd_.data() + ns * n;
+        const double* rb = unit_major ? ur_.data() : r_.data();
+        const std::size_t ci = unit_major ? 2 * ns : 1, ck = unit_major ? 1 : n;
+        const std::size_t ri = unit_major ? ns : 1, rk = unit_major ? 1 : n;
         for (std::size_t k = 0; k < ns; ++k) {
-            const double* c = cd_.data() + k * n;
-            const double* dd = cd_.data() + (ns + k) * n;
-            const double* r = r_.data() + k * n;
+            auto c = [&](std::size_t j) { return cb[j * ci + k * ck]; };
+            auto dd = [&](std::size_t j) { return db[j * ci + k * ck]; };
+            auto r = [&](std::size_t j) { return rb[j * ri + k * rk]; };
             const std::size_t y = y_(segs[k].sample);
             double lower = std::numeric_limits<double>::infinity();
             double eps_star = std::numeric_limits<double>::infinity();
             for (std::size_t j = 0; j < n; ++j) {
                 if (j == y) continue;
-                const double cc = c[y] - c[j], dv = dd[y] - dd[j];
+                const double cc = c(y) - c(j), dv = dd(y) - dd(j);
                 const double slack =
-                    1e-12 * (std::abs(c[y]) + std::abs(c[j]) + std::abs(dd[y]) + std::abs(dd[j]) + r[y] + r[j]);
-                lower = std::min(lower, cc - std::abs(dv) - r[y] - r[j] - slack);
+                    1e-12 * (std::abs(c(y)) + std::abs(c(j)) + std::abs(dd(y)) + std::abs(dd(j)) + r(y) + r(j));
+                lower = std::min(lower, cc - std::abs(dv) - r(y) - r(j) - slack);
                 if (dv < 0.0) eps_star = std::min(eps_star, cc / -dv);
                 else if (cc <= 0.0) eps_star = -1.0;
             }
@@ -302,7 +354,7 @@ private:
     unsigned threads_;
     double max_epsilon_;
     std::vector<std::size_t> sizes_;
-    std::vector<T> w1a_, in0_, in1_, pq_;
+    std::vector<T> w1a_, xin_, pq_;
     double lo_ = 0, hi_ = 1, u_ = 0;
     bool relu_ = true, bias_ = false;
     std::vector<double> w1t_, w1t_abs_;
@@ -315,7 +367,10 @@ private:
     std::vector<std::size_t> slot_;
     std::vector<double> p_, q_, pa_, qa_;
     std::vector<std::vector<Kink>> kinks_;
-    std::vector<double> cd_, r_, m_, h_;
+    std::vector<double> cd_, r_, m_, h_, ucd_, ur_;
+    // per prepared sample: kinks folded so far and their sums (see fold())
+    std::vector<std::size_t> folded_, samples_, touched_;
+    std::vector<double> fold_below_, fa_, fat_, fb_, fbt_;
 
     // buffers only grow (no zero-filling of megabytes every round)
     template <class V>
@@ -355,13 +410,53 @@ private:
         for (auto& th : pool) th.join();
     }
 
+    // midpoint and half-width of a segment's epsilon interval (the half-width rounded up)
+    static void segment_mh(const Segment& sg, double& m, double& h)
+    {
+        m = 0.5 * (sg.a + sg.b);
+        h = std::max(sg.b - m, m - sg.a) * (1.0 + 4.0 * std::numeric_limits<double>::epsilon());
+    }
+
+    static double gamma_double(std::size_t n)
+    {
+        const double nu = static_cast<double>(n) * std::numeric_limits<double>::epsilon();
+        return nu / (1.0 - nu);
+    }
+
+    // adds the sample's pixels saturating at tau <= below (in time order) to its sums
+    void fold(std::size_t s, double below)
+    {
+        const std::size_t n1 = sizes_[1];
+        const std::vector<Kink>& kinks = kinks_[s];
+        std::size_t& nf = folded_[s];
+        if (nf == kinks.size() || kinks[nf].tau > below) return;
+        double* fa = fa_.data() + s * n1;
+        double* fat = fat_.data() + s * n1;
+        double* fb = fb_.data() + s * n1;
+        double* fbt = fbt_.data() + s * n1;
+        const T* gr = g_.data() + samples_[s] * sizes_[0];
+        for (; nf < kinks.size() && kinks[nf].tau <= below; ++nf) {
+            const Kink& kn = kinks[nf];
+            const double gv = static_cast<double>(gr[kn.pixel]), ga = std::abs(gv);
+            const double gt = gv * kn.tau, gat = ga * kn.tau;
+            const double* col = w1t_.data() + static_cast<std::size_t>(kn.pixel) * n1;
+            const double* cola = w1t_abs_.data() + static_cast<std::size_t>(kn.pixel) * n1;
+            for (std::size_t o = 0; o < n1; ++o) {
+                fa[o] += col[o] * gv;
+                fat[o] += col[o] * gt;
+                fb[o] += cola[o] * ga;
+                fbt[o] += cola[o] * gat;
+            }
+        }
+    }
+
     // the first layer of segment k: c, d, r of z1, then bias and activation
     void layer1(const Segment& sg, std::size_t k, std::size_t ns)
     {
         const std::size_t n1 = sizes_[1];
         const std::size_t s = slot_[sg.sample];
-        const double m = 0.5 * (sg.a + sg.b);
-        const double h = std::max(sg.b - m, m - sg.a) * (1.0 + 4.0 * std::numeric_limits<double>::epsilon());
+        double m, h;
+        segment_mh(sg, m, h);
         m_[k] = m;
         h_[k] = h;
         const double t_lo = m - h, t_hi = m + h;
@@ -385,7 +480,30 @@ private:
         }
         const T* gr = g_.data() + sg.sample * sizes_[0];
         const double ud = std::numeric_limits<double>::epsilon();
-        for (const Kink& kn : kinks_[s]) {
+        // the folded pixels (all saturated before t_lo): the sum over them of the per-pixel
+        // terms below (dc = -g (m - tau), dd = -g h) is -m A + At and -h A, with
+        // A = sum col g, At = sum col g tau; their box covers the per-pixel one
+        // (4 ud |g| (|m| + h + tau) |col|) and the rounding of the sums (F terms each, then
+        // three operations: 2 gamma_{F+4} of the same absolute sums B = sum |col| |g|,
+        // Bt = sum |col| |g| tau)
+        const std::size_t nf = folded_[s];
+        const bool use_folded = nf == 0 || kinks_[s][nf - 1].tau <= t_lo;
+        if (use_folded && nf > 0) {
+            const double* fa = fa_.data() + s * n1;
+            const double* fat = fat_.data() + s * n1;
+            const double* fb = fb_.data() + s * n1;
+            const double* fbt = fbt_.data() + s * n1;
+            const double kf = (4.0 * ud + 2.0 * gamma_double(nf + 4) + 1e-12) * (1.0 + 1e-9);
+            const double mh = std::abs(m) + h;
+            for (std::size_t o = 0; o < n1; ++o) {
+                c[o] += fat[o] - m * fa[o];
+                d[o] -= h * fa[o];
+                r[o] += kf * (mh * fb[o] + fbt[o]);
+            }
+        }
+        const std::size_t first = use_folded ? nf : 0;
+        for (std::size_t i = first; i < kinks_[s].size(); ++i) {
+            const Kink& kn = kinks_[s][i];
             if (kn.tau >= t_hi) break;
             const double gv = static_cast<double>(gr[kn.pixel]);
             // pixel = x0 + g t - g (t - tau)+ ; the reference (x0 + g t) is in p + m q
@@ -414,13 +532,17 @@ private:
     }
 
     // bias, activation (for hidden layers) and test-time scale of layer l, in place
-    void finish_layer(std::size_t l, double* c, double* d, double* r, std::size_t n) const
+    // (n values of one segment, units 0..n-1; or, with `unit` set, n segments' values of
+    // that one unit)
+    void finish_layer(std::size_t l, double* c, double* d, double* r, std::size_t n,
+                      std::size_t unit = static_cast<std::size_t>(-1)) const
     {
         const std::size_t layers = sizes_.size() - 1;
         if (bias_) {
             const double* b = b_[l].data();
+            const bool one = unit != static_cast<std::size_t>(-1);
             for (std::size_t i = 0; i < n; ++i) {
-                c[i] += b[i];
+                c[i] += b[one ? unit : i];
                 r[i] += (u_ + 1e-12) * (std::abs(c[i]) + std::abs(d[i]) + r[i]);
             }
         }
