@@ -47,7 +47,9 @@ int main(int argc, char** argv)
     std::uint64_t seed = 1, sleep_seed = 1, max_spikes = 500000;
     double max_drop = 0.03;
     unsigned threads = 2;
-    bool restart = false;
+    bool restart = false, vary_include_output = false;
+    std::vector<double> decay_range, inc_range, dec_range, rate_range, alpha_range, steps_range, threshold_range;
+    std::vector<std::string> rules, normalizations;
     app.add_option("--model", model_dir, "trained model directory")->required();
     app.add_option("--dataset", dataset, "mnist | fashion | patches | features | synthetic-features")->required();
     app.add_option("--data", data_dir, "data directory");
@@ -67,6 +69,20 @@ int main(int argc, char** argv)
     app.add_option("--seed", seed, "seed of the search (candidates drawn)");
     app.add_option("--sleep-seed", sleep_seed, "seed of every candidate's input spikes (pass it to sleep --seed)");
     app.add_option("--threads", threads, "candidates evaluated at once");
+    // search space: ranges are LO HI (log scale; LO == HI fixes the value)
+    app.add_option("--inc-range", inc_range, "inc range LO HI (default 1e-4 0.1)")->expected(2);
+    app.add_option("--dec-range", dec_range, "dec range LO HI (default 1e-5 0.1)")->expected(2);
+    app.add_option("--rate-range", rate_range, "input rate range in Hz, LO HI (default 10 490)")->expected(2);
+    app.add_option("--alpha-range", alpha_range, "alpha_scale range LO HI (default 0.3 100)")->expected(2);
+    app.add_option("--steps-range", steps_range, "steps range LO HI (default 300 30000)")->expected(2);
+    app.add_option("--threshold-range", threshold_range, "threshold range of every layer, LO HI (default 0.3 100)")
+        ->expected(2);
+    app.add_option("--decay-range", decay_range, "vary the membrane decay over LO HI (linear, inside (0, 1]; default: fixed 0.999)")
+        ->expected(2);
+    app.add_option("--rules", rules, "vary the STDP rule over these: authors paper (default: --rule only)");
+    app.add_option("--normalizations", normalizations,
+                   "vary the normalization chain over these: authors textbook percentile (default: authors only)");
+    app.add_flag("--vary-include-output", vary_include_output, "let the search choose whether the output layer sleeps");
     CLI11_PARSE(app, argc, argv);
 
     return examples::guarded("tune", [&] {
@@ -98,6 +114,38 @@ int main(int argc, char** argv)
             sleepnet::SearchSpace space;
             if (rule == "paper") space.base.rule = sleepnet::StdpRuleKind::paper;
             else if (rule != "authors") throw sleepnet::invalid_argument("--rule must be authors or paper, got '" + rule + "'");
+            std::string space_flags;  // for the provenance
+            auto range = [&](const char* flag, const std::vector<double>& v, sleepnet::ParamRange& r, bool log) {
+                if (v.empty()) return;
+                r = {v[0], v[1], log};
+                char buf[96];
+                std::snprintf(buf, sizeof buf, " %s %g %g", flag, v[0], v[1]);
+                space_flags += buf;
+            };
+            range("--inc-range", inc_range, space.inc, true);
+            range("--dec-range", dec_range, space.dec, true);
+            range("--rate-range", rate_range, space.rate, true);
+            range("--alpha-range", alpha_range, space.alpha_scale, true);
+            range("--steps-range", steps_range, space.steps, true);
+            range("--threshold-range", threshold_range, space.threshold, true);
+            if (!decay_range.empty()) {
+                space.decay = sleepnet::ParamRange{};
+                range("--decay-range", decay_range, *space.decay, false);
+            }
+            for (const auto& r : rules) {
+                if (r == "authors") space.rules.push_back(sleepnet::StdpRuleKind::authors);
+                else if (r == "paper") space.rules.push_back(sleepnet::StdpRuleKind::paper);
+                else throw sleepnet::invalid_argument("--rules: unknown rule '" + r + "' (authors or paper)");
+                space_flags += (&r == &rules.front() ? " --rules " : " ") + r;
+            }
+            for (const auto& c : normalizations) {
+                space.normalizations.push_back(sleepnet::normalization_from_string(c));
+                space_flags += (&c == &normalizations.front() ? " --normalizations " : " ") + c;
+            }
+            space.vary_include_output = vary_include_output;
+            if (vary_include_output) space_flags += " --vary-include-output";
+            space.validate(space.vary_include_output ? control.num_layers()
+                                                     : space.base.simulated_layers(control.num_layers()));
             sleepnet::default_engine engine(seed);
             TuneBar bar;
 
@@ -126,14 +174,14 @@ int main(int argc, char** argv)
                         best.index, best.generation, best.feasible ? "feasible" : "INFEASIBLE", best.accuracy,
                         best.value);
             auto j = sleepnet::to_json(best.params);
-            char prov[512];
+            char prov[1024];
             std::snprintf(prov, sizeof prov,
-                          "tune --method %s --objective %s --budget %zu --seed %llu --sleep-seed %llu on %s "
+                          "tune --method %s --objective %s --budget %zu --seed %llu --sleep-seed %llu%s on %s "
                           "(%zu validation images from the training set): validation accuracy %.4f vs control "
                           "%.4f, objective %.6g vs control %.6g",
                           method.c_str(), objective.c_str(), budget, static_cast<unsigned long long>(seed),
-                          static_cast<unsigned long long>(sleep_seed), model_dir.c_str(), m, best.accuracy,
-                          r.control_accuracy, best.value, r.control_value);
+                          static_cast<unsigned long long>(sleep_seed), space_flags.c_str(), model_dir.c_str(), m,
+                          best.accuracy, r.control_accuracy, best.value, r.control_value);
             j["provenance"] = prov;
             examples::write_json(out_file, j);
             std::printf("parameters written to %s (use: sleep --params %s --seed %llu)\n", out_file.c_str(),

@@ -134,6 +134,149 @@ TEST_CASE("search space: log and linear decoding, rounding, input choice, encode
     CHECK(contains(message_of<invalid_argument>([&] { bad3.validate(L); }), "1 per-layer threshold ranges for 3 simulated layers"));
 }
 
+TEST_CASE("search space: optional genes are off by default and leave the genome and its JSON as before")
+{
+    SearchSpace s;
+    CHECK(s.optional_genes() == 0);
+    CHECK(s.genes(3) == 9);
+    const auto j = to_json(s);
+    for (const char* key : {"decay", "rules", "normalizations", "vary_include_output"}) {
+        CAPTURE(key);
+        CHECK_FALSE(j.contains(key));
+    }
+    const SleepParams p = s.decode(std::vector<double>(9, 0.5), 3);
+    CHECK(p.decay == s.base.decay);
+    CHECK(p.rule == s.base.rule);
+    CHECK(p.normalization == s.base.normalization);
+    CHECK(p.include_output);
+    CHECK(p.thresholds.size() == 3);
+}
+
+TEST_CASE("search space: decay, rule, normalization and include_output genes decode, encode and validate")
+{
+    SearchSpace s;
+    s.decay = ParamRange{0.9, 1.0, false};
+    s.rules = {StdpRuleKind::authors, StdpRuleKind::paper};
+    s.normalizations = {NormalizationChain::authors, NormalizationChain::textbook, NormalizationChain::percentile};
+    s.vary_include_output = true;
+    const std::size_t L = 3;
+    s.validate(L);
+    REQUIRE(s.optional_genes() == 4);
+    REQUIRE(s.genes(L) == 13);
+    CHECK(to_json(s)["decay"]["lo"] == 0.9);
+    CHECK(to_json(s)["rules"] == nlohmann::json({"authors", "paper"}));
+    CHECK(to_json(s)["normalizations"] == nlohmann::json({"authors", "textbook", "percentile"}));
+    CHECK(to_json(s)["vary_include_output"] == true);
+
+    // genes 0..5 fixed, 6..8 thresholds, then decay, rule, normalization, include_output
+    std::vector<double> g{0.5, 0.5, 0.5, 0.5, 0.5, 0.0, 0.0, 0.5, 1.0, 0.5, 0.75, 0.5, 0.2};
+    SleepParams p = s.decode(g, L);
+    CHECK(p.decay == doctest::Approx(0.95));
+    CHECK(p.rule == StdpRuleKind::paper);
+    CHECK(p.normalization == NormalizationChain::textbook);
+    CHECK(p.include_output);
+    REQUIRE(p.thresholds.size() == 3);
+    CHECK(p.thresholds[2] == doctest::Approx(100.0));
+    p.validate(L);
+    // the other ends of the choices
+    g[9] = 1.0, g[10] = 0.49, g[11] = 1.0, g[12] = 0.5;
+    SleepParams q = s.decode(g, L);
+    CHECK(q.decay == doctest::Approx(1.0));
+    CHECK(q.rule == StdpRuleKind::authors);
+    CHECK(q.normalization == NormalizationChain::percentile);
+    CHECK_FALSE(q.include_output);
+    REQUIRE(q.thresholds.size() == 2);  // the output layer's threshold gene is ignored
+    CHECK(q.thresholds[0] == doctest::Approx(0.3));
+    CHECK(q.thresholds[1] == doctest::Approx(std::sqrt(0.3 * 100.0)));
+    q.validate(L);
+    g[9] = 0.0;
+    CHECK(s.decode(g, L).decay == doctest::Approx(0.9));
+
+    // encode inverts decode, with and without the output layer
+    for (const SleepParams& x : {p, q}) {
+        const auto back = s.encode(x);
+        REQUIRE(back.size() == 13);
+        const SleepParams y = s.decode(back, L);
+        CHECK(y.decay == doctest::Approx(x.decay));
+        CHECK(y.rule == x.rule);
+        CHECK(y.normalization == x.normalization);
+        CHECK(y.include_output == x.include_output);
+        REQUIRE(y.thresholds.size() == x.thresholds.size());
+        for (std::size_t l = 0; l < x.thresholds.size(); ++l) CHECK(y.thresholds[l] == doctest::Approx(x.thresholds[l]));
+    }
+
+    // bad settings name themselves
+    SearchSpace bad = s;
+    bad.decay = ParamRange{0.5, 1.2, false};
+    CHECK(contains(message_of<invalid_argument>([&] { bad.validate(L); }), "range 'decay' must lie in (0, 1], got [0.5"));
+    bad.decay = ParamRange{0.99, 0.9, false};
+    CHECK(contains(message_of<invalid_argument>([&] { bad.validate(L); }), "range 'decay' must be finite with lo <= hi"));
+    bad.decay = ParamRange{0.0, 0.9, false};
+    CHECK(contains(message_of<invalid_argument>([&] { bad.validate(L); }), "range 'decay' must lie in (0, 1]"));
+    bad = s;
+    bad.base.include_output = false;
+    CHECK(contains(message_of<invalid_argument>([&] { bad.validate(2); }),
+                   "vary_include_output needs base.include_output = true"));
+    bad = s;
+    CHECK(contains(message_of<invalid_argument>([&] { bad.validate(1); }), "vary_include_output needs at least 2 weight layers"));
+    bad = s;
+    bad.base.percentile = 0.0;
+    CHECK(contains(message_of<invalid_argument>([&] { bad.validate(L); }), "normalization 'percentile' needs base.percentile"));
+    CHECK(contains(message_of<invalid_argument>([&] { s.decode(std::vector<double>(9, 0.5), L); }),
+                   "genome has 9 genes, expected 13"));
+}
+
+TEST_CASE("search with optional genes: every candidate reproduces through plain sleep() with its own chain, decay and rule")
+{
+    // three layers: the authors' and the textbook chains differ only from the third on
+    DenseNetwork<float> net({20, 12, 8, 4});
+    {
+        default_engine eng(7);
+        for (std::size_t l = 0; l < net.num_layers(); ++l)
+            for (auto& w : net.weights(l)) w = static_cast<float>(rng::uniform<double>(eng, -0.3, 0.6));
+    }
+    auto data = small_data(7);
+    data.val_y = net.predict(data.val_x);
+    auto space = small_space();
+    space.decay = ParamRange{0.8, 1.0, false};
+    space.rules = {StdpRuleKind::authors, StdpRuleKind::paper};
+    space.normalizations = {NormalizationChain::authors, NormalizationChain::textbook};
+    space.vary_include_output = true;
+    TuneOptions o;
+    o.method = TuneMethod::random;
+    o.budget = 16;
+    o.max_accuracy_drop = 1.0;  // every candidate feasible: each has a value to reproduce
+    default_engine e(3);
+    const auto r = tune_sleep(net, data, space, WeightSum{}, o, e);
+    REQUIRE(r.history.size() == 16);
+    std::size_t without_output = 0, textbook = 0, paper = 0;
+    for (const auto& c : r.history) {
+        CAPTURE(c.index);
+        REQUIRE(c.genes.size() == space.genes(3));
+        const SleepParams d = space.decode(c.genes, 3);
+        CHECK(c.params.decay == d.decay);
+        CHECK(c.params.include_output == d.include_output);
+        CHECK(c.spikes.size() == (c.params.include_output ? 3u : 2u));
+        without_output += c.params.include_output ? 0 : 1;
+        textbook += c.params.normalization == NormalizationChain::textbook ? 1 : 0;
+        paper += c.params.rule == StdpRuleKind::paper ? 1 : 0;
+        if (!c.feasible) continue;
+        auto slept = net;
+        default_engine se(o.sleep_seed);
+        const auto rep = sleep(slept, data.sleep_x, c.params, se);
+        CHECK(rep.spikes == c.spikes);
+        CHECK(WeightSum{}(slept, data.val_x, data.val_y) == c.value);
+        CHECK(accuracy(slept, data.val_x, data.val_y) == c.accuracy);
+    }
+    // 16 uniform draws cover both sides of each choice
+    CHECK(without_output > 0);
+    CHECK(without_output < 16);
+    CHECK(textbook > 0);
+    CHECK(textbook < 16);
+    CHECK(paper > 0);
+    CHECK(paper < 16);
+}
+
 TEST_CASE("ranking: feasible first, then value, then accuracy; infeasible by accuracy")
 {
     TuneCandidate a, b;

@@ -14,8 +14,8 @@
 // - Every candidate sleeps its own copy of the same control weights, with a fresh engine
 //   seeded with options.sleep_seed (common random numbers: candidates differ only by their
 //   parameters, and `sleep --params best.json --seed <sleep_seed>` reproduces the winner).
-// - The normalization factors are computed once on data.sleep_x, as sleep() would, and
-//   candidates get alpha = factor * alpha_scale; best_params() leaves alpha empty, so the
+// - The normalization factors are computed once on data.sleep_x (once per chain the space
+//   may pick), as sleep() would, and candidates get alpha = factor * alpha_scale; best_params() leaves alpha empty, so the
 //   result stays relative to the network's normalization.
 // - Candidates are drawn from the caller's engine in a fixed order before they are
 //   evaluated; evaluation uses options.threads worker threads (one inference thread per
@@ -358,10 +358,15 @@ inline TuneResult tune_sleep(const DenseNetwork<T>& control, const TuneData<T>& 
     }
     result.accuracy_floor = result.control_accuracy - options.max_accuracy_drop;
 
-    NormalizationOptions no;
-    no.chain = space.base.normalization;
-    no.percentile = space.base.percentile;
-    const std::vector<double> factors = normalization_factors(control, data.sleep_x, no);
+    // normalization factors of every chain the space may pick, computed once
+    std::map<NormalizationChain, std::vector<double>> factors;
+    for (auto chain : space.chains()) {
+        if (factors.count(chain)) continue;
+        NormalizationOptions no;
+        no.chain = chain;
+        no.percentile = space.base.percentile;
+        factors[chain] = normalization_factors(control, data.sleep_x, no);
+    }
 
     // The search description: a resumed log must have been written by the same search.
     nlohmann::json header;
@@ -423,7 +428,8 @@ inline TuneResult tune_sleep(const DenseNetwork<T>& control, const TuneData<T>& 
         c.params = space.decode(c.genes, sim);
         SleepParams run = c.params;
         run.alpha.clear();
-        for (std::size_t l = 0; l < sim; ++l) run.alpha.push_back(factors[l] * run.alpha_scale);
+        const auto& f = factors.at(run.normalization);
+        for (std::size_t l = 0; l < run.thresholds.size(); ++l) run.alpha.push_back(f[l] * run.alpha_scale);
         DenseNetwork<T> net = control;
         net.set_inference_threads(1);
         default_engine e(options.sleep_seed);

@@ -8,12 +8,28 @@
 // (L = simulated layers). A range with lo == hi is fixed; its gene is ignored. Log-scale
 // ranges map u to lo * (hi / lo)^u, linear ones to lo + u (hi - lo); steps are rounded to
 // the nearest integer; the input mode is inputs[floor(u * inputs.size())].
+//
+// Optional genes, off by default (then the genome and the log header are what they were
+// before these existed), appended after the thresholds in this order when on:
+//   decay          when `decay` is set (a range inside (0, 1])
+//   rule           when `rules` is not empty: rules[floor(u * rules.size())]
+//   normalization  when `normalizations` is not empty: likewise
+//   include_output when `vary_include_output`: u < 0.5 simulates the output layer, u >= 0.5
+//                  leaves it out. The threshold genes then cover every weight layer (base
+//                  must include the output layer); without the output layer the last one
+//                  is ignored.
 // Everything SleepParams holds but the space does not vary (rule, normalization, decay,
 // dt, rate_factor, include_output) comes from `base`.
+//
+// Note: sleep's dynamics depend on each layer's alpha_l / threshold_l only (the membrane
+// potential is linear in alpha and resets to 0), so the normalization chain and
+// alpha_scale only move where the threshold ranges sit; decay, rule and include_output
+// change what sleep does.
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,10 +86,33 @@ struct SearchSpace {
     ParamRange threshold{0.3, 100.0, true};     ///< every layer's threshold unless per_layer_threshold is set
     std::vector<ParamRange> per_layer_threshold;  ///< optional: one range per simulated layer
     std::vector<SleepInput> inputs{SleepInput::sequence, SleepInput::mean};
+    // optional genes (see the header comment); off by default
+    std::optional<ParamRange> decay;                ///< linear or log range inside (0, 1]
+    std::vector<StdpRuleKind> rules;                ///< STDP rules to choose from
+    std::vector<NormalizationChain> normalizations; ///< normalization chains to choose from
+    bool vary_include_output = false;               ///< choose whether the output layer sleeps
 
     static constexpr std::size_t fixed_genes = 6;
 
-    std::size_t genes(std::size_t simulated_layers) const { return fixed_genes + simulated_layers; }
+    /// Optional genes switched on.
+    std::size_t optional_genes() const
+    {
+        return (decay ? 1 : 0) + (rules.empty() ? 0 : 1) + (normalizations.empty() ? 0 : 1) +
+               (vary_include_output ? 1 : 0);
+    }
+
+    /// Genome length; `simulated_layers` threshold genes (with vary_include_output: every
+    /// weight layer).
+    std::size_t genes(std::size_t simulated_layers) const
+    {
+        return fixed_genes + simulated_layers + optional_genes();
+    }
+
+    /// Normalization chains candidates may use (base's when not varied).
+    std::vector<NormalizationChain> chains() const
+    {
+        return normalizations.empty() ? std::vector<NormalizationChain>{base.normalization} : normalizations;
+    }
 
     const ParamRange& threshold_range(std::size_t l) const
     {
@@ -108,6 +147,23 @@ struct SearchSpace {
                 throw invalid_argument("search space: threshold " + std::to_string(l + 1) + " must be > 0");
         }
         if (inputs.empty()) throw invalid_argument("search space: no input mode to choose from");
+        if (decay) {
+            decay->validate("decay");
+            if (!(decay->lo > 0.0) || decay->hi > 1.0)
+                throw invalid_argument("search space: range 'decay' must lie in (0, 1], got [" +
+                                       std::to_string(decay->lo) + ", " + std::to_string(decay->hi) + "]");
+        }
+        if (vary_include_output) {
+            if (!base.include_output)
+                throw invalid_argument("search space: vary_include_output needs base.include_output = true "
+                                       "(threshold genes for every weight layer)");
+            if (simulated_layers < 2)
+                throw invalid_argument("search space: vary_include_output needs at least 2 weight layers");
+        }
+        for (auto c : normalizations)
+            if (c == NormalizationChain::percentile && !(base.percentile > 0.0 && base.percentile <= 100.0))
+                throw invalid_argument("search space: normalization 'percentile' needs base.percentile in (0, 100], got " +
+                                       std::to_string(base.percentile));
     }
 
     /// The parameters a genome stands for (alpha left empty: sleep normalizes).
@@ -128,6 +184,14 @@ struct SearchSpace {
         p.input = inputs[k];
         p.thresholds.assign(simulated_layers, 0.0);
         for (std::size_t l = 0; l < simulated_layers; ++l) p.thresholds[l] = threshold_range(l).decode(g[fixed_genes + l]);
+        std::size_t k2 = fixed_genes + simulated_layers;
+        if (decay) p.decay = decay->decode(g[k2++]);
+        if (!rules.empty()) p.rule = choose(rules, g[k2++]);
+        if (!normalizations.empty()) p.normalization = choose(normalizations, g[k2++]);
+        if (vary_include_output) {
+            p.include_output = g[k2++] < 0.5;
+            if (!p.include_output) p.thresholds.pop_back();
+        }
         return p;
     }
 
@@ -135,7 +199,10 @@ struct SearchSpace {
     /// the search with a preset.
     std::vector<double> encode(const SleepParams& p) const
     {
-        std::vector<double> g(genes(p.thresholds.size()));
+        // without the output layer, its threshold gene still exists (and is ignored)
+        const bool dropped = vary_include_output && !p.include_output;
+        const std::size_t sim = p.thresholds.size() + (dropped ? 1 : 0);
+        std::vector<double> g(genes(sim), 0.5);
         g[0] = rate.encode(p.rate);
         g[1] = inc.encode(p.inc);
         g[2] = dec.encode(p.dec);
@@ -145,7 +212,28 @@ struct SearchSpace {
         const std::size_t k = it == inputs.end() ? 0 : static_cast<std::size_t>(it - inputs.begin());
         g[5] = (static_cast<double>(k) + 0.5) / static_cast<double>(inputs.size());
         for (std::size_t l = 0; l < p.thresholds.size(); ++l) g[fixed_genes + l] = threshold_range(l).encode(p.thresholds[l]);
+        std::size_t k2 = fixed_genes + sim;
+        if (decay) g[k2++] = decay->encode(p.decay);
+        if (!rules.empty()) g[k2++] = choice_gene(rules, p.rule);
+        if (!normalizations.empty()) g[k2++] = choice_gene(normalizations, p.normalization);
+        if (vary_include_output) g[k2++] = p.include_output ? 0.25 : 0.75;
         return g;
+    }
+
+private:
+    template <class E>
+    static E choose(const std::vector<E>& v, double u)
+    {
+        u = std::min(1.0, std::max(0.0, u));
+        return v[std::min(v.size() - 1, static_cast<std::size_t>(u * static_cast<double>(v.size())))];
+    }
+    /// The middle of the gene interval that decodes to e (the first choice when e is absent).
+    template <class E>
+    static double choice_gene(const std::vector<E>& v, E e)
+    {
+        const auto it = std::find(v.begin(), v.end(), e);
+        const std::size_t k = it == v.end() ? 0 : static_cast<std::size_t>(it - v.begin());
+        return (static_cast<double>(k) + 0.5) / static_cast<double>(v.size());
     }
 };
 
@@ -165,6 +253,17 @@ inline nlohmann::json to_json(const SearchSpace& s)
     }
     j["inputs"] = nlohmann::json::array();
     for (auto i : s.inputs) j["inputs"].push_back(to_string(i));
+    // optional genes: written only when on, so logs of searches without them stay valid
+    if (s.decay) j["decay"] = to_json(*s.decay);
+    if (!s.rules.empty()) {
+        j["rules"] = nlohmann::json::array();
+        for (auto r : s.rules) j["rules"].push_back(to_string(r));
+    }
+    if (!s.normalizations.empty()) {
+        j["normalizations"] = nlohmann::json::array();
+        for (auto c : s.normalizations) j["normalizations"].push_back(to_string(c));
+    }
+    if (s.vary_include_output) j["vary_include_output"] = true;
     return j;
 }
 
