@@ -21,7 +21,26 @@ add_test(NAME example_tune_patches_sleep
   COMMAND $<TARGET_FILE:sleep> --model ${CMAKE_CURRENT_BINARY_DIR}/examples-out/patches/control
           --out ${_tune_out}/slept --params ${_tune_out}/params.json --dataset patches --seed 1)
 set_tests_properties(example_tune_patches_sleep PROPERTIES DEPENDS example_tune_patches)
+# the optional genes of the search space (decay, STDP rule, normalization chain): the
+# search runs with them, says so in the provenance, and a decay range outside (0, 1] is
+# refused by name
+add_test(NAME example_tune_patches_wide
+  COMMAND $<TARGET_FILE:tune> --model ${CMAKE_CURRENT_BINARY_DIR}/examples-out/patches/control --dataset patches
+          --seed 3 --budget 4 --population 4 --validation 4 --objective-count 4 --max-drop 1
+          --decay-range 0.9 1 --rules authors paper --normalizations authors textbook --dec-range 1e-4 1e-2
+          --out ${_tune_out}/params_wide.json --log ${_tune_out}/log_wide.jsonl --restart)
+set_tests_properties(example_tune_patches_wide PROPERTIES PASS_REGULAR_EXPRESSION "tune: 4 candidates \\(0 from the log\\)")
+add_test(NAME example_tune_patches_wide_provenance
+  COMMAND ${CMAKE_COMMAND} -E cat ${_tune_out}/params_wide.json)
+set_tests_properties(example_tune_patches_wide_provenance PROPERTIES DEPENDS example_tune_patches_wide
+  PASS_REGULAR_EXPRESSION "--dec-range 0.0001 0.01 --decay-range 0.9 1 --rules authors paper --normalizations authors textbook")
+add_test(NAME example_tune_patches_bad_decay
+  COMMAND $<TARGET_FILE:tune> --model ${CMAKE_CURRENT_BINARY_DIR}/examples-out/patches/control --dataset patches
+          --budget 4 --validation 4 --decay-range 0.5 1.2 --out ${_tune_out}/params_bad.json)
+set_tests_properties(example_tune_patches_bad_decay PROPERTIES
+  PASS_REGULAR_EXPRESSION "range 'decay' must lie in \\(0, 1\\], got \\[0.500000, 1.200000\\]")
 set_tests_properties(example_tune_patches example_tune_patches_resume example_tune_patches_sleep
+  example_tune_patches_wide example_tune_patches_bad_decay
   PROPERTIES FIXTURES_REQUIRED ex_patches_model)
 
 # Release, MNIST: the shipped examples/params/mnist.json on the control that the MNIST
