@@ -206,6 +206,26 @@ TEST_CASE("attack invariants: misclassified skipped, bounds, verification, batch
         CHECK(same_eps);
         CHECK(dd.distance == rd.samples[i].distance);
     }
+    // the FGSM directions of a large batch (several inference chunks) equal those of
+    // slices across the chunk boundaries, for both losses
+    {
+        const std::size_t big = 2 * detail::inference_chunk + 300;
+        matrix<double> xl = matrix<double>::from_shape({big, 12});
+        for (auto& v : xl) v = rng::uniform01<double>(eng);
+        label_vector yl = label_vector::from_shape({big});
+        for (std::size_t i = 0; i < big; ++i) yl(i) = static_cast<std::size_t>(rng::uniform<double>(eng, 0.0, 3.999));
+        for (AttackLoss loss : {AttackLoss::network, AttackLoss::cross_entropy}) {
+            const matrix<double> g_all = detail::loss_input_gradient(net, xl, yl, loss);
+            for (std::size_t start : {std::size_t{0}, detail::inference_chunk - 3, 2 * detail::inference_chunk + 100}) {
+                const std::size_t len = 40;
+                const matrix<double> part = xt::view(xl, xt::range(start, start + len), xt::all());
+                const label_vector yp = xt::view(yl, xt::range(start, start + len));
+                const matrix<double> gp = detail::loss_input_gradient(net, part, yp, loss);
+                CAPTURE(start);
+                CHECK(gp == xt::view(g_all, xt::range(start, start + len), xt::all()));
+            }
+        }
+    }
     // a constant model: nothing can flip it; both attacks fail cleanly within budget
     DenseNetwork<double> constant({12, 4});
     const label_vector zeros = xt::zeros<std::size_t>({30});

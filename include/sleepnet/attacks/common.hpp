@@ -231,33 +231,44 @@ inline void verify_result(const DenseNetwork<T>& net, const matrix<T>& x, Attack
 }
 
 /// Per-sample gradient of the attack loss with respect to the inputs (N x D), test mode.
+/// Computed in chunks of inference_chunk rows (each sample's gradient does not depend on
+/// its chunk; the buffers stay small).
 template <class T>
 inline matrix<T> loss_input_gradient(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y,
                                      AttackLoss loss)
 {
-    ExactState<T> st;
-    net.exact_forward(x, st);
-    const std::size_t n = x.shape()[0];
+    if (x.shape()[1] != net.input_size())
+        throw invalid_argument("loss_input_gradient: input has shape " + shape_string(x) + ", the network expects " +
+                               std::to_string(net.input_size()) + " columns");
+    const std::size_t rows = x.shape()[0], d = net.input_size();
     const std::size_t c = net.output_size();
-    matrix<T> dz = matrix<T>::from_shape({n, c});
-    const matrix<T>& zt = st.zt.back();  // c x n
-    const matrix<T>& at = st.at.back();
-    for (std::size_t i = 0; i < n; ++i) {
-        if (loss == AttackLoss::network) {
-            // the authors' delta: output - target, no output-activation derivative
-            for (std::size_t k = 0; k < c; ++k) dz(i, k) = at(k, i) - (k == y(i) ? T(1) : T(0));
-        } else {
-            double mx = -INFINITY;
-            for (std::size_t k = 0; k < c; ++k) mx = std::max(mx, static_cast<double>(zt(k, i)));
-            double s = 0.0;
-            for (std::size_t k = 0; k < c; ++k) s += std::exp(static_cast<double>(zt(k, i)) - mx);
-            for (std::size_t k = 0; k < c; ++k)
-                dz(i, k) = static_cast<T>(std::exp(static_cast<double>(zt(k, i)) - mx) / s - (k == y(i) ? 1.0 : 0.0));
+    matrix<T> out = matrix<T>::from_shape({rows, d});
+    ExactState<T> st;
+    matrix<T> dz, dx;
+    for (std::size_t i0 = 0; i0 < rows; i0 += inference_chunk) {
+        const std::size_t n = std::min(rows - i0, inference_chunk);
+        net.exact_forward(x.data() + i0 * d, n, st);
+        resize_if_needed(dz, n, c);
+        const auto& zt = st.zt.back();  // c x n
+        const auto& at = st.at.back();
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::size_t label = y(i0 + i);
+            if (loss == AttackLoss::network) {
+                // the authors' delta: output - target, no output-activation derivative
+                for (std::size_t k = 0; k < c; ++k) dz(i, k) = at(k, i) - (k == label ? T(1) : T(0));
+            } else {
+                double mx = -INFINITY;
+                for (std::size_t k = 0; k < c; ++k) mx = std::max(mx, static_cast<double>(zt(k, i)));
+                double s = 0.0;
+                for (std::size_t k = 0; k < c; ++k) s += std::exp(static_cast<double>(zt(k, i)) - mx);
+                for (std::size_t k = 0; k < c; ++k)
+                    dz(i, k) = static_cast<T>(std::exp(static_cast<double>(zt(k, i)) - mx) / s - (k == label ? 1.0 : 0.0));
+            }
         }
+        net.exact_backward(st, dz, dx);
+        std::copy(dx.data(), dx.data() + n * d, out.data() + i0 * d);
     }
-    matrix<T> dx;
-    net.exact_backward(st, dz, dx);
-    return dx;
+    return out;
 }
 
 }  // namespace detail

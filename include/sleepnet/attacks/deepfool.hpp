@@ -102,7 +102,7 @@ inline AttackResult<T> deepfool(const DenseNetwork<T>& net, const matrix<T>& x, 
             for (std::size_t r = 0; r < m; ++r)
                 std::copy(cur.data() + block[r] * d, cur.data() + (block[r] + 1) * d, batch.data() + r * d);
             net.exact_forward(batch, st);
-            const matrix<T>& zt = st.zt.back();  // c x m
+            const auto& zt = st.zt.back();  // c x m
             // adversarial already? (argmax of the logits, first index on ties)
             std::vector<char> is_adv(m, 0);
             for (std::size_t r = 0; r < m; ++r) {

@@ -86,10 +86,10 @@ struct FgsmOptions {
 
 namespace detail {
 
-/// Rows clip(x0 + eps * g) for the given (sample, eps) pairs.
-template <class T>
+/// Rows clip(x0 + eps * g) for the given (sample, eps) pairs (out: matrix<T> or ScratchMatrix<T>).
+template <class T, class Out>
 inline void fgsm_candidates(const matrix<T>& x, const matrix<T>& g, const std::vector<std::size_t>& sample,
-                            const std::vector<double>& eps, const Bounds& b, matrix<T>& out)
+                            const std::vector<double>& eps, const Bounds& b, Out& out)
 {
     const std::size_t d = x.shape()[1];
     resize_if_needed(out, sample.size(), d);
@@ -105,14 +105,27 @@ inline void fgsm_candidates(const matrix<T>& x, const matrix<T>& g, const std::v
     }
 }
 
-/// Which candidate rows are adversarial (prediction != label of their sample).
+/// Which candidate rows are adversarial: DenseNetwork::predict (argmax of the logits,
+/// first index on ties) != label of their sample. `st` is scratch, reused between calls.
 template <class T>
-inline std::vector<char> fgsm_adversarial(const DenseNetwork<T>& net, const matrix<T>& cand,
-                                          const std::vector<std::size_t>& sample, const label_vector& y)
+inline std::vector<char> fgsm_adversarial(const DenseNetwork<T>& net, const ScratchMatrix<T>& cand,
+                                          const std::vector<std::size_t>& sample, const label_vector& y,
+                                          ExactState<T>& st)
 {
-    const label_vector p = net.predict(cand);
-    std::vector<char> adv(sample.size());
-    for (std::size_t r = 0; r < sample.size(); ++r) adv[r] = p(r) != y(sample[r]) ? 1 : 0;
+    const std::size_t rows = sample.size(), c = net.output_size(), d = net.input_size();
+    std::vector<char> adv(rows);
+    // in chunks of inference_chunk rows, as predict() (activations stay in cache)
+    for (std::size_t r0 = 0; r0 < rows; r0 += detail::inference_chunk) {
+        const std::size_t n = std::min(rows - r0, detail::inference_chunk);
+        net.exact_forward(cand.data() + r0 * d, n, st);
+        const T* z = st.zt.back().data();  // c x n
+        for (std::size_t r = 0; r < n; ++r) {
+            std::size_t best = 0;
+            for (std::size_t k = 1; k < c; ++k)
+                if (z[best * n + r] < z[k * n + r]) best = k;  // as std::max_element in predict()
+            adv[r0 + r] = best != y(sample[r0 + r]) ? 1 : 0;
+        }
+    }
     return adv;
 }
 
@@ -181,7 +194,8 @@ inline void fgsm_certified_scan(const DenseNetwork<T>& net, const matrix<T>& x, 
         std::vector<typename FgsmCertifier<T>::Bound> bnds;
         std::vector<std::size_t> ex_sample, ex_index, ex_of;
         std::vector<double> ex_eps;
-        matrix<T> cand;
+        ScratchMatrix<T> cand;
+        ExactState<T> st_eval;
         for (;;) {
             segs.clear();
             seg_of.clear();
@@ -235,7 +249,7 @@ inline void fgsm_certified_scan(const DenseNetwork<T>& net, const matrix<T>& x, 
                 const std::vector<double> be(ex_eps.begin() + static_cast<std::ptrdiff_t>(b0),
                                              ex_eps.begin() + static_cast<std::ptrdiff_t>(b1));
                 fgsm_candidates(x, g, bs, be, o.bounds, cand);
-                const auto adv = fgsm_adversarial(net, cand, bs, y);
+                const auto adv = fgsm_adversarial(net, cand, bs, y, st_eval);
                 if (o.stats) o.stats->evaluations += bs.size();
                 for (std::size_t r = 0; r < bs.size(); ++r) {
                     const std::size_t k = ex_of[b0 + r];
@@ -304,11 +318,12 @@ inline AttackResult<T> fgsm(const DenseNetwork<T>& net, const matrix<T>& x, cons
     std::vector<std::size_t> sample;
     std::vector<double> eps;
     std::vector<std::size_t> index;
-    matrix<T> cand;
+    ScratchMatrix<T> cand;
+    ExactState<T> st_eval;
     auto flush = [&](auto&& on_result) {
         if (sample.empty()) return;
         detail::fgsm_candidates(x, g, sample, eps, options.bounds, cand);
-        const auto adv = detail::fgsm_adversarial(net, cand, sample, y);
+        const auto adv = detail::fgsm_adversarial(net, cand, sample, y, st_eval);
         if (options.stats) options.stats->evaluations += sample.size();
         for (std::size_t r = 0; r < sample.size(); ++r) on_result(sample[r], index[r], adv[r] != 0);
         sample.clear();

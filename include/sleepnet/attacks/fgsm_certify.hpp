@@ -179,7 +179,7 @@ public:
         for (auto& k : kinks_) k.clear();
         folded_.assign(ns, 0);
         fold_below_.assign(ns, std::numeric_limits<double>::infinity());
-        for (auto* v : {&fa_, &fat_, &fb_, &fbt_}) v->assign(ns * n1, 0.0);
+        for (auto* v : {&fa_, &fat_, &fb_, &fbt_}) grow(*v, ns * n1);  // zeroed by fold()
         // the inputs as columns (d x 2 ns): x0 of every sample, then its moving g
         std::vector<T>& xin = xin_;
         xin.resize(d * 2 * ns);
@@ -435,6 +435,12 @@ private:
         double* fb = fb_.data() + s * n1;
         double* fbt = fbt_.data() + s * n1;
         const T* gr = g_.data() + samples_[s] * sizes_[0];
+        if (nf == 0) {
+            std::fill(fa, fa + n1, 0.0);
+            std::fill(fat, fat + n1, 0.0);
+            std::fill(fb, fb + n1, 0.0);
+            std::fill(fbt, fbt + n1, 0.0);
+        }
         for (; nf < kinks.size() && kinks[nf].tau <= below; ++nf) {
             const Kink& kn = kinks[nf];
             const double gv = static_cast<double>(gr[kn.pixel]), ga = std::abs(gv);

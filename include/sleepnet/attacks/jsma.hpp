@@ -321,7 +321,7 @@ AttackResult<T> jsma(const DenseNetwork<T>& net, const matrix<T>& x, const label
                 std::copy(src, src + d, batch.data() + b * d);
             }
             net.exact_forward(batch, st);
-            const matrix<T>& zt = st.zt.back();  // c x m
+            const auto& zt = st.zt.back();  // c x m
             // which samples are finished at their current point
             std::vector<std::uint8_t> go(m, 0);
             bool any = false;

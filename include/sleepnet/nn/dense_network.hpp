@@ -12,6 +12,7 @@
 // - prediction = argmax of the last layer's pre-activation, first index on ties.
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <string>
@@ -85,15 +86,42 @@ struct GradientSink {
     T beta = T(0);
 };
 
+/// A row-major matrix whose storage only grows: scratch for repeated passes with varying
+/// batch sizes (once large enough, a pass allocates nothing and touches no fresh pages).
+/// Elements are unspecified after resize().
+template <class T>
+class ScratchMatrix {
+public:
+    void resize(std::size_t rows, std::size_t cols)
+    {
+        if (rows * cols > buf_.size()) {
+            buf_.clear();
+            buf_.resize(rows * cols);
+        }
+        shape_ = {rows, cols};
+    }
+    const std::array<std::size_t, 2>& shape() const { return shape_; }
+    std::size_t size() const { return shape_[0] * shape_[1]; }
+    T* data() { return buf_.data(); }
+    const T* data() const { return buf_.data(); }
+    T& operator()(std::size_t i, std::size_t j) { return buf_[i * shape_[1] + j]; }
+    const T& operator()(std::size_t i, std::size_t j) const { return buf_[i * shape_[1] + j]; }
+
+private:
+    std::vector<T> buf_;
+    std::array<std::size_t, 2> shape_{{0, 0}};
+};
+
 /// Buffers of a deterministic test-mode pass (DenseNetwork::exact_forward): activations
-/// are kept feature-major, (units x samples).
+/// are kept feature-major, (units x samples). Reusing one state across passes avoids
+/// reallocations.
 template <class T>
 struct ExactState {
     std::size_t n = 0;
-    matrix<T> xt;                ///< input, transposed
-    std::vector<matrix<T>> zt;   ///< pre-activations per layer (units x n)
-    std::vector<matrix<T>> at;   ///< activations per layer (units x n)
-    std::vector<matrix<T>> dt;   ///< scratch for the backward pass
+    ScratchMatrix<T> xt;                ///< input, transposed
+    std::vector<ScratchMatrix<T>> zt;   ///< pre-activations per layer (units x n)
+    std::vector<ScratchMatrix<T>> at;   ///< activations per layer (units x n)
+    std::vector<ScratchMatrix<T>> dt;   ///< scratch for the backward pass
 };
 
 namespace detail {
@@ -104,6 +132,12 @@ inline void resize_if_needed(matrix<T>& m, std::size_t rows, std::size_t cols)
     if (m.shape()[0] != rows || m.shape()[1] != cols) {
         m.resize({rows, cols});
     }
+}
+
+template <class T>
+inline void resize_if_needed(ScratchMatrix<T>& m, std::size_t rows, std::size_t cols)
+{
+    m.resize(rows, cols);
 }
 
 /// Rows per chunk in whole-data-set passes: bounds memory, keeps gemm efficient.
@@ -403,17 +437,22 @@ public:
     void exact_forward(const matrix_type& x, ExactState<T>& st) const
     {
         check_input(x, "exact_forward");
-        const std::size_t n = x.shape()[0];
+        exact_forward(x.data(), x.shape()[0], st);
+    }
+
+    /// The same on n rows of input_size() values at x (row-major).
+    void exact_forward(const T* x, std::size_t n, ExactState<T>& st) const
+    {
         const std::size_t layers = weights_.size();
         st.n = n;
         detail::resize_if_needed(st.xt, input_size(), n);
-        detail::transpose(x.data(), n, input_size(), st.xt.data());
+        detail::transpose(x, n, input_size(), st.xt.data());
         st.zt.resize(layers);
         st.at.resize(layers);
         for (std::size_t l = 0; l < layers; ++l) {
             const std::size_t out = sizes_[l + 1];
             const std::size_t in = sizes_[l];
-            const matrix_type& prev = l == 0 ? st.xt : st.at[l - 1];
+            const ScratchMatrix<T>& prev = l == 0 ? st.xt : st.at[l - 1];
             detail::resize_if_needed(st.zt[l], out, n);
             detail::exact_gemm(out, n, in, weights_[l].data(), in, false, prev.data(), n, st.zt[l].data(), n,
                                threads_);
@@ -452,7 +491,7 @@ public:
         for (std::size_t l = layers; l-- > 0;) {
             const std::size_t out = sizes_[l + 1];
             const std::size_t in = sizes_[l];
-            matrix_type& d = st.dt[l];
+            ScratchMatrix<T>& d = st.dt[l];
             detail::resize_if_needed(d, in, n);
             // d (in x n) = W_l^T (in x out) * dt[l+1] (out x n)
             detail::exact_gemm(in, n, out, weights_[l].data(), in, true, st.dt[l + 1].data(), n, d.data(), n,
@@ -635,7 +674,7 @@ private:
                 in = &chunk;
             }
             exact_forward(*in, st);
-            const matrix_type& src = pre_activation ? st.zt.back() : st.at.back();
+            const ScratchMatrix<T>& src = pre_activation ? st.zt.back() : st.at.back();
             detail::transpose(src.data(), c, stop - start, result.data() + start * c);
         }
         return result;
