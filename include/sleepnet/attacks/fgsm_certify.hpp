@@ -66,8 +66,10 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -140,10 +142,15 @@ public:
                         w1t_abs_[i * out + o] = std::abs(v);
                     }
             } else {
-                w_.push_back(w.data());
-                std::vector<T> wa(w.size());
-                for (std::size_t k = 0; k < w.size(); ++k) wa[k] = std::abs(w.data()[k]);
-                w_abs_.push_back(std::move(wa));
+                // later layers: W^T and |W|^T (in x out), the right operands of the products
+                std::vector<T> wt(w.size()), wa(w.size());
+                for (std::size_t o = 0; o < out; ++o)
+                    for (std::size_t i = 0; i < in; ++i) {
+                        wt[i * out + o] = w.data()[o * in + i];
+                        wa[i * out + o] = std::abs(w.data()[o * in + i]);
+                    }
+                wt_.push_back(std::move(wt));
+                wt_abs_.push_back(std::move(wa));
             }
             if (bias_) {
                 std::vector<double> b(out);
@@ -154,9 +161,16 @@ public:
             scale_.push_back(hidden && net.options().dropout > 0.0 ? static_cast<double>(net.test_scale()) : 1.0);
         }
 
+        // W1^T and |W1|^T in T (inputs x hidden1), the right operands of prepare()'s products
         const T* w1 = net.weights(0).data();
-        w1a_.resize(net.weights(0).size());
-        for (std::size_t k = 0; k < w1a_.size(); ++k) w1a_[k] = std::abs(w1[k]);
+        const std::size_t d0 = sizes_[0], h1 = sizes_[1];
+        w1tf_.resize(d0 * h1);
+        w1tf_abs_.resize(d0 * h1);
+        for (std::size_t o = 0; o < h1; ++o)
+            for (std::size_t i = 0; i < d0; ++i) {
+                w1tf_[i * h1 + o] = w1[o * d0 + i];
+                w1tf_abs_[i * h1 + o] = std::abs(w1[o * d0 + i]);
+            }
         slot_.assign(x.shape()[0], static_cast<std::size_t>(-1));
     }
 
@@ -179,18 +193,20 @@ public:
         for (auto& k : kinks_) k.clear();
         folded_.assign(ns, 0);
         fold_below_.assign(ns, std::numeric_limits<double>::infinity());
-        for (auto* v : {&fa_, &fat_, &fb_, &fbt_}) grow(*v, ns * n1);  // zeroed by fold()
-        // the inputs as columns (d x 2 ns): x0 of every sample, then its moving g
+        for (auto* v : {&fa_, &fat_}) grow(*v, ns * n1);  // zeroed by fold()
+        // the inputs as rows (2 ns x d): x0 of every sample, then its moving g
         std::vector<T>& xin = xin_;
-        xin.resize(d * 2 * ns);
+        xin.resize(2 * ns * d);
         for (std::size_t s = 0; s < ns; ++s) {
             const T* x0 = x.data() + samples[s] * d;
             const T* gr = g.data() + samples[s] * d;
+            T* xr = xin.data() + s * d;
+            T* gm = xin.data() + (ns + s) * d;
             for (std::size_t j = 0; j < d; ++j) {
                 const double xv = static_cast<double>(x0[j]), gv = static_cast<double>(gr[j]);
-                xin[j * 2 * ns + s] = x0[j];
+                xr[j] = x0[j];
                 const bool moving = (gv > 0.0 && xv < hi_) || (gv < 0.0 && xv > lo_);
-                xin[j * 2 * ns + ns + s] = moving ? gr[j] : T(0);
+                gm[j] = moving ? gr[j] : T(0);
                 if (moving) {
                     const double tau = gv > 0.0 ? (hi_ - xv) / gv : (xv - lo_) / -gv;
                     if (tau < max_epsilon) kinks_[s].push_back({tau, static_cast<std::uint32_t>(j)});
@@ -198,28 +214,25 @@ public:
             }
             std::sort(kinks_[s].begin(), kinks_[s].end());
         }
-        // W1 x0, W1 g, |W1| |x0| and |W1| |g| in T (detail::exact_gemm). The rounding of
-        // the first two is at most gamma_d times the last two (covered in layer1()); the
-        // last two are sums of nonnegative terms, scaled up by 1 + 2 gamma_d to be upper
-        // bounds.
+        // W1 x0, W1 g, |W1| |x0| and |W1| |g| in T (detail::exact_gemm against W1^T and
+        // |W1|^T). The rounding of the first two is at most gamma_d times the last two
+        // (covered in layer1()); the last two are sums of nonnegative terms, scaled up by
+        // 1 + 2 gamma_d to be upper bounds.
         std::vector<T>& pq = pq_;
-        pq.resize(n1 * 2 * ns);
+        pq.resize(2 * ns * n1);
         const double grow = 1.0 + 2.0 * gamma(d) + 1e-12;
-        auto product = [&](const T* w, std::vector<double>& p, std::vector<double>& q, double scale) {
-            exact_gemm(n1, 2 * ns, d, w, d, false, xin.data(), 2 * ns, pq.data(), 2 * ns, threads_);
-            for (std::size_t o = 0; o < n1; ++o) {
-                const T* row = pq.data() + o * 2 * ns;
-                for (std::size_t s = 0; s < ns; ++s) {
-                    p[s * n1 + o] = static_cast<double>(row[s]) * scale;
-                    q[s * n1 + o] = static_cast<double>(row[ns + s]) * scale;
-                }
+        auto product = [&](const T* wt, std::vector<double>& p, std::vector<double>& q, double scale) {
+            exact_gemm(2 * ns, n1, d, xin.data(), d, false, wt, n1, pq.data(), n1, threads_);
+            for (std::size_t k = 0; k < ns * n1; ++k) {
+                p[k] = static_cast<double>(pq[k]) * scale;
+                q[k] = static_cast<double>(pq[ns * n1 + k]) * scale;
             }
         };
         pa_.resize(ns * n1);
         qa_.resize(ns * n1);
-        product(net_.weights(0).data(), p_, q_, 1.0);
+        product(w1tf_.data(), p_, q_, 1.0);
         for (auto& v : xin) v = std::abs(v);
-        product(w1a_.data(), pa_, qa_, grow);
+        product(w1tf_abs_.data(), pa_, qa_, grow);
     }
 
     /// Bounds for every segment (one Bound per segment, in order).
@@ -253,14 +266,10 @@ public:
         run_parallel(ns, [&](std::size_t begin, std::size_t end) {
             for (std::size_t k = begin; k < end; ++k) layer1(segs[k], k, ns);
         });
-        // After layer 1 the values are segment-major (cd_, r_: row k is segment k); the
-        // later layers keep them unit-major (ucd_: row j = unit j, centers of all segments
-        // then slopes; ur_: boxes), the layout of the products' outputs.
-        bool unit_major = false;
         for (std::size_t l = 1; l < layers; ++l) {
             const std::size_t in = n, o = sizes_[l + 1];
-            // The three products (center, slope, box) run in T (detail::exact_gemm on the
-            // inputs stored as columns). The center and slope products err by at most
+            // The three products (center, slope, box) run in T (detail::exact_gemm, one row
+            // per segment, against W^T). The center and slope products err by at most
             // gamma_{in+2} |W| (|c| + |d|) (rounding c and d to T included), the network's
             // own product by gamma_{in} |W| |a| with |a| <= |c| + |d| + r. The box input
             // v = r + (gamma_{in} + 1e-9)(|c| + |d| + r) + gamma_{in+2} (|c| + |d|) covers all
@@ -269,69 +278,61 @@ public:
             const double gm = gamma(in) + 1e-9, gs = gamma(in + 2);
             grow(gin_, 2 * ns * in);
             grow(gv_, ns * in);
-            // element (unit i, segment k) of c, d and r in the current layout
-            const double* cb = unit_major ? ucd_.data() : cd_.data();
-            const double* db = unit_major ? ucd_.data() + ns : cd_.data() + ns * in;
-            const double* rb = unit_major ? ur_.data() : r_.data();
-            const std::size_t ci = unit_major ? 2 * ns : 1, ck = unit_major ? 1 : in;
-            const std::size_t ri = unit_major ? ns : 1, rk = unit_major ? 1 : in;
-            constexpr std::size_t block = 16;  // segments per block (a cache line of floats)
-            run_parallel((ns + block - 1) / block, [&](std::size_t begin, std::size_t end) {
-                for (std::size_t kb = begin; kb < end; ++kb) {
-                    const std::size_t k0 = kb * block, k1 = std::min(ns, k0 + block);
+            run_parallel(ns, [&](std::size_t begin, std::size_t end) {
+                for (std::size_t k = begin; k < end; ++k) {
+                    const double* c = cd_.data() + k * in;
+                    const double* dd = cd_.data() + (ns + k) * in;
+                    const double* r = r_.data() + k * in;
+                    T* v = gv_.data() + k * in;
+                    T* cs = gin_.data() + k * in;
+                    T* ds = gin_.data() + (ns + k) * in;
                     for (std::size_t i = 0; i < in; ++i) {
-                        T* cs = gin_.data() + i * 2 * ns;
-                        T* v = gv_.data() + i * ns;
-                        for (std::size_t k = k0; k < k1; ++k) {
-                            const double c = cb[i * ci + k * ck], dd = db[i * ci + k * ck], r = rb[i * ri + k * rk];
-                            const double cd = std::abs(c) + std::abs(dd);
-                            v[k] = round_up(r + gm * (cd + r) + gs * cd);
-                            cs[k] = static_cast<T>(c);
-                            cs[ns + k] = static_cast<T>(dd);
-                        }
+                        const double cd = std::abs(c[i]) + std::abs(dd[i]);
+                        v[i] = round_up(r[i] + gm * (cd + r[i]) + gs * cd);
+                        cs[i] = static_cast<T>(c[i]);
+                        ds[i] = static_cast<T>(dd[i]);
                     }
                 }
             });
+            grow(cd_, 2 * ns * o);
+            grow(r_, ns * o);
             grow(gout_, 2 * ns * o);
             grow(grout_, ns * o);
-            exact_gemm(o, 2 * ns, in, w_[l - 1], in, false, gin_.data(), 2 * ns, gout_.data(), 2 * ns, threads_);
-            exact_gemm(o, ns, in, w_abs_[l - 1].data(), in, false, gv_.data(), ns, grout_.data(), ns, threads_);
+            exact_gemm(2 * ns, o, in, gin_.data(), in, false, wt_[l - 1].data(), o, gout_.data(), o, threads_);
+            exact_gemm(ns, o, in, gv_.data(), in, false, wt_abs_[l - 1].data(), o, grout_.data(), o, threads_);
             const double grow_box = 1.0 + 2.0 * gamma(in) + 1e-12;
-            grow(ucd_, 2 * ns * o);
-            grow(ur_, ns * o);
-            run_parallel(o, [&](std::size_t begin, std::size_t end) {
-                for (std::size_t j = begin; j < end; ++j) {
-                    const T* cdo = gout_.data() + j * 2 * ns;
-                    const T* ro = grout_.data() + j * ns;
-                    double* c = ucd_.data() + j * 2 * ns;
-                    double* r = ur_.data() + j * ns;
-                    for (std::size_t k = 0; k < 2 * ns; ++k) c[k] = static_cast<double>(cdo[k]);
-                    for (std::size_t k = 0; k < ns; ++k) r[k] = static_cast<double>(ro[k]) * grow_box;
-                    finish_layer(l, c, c + ns, r, ns, j);
+            n = o;
+            run_parallel(ns, [&](std::size_t begin, std::size_t end) {
+                for (std::size_t k = begin; k < end; ++k) {
+                    double* c = cd_.data() + k * n;
+                    double* dd = cd_.data() + (ns + k) * n;
+                    double* r = r_.data() + k * n;
+                    const T* co = gout_.data() + k * n;
+                    const T* dout = gout_.data() + (ns + k) * n;
+                    const T* ro = grout_.data() + k * n;
+                    for (std::size_t j = 0; j < n; ++j) {
+                        c[j] = static_cast<double>(co[j]);
+                        dd[j] = static_cast<double>(dout[j]);
+                        r[j] = static_cast<double>(ro[j]) * grow_box;
+                    }
+                    finish_layer(l, c, dd, r, n);
                 }
             });
-            unit_major = true;
-            n = o;
         }
         // margins
-        const double* cb = unit_major ? ucd_.data() : cd_.data();
-        const double* db = unit_major ? ucd_.data() + ns : cd_.data() + ns * n;
-        const double* rb = unit_major ? ur_.data() : r_.data();
-        const std::size_t ci = unit_major ? 2 * ns : 1, ck = unit_major ? 1 : n;
-        const std::size_t ri = unit_major ? ns : 1, rk = unit_major ? 1 : n;
         for (std::size_t k = 0; k < ns; ++k) {
-            auto c = [&](std::size_t j) { return cb[j * ci + k * ck]; };
-            auto dd = [&](std::size_t j) { return db[j * ci + k * ck]; };
-            auto r = [&](std::size_t j) { return rb[j * ri + k * rk]; };
+            const double* c = cd_.data() + k * n;
+            const double* dd = cd_.data() + (ns + k) * n;
+            const double* r = r_.data() + k * n;
             const std::size_t y = y_(segs[k].sample);
             double lower = std::numeric_limits<double>::infinity();
             double eps_star = std::numeric_limits<double>::infinity();
             for (std::size_t j = 0; j < n; ++j) {
                 if (j == y) continue;
-                const double cc = c(y) - c(j), dv = dd(y) - dd(j);
+                const double cc = c[y] - c[j], dv = dd[y] - dd[j];
                 const double slack =
-                    1e-12 * (std::abs(c(y)) + std::abs(c(j)) + std::abs(dd(y)) + std::abs(dd(j)) + r(y) + r(j));
-                lower = std::min(lower, cc - std::abs(dv) - r(y) - r(j) - slack);
+                    1e-12 * (std::abs(c[y]) + std::abs(c[j]) + std::abs(dd[y]) + std::abs(dd[j]) + r[y] + r[j]);
+                lower = std::min(lower, cc - std::abs(dv) - r[y] - r[j] - slack);
                 if (dv < 0.0) eps_star = std::min(eps_star, cc / -dv);
                 else if (cc <= 0.0) eps_star = -1.0;
             }
@@ -354,12 +355,11 @@ private:
     unsigned threads_;
     double max_epsilon_;
     std::vector<std::size_t> sizes_;
-    std::vector<T> w1a_, xin_, pq_;
+    std::vector<T> w1tf_, w1tf_abs_, xin_, pq_;
     double lo_ = 0, hi_ = 1, u_ = 0;
     bool relu_ = true, bias_ = false;
     std::vector<double> w1t_, w1t_abs_;
-    std::vector<const T*> w_;
-    std::vector<std::vector<T>> w_abs_;
+    std::vector<std::vector<T>> wt_, wt_abs_;
 
     std::vector<std::vector<double>> b_;
     std::vector<T> gin_, gv_, gout_, grout_;
@@ -367,10 +367,10 @@ private:
     std::vector<std::size_t> slot_;
     std::vector<double> p_, q_, pa_, qa_;
     std::vector<std::vector<Kink>> kinks_;
-    std::vector<double> cd_, r_, m_, h_, ucd_, ur_;
+    std::vector<double> cd_, r_, m_, h_;
     // per prepared sample: kinks folded so far and their sums (see fold())
     std::vector<std::size_t> folded_, samples_, touched_;
-    std::vector<double> fold_below_, fa_, fat_, fb_, fbt_;
+    std::vector<double> fold_below_, fa_, fat_;
 
     // buffers only grow (no zero-filling of megabytes every round)
     template <class V>
@@ -382,7 +382,19 @@ private:
     static T round_up(double v)
     {
         T t = static_cast<T>(v);
-        if (static_cast<double>(t) < v) t = std::nextafter(t, std::numeric_limits<T>::infinity());
+        if (static_cast<double>(t) < v) {
+            if constexpr (std::is_same<T, float>::value) {
+                if (t >= T(0) && t < std::numeric_limits<T>::max()) {
+                    // the next float up: its bit pattern plus one (t >= 0, finite)
+                    std::uint32_t bits;
+                    std::memcpy(&bits, &t, sizeof bits);
+                    ++bits;
+                    std::memcpy(&t, &bits, sizeof bits);
+                    return t;
+                }
+            }
+            t = std::nextafter(t, std::numeric_limits<T>::infinity());
+        }
         return t;
     }
 
@@ -432,26 +444,19 @@ private:
         if (nf == kinks.size() || kinks[nf].tau > below) return;
         double* fa = fa_.data() + s * n1;
         double* fat = fat_.data() + s * n1;
-        double* fb = fb_.data() + s * n1;
-        double* fbt = fbt_.data() + s * n1;
         const T* gr = g_.data() + samples_[s] * sizes_[0];
         if (nf == 0) {
             std::fill(fa, fa + n1, 0.0);
             std::fill(fat, fat + n1, 0.0);
-            std::fill(fb, fb + n1, 0.0);
-            std::fill(fbt, fbt + n1, 0.0);
         }
         for (; nf < kinks.size() && kinks[nf].tau <= below; ++nf) {
             const Kink& kn = kinks[nf];
-            const double gv = static_cast<double>(gr[kn.pixel]), ga = std::abs(gv);
-            const double gt = gv * kn.tau, gat = ga * kn.tau;
+            const double gv = static_cast<double>(gr[kn.pixel]);
+            const double gt = gv * kn.tau;
             const double* col = w1t_.data() + static_cast<std::size_t>(kn.pixel) * n1;
-            const double* cola = w1t_abs_.data() + static_cast<std::size_t>(kn.pixel) * n1;
             for (std::size_t o = 0; o < n1; ++o) {
                 fa[o] += col[o] * gv;
                 fat[o] += col[o] * gt;
-                fb[o] += cola[o] * ga;
-                fbt[o] += cola[o] * gat;
             }
         }
     }
@@ -488,23 +493,22 @@ private:
         const double ud = std::numeric_limits<double>::epsilon();
         // the folded pixels (all saturated before t_lo): the sum over them of the per-pixel
         // terms below (dc = -g (m - tau), dd = -g h) is -m A + At and -h A, with
-        // A = sum col g, At = sum col g tau; their box covers the per-pixel one
+        // A = sum col g, At = sum col g tau. Their box covers the per-pixel one
         // (4 ud |g| (|m| + h + tau) |col|) and the rounding of the sums (F terms each, then
-        // three operations: 2 gamma_{F+4} of the same absolute sums B = sum |col| |g|,
-        // Bt = sum |col| |g| tau)
+        // three operations: 2 gamma_{F+4}), both relative to B (|m| + h) + Bt with
+        // B = sum |col| |g|, Bt = sum |col| |g| tau. As tau <= t_lo <= |m| + h and the
+        // folded pixels are moving ones, B (|m| + h) + Bt <= 2 (|m| + h) qa.
         const std::size_t nf = folded_[s];
         const bool use_folded = nf == 0 || kinks_[s][nf - 1].tau <= t_lo;
         if (use_folded && nf > 0) {
             const double* fa = fa_.data() + s * n1;
             const double* fat = fat_.data() + s * n1;
-            const double* fb = fb_.data() + s * n1;
-            const double* fbt = fbt_.data() + s * n1;
             const double kf = (4.0 * ud + 2.0 * gamma_double(nf + 4) + 1e-12) * (1.0 + 1e-9);
-            const double mh = std::abs(m) + h;
+            const double mh2 = 2.0 * (std::abs(m) + h);
             for (std::size_t o = 0; o < n1; ++o) {
                 c[o] += fat[o] - m * fa[o];
                 d[o] -= h * fa[o];
-                r[o] += kf * (mh * fb[o] + fbt[o]);
+                r[o] += kf * mh2 * qa[o];
             }
         }
         const std::size_t first = use_folded ? nf : 0;
@@ -538,17 +542,13 @@ private:
     }
 
     // bias, activation (for hidden layers) and test-time scale of layer l, in place
-    // (n values of one segment, units 0..n-1; or, with `unit` set, n segments' values of
-    // that one unit)
-    void finish_layer(std::size_t l, double* c, double* d, double* r, std::size_t n,
-                      std::size_t unit = static_cast<std::size_t>(-1)) const
+    void finish_layer(std::size_t l, double* c, double* d, double* r, std::size_t n) const
     {
         const std::size_t layers = sizes_.size() - 1;
         if (bias_) {
             const double* b = b_[l].data();
-            const bool one = unit != static_cast<std::size_t>(-1);
             for (std::size_t i = 0; i < n; ++i) {
-                c[i] += b[one ? unit : i];
+                c[i] += b[i];
                 r[i] += (u_ + 1e-12) * (std::abs(c[i]) + std::abs(d[i]) + r[i]);
             }
         }

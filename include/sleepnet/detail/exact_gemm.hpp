@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -100,14 +101,15 @@ inline void exact_rows(std::size_t row_begin, std::size_t row_end, std::size_t n
     // to a contiguous buffer first (the tiles then read it sequentially; the operations
     // on every element are the same)
     const bool pack = ldb * sizeof(T) >= 2048 && row_end - row_begin > MR;
-    std::vector<T> panel(pack ? k * 2 * W : 0);
+    // (uninitialized: every element used is written first)
+    std::unique_ptr<T[]> panel(pack ? new T[k * 2 * W] : nullptr);
     for (std::size_t j0 = 0; j0 < n_vec; j0 += 2 * W) {
         const T* bp = b;
         std::size_t ldp = ldb, jp = j0;
         if (pack) {
             for (std::size_t p = 0; p < k; ++p)
-                std::memcpy(panel.data() + p * 2 * W, b + p * ldb + j0, 2 * W * sizeof(T));
-            bp = panel.data();
+                std::memcpy(panel.get() + p * 2 * W, b + p * ldb + j0, 2 * W * sizeof(T));
+            bp = panel.get();
             ldp = 2 * W;
             jp = 0;
         }
@@ -121,17 +123,19 @@ inline void exact_rows(std::size_t row_begin, std::size_t row_end, std::size_t n
         // element still gets the same sequence of operations, and small batches (attacks
         // whose unfinished inputs dwindle) stay vectorized
         const std::size_t tail = n - n_vec;
-        std::vector<T> bt(k * 2 * W, T(0));
-        for (std::size_t p = 0; p < k; ++p)
+        std::unique_ptr<T[]> bt(new T[k * 2 * W]);
+        for (std::size_t p = 0; p < k; ++p) {
             for (std::size_t j = 0; j < tail; ++j) bt[p * 2 * W + j] = b[p * ldb + n_vec + j];
-        std::vector<T> ct(MR * 2 * W);
+            for (std::size_t j = tail; j < 2 * W; ++j) bt[p * 2 * W + j] = T(0);
+        }
+        T ct[MR * 2 * W];
         for (std::size_t r0 = row_begin; r0 < row_end; r0 += MR) {
             const std::size_t rows = std::min(MR, row_end - r0);
             if (rows == MR) {
-                exact_tile<T, MR>(r0, 0, k, a, lda, trans_a, bt.data(), 2 * W, ct.data(), 2 * W);
+                exact_tile<T, MR>(r0, 0, k, a, lda, trans_a, bt.get(), 2 * W, ct, 2 * W);
             } else {
                 for (std::size_t r = 0; r < rows; ++r)
-                    exact_tile<T, 1>(r0 + r, 0, k, a, lda, trans_a, bt.data(), 2 * W, ct.data() + r * 2 * W, 2 * W);
+                    exact_tile<T, 1>(r0 + r, 0, k, a, lda, trans_a, bt.get(), 2 * W, ct + r * 2 * W, 2 * W);
             }
             for (std::size_t r = 0; r < rows; ++r)
                 for (std::size_t j = 0; j < tail; ++j) c[(r0 + r) * ldc + n_vec + j] = ct[r * 2 * W + j];
