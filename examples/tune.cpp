@@ -49,7 +49,7 @@ int main(int argc, char** argv)
     unsigned threads = 2;
     bool restart = false, vary_include_output = false;
     std::vector<double> decay_range, inc_range, dec_range, rate_range, alpha_range, steps_range, threshold_range;
-    std::vector<std::string> rules, normalizations;
+    std::vector<std::string> rules, normalizations, initial_files;
     app.add_option("--model", model_dir, "trained model directory")->required();
     app.add_option("--dataset", dataset, "mnist | fashion | patches | features | synthetic-features")->required();
     app.add_option("--data", data_dir, "data directory");
@@ -83,6 +83,8 @@ int main(int argc, char** argv)
     app.add_option("--normalizations", normalizations,
                    "vary the normalization chain over these: authors textbook percentile (default: authors only)");
     app.add_flag("--vary-include-output", vary_include_output, "let the search choose whether the output layer sleeps");
+    app.add_option("--initial", initial_files,
+                   "parameter files (sleep --params format) placed first in the initial population (values clamped to the space)");
     CLI11_PARSE(app, argc, argv);
 
     return examples::guarded("tune", [&] {
@@ -144,8 +146,21 @@ int main(int argc, char** argv)
             }
             space.vary_include_output = vary_include_output;
             if (vary_include_output) space_flags += " --vary-include-output";
-            space.validate(space.vary_include_output ? control.num_layers()
-                                                     : space.base.simulated_layers(control.num_layers()));
+            const std::size_t threshold_genes =
+                space.vary_include_output ? control.num_layers() : space.base.simulated_layers(control.num_layers());
+            space.validate(threshold_genes);
+            for (const auto& f : initial_files) {
+                const sleepnet::SleepParams ip = sleepnet::load_sleep_params(f);
+                const std::size_t sim = ip.simulated_layers(control.num_layers());
+                if (ip.thresholds.size() != sim)
+                    throw sleepnet::invalid_argument("--initial " + f + ": " + std::to_string(ip.thresholds.size()) +
+                                                     " thresholds for " + std::to_string(sim) + " simulated layers");
+                if (!space.vary_include_output && ip.include_output != space.base.include_output)
+                    throw sleepnet::invalid_argument("--initial " + f + ": include_output differs from the search's "
+                                                     "(add --vary-include-output)");
+                opts.initial.push_back(space.encode(ip));
+                space_flags += " --initial " + f;
+            }
             sleepnet::default_engine engine(seed);
             TuneBar bar;
 

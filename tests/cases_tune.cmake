@@ -39,8 +39,16 @@ add_test(NAME example_tune_patches_bad_decay
           --budget 4 --validation 4 --decay-range 0.5 1.2 --out ${_tune_out}/params_bad.json)
 set_tests_properties(example_tune_patches_bad_decay PROPERTIES
   PASS_REGULAR_EXPRESSION "range 'decay' must lie in \\(0, 1\\], got \\[0.500000, 1.200000\\]")
+# --initial seeds the first generation with parameter files; a file for another network is
+# refused by name
+add_test(NAME example_tune_patches_bad_initial
+  COMMAND $<TARGET_FILE:tune> --model ${CMAKE_CURRENT_BINARY_DIR}/examples-out/patches/control --dataset patches
+          --budget 4 --validation 4 --initial ${PROJECT_SOURCE_DIR}/examples/params/mnist.json
+          --out ${_tune_out}/params_bad.json)
+set_tests_properties(example_tune_patches_bad_initial PROPERTIES
+  PASS_REGULAR_EXPRESSION "--initial [^ ]*mnist.json: 3 thresholds for 1 simulated layers")
 set_tests_properties(example_tune_patches example_tune_patches_resume example_tune_patches_sleep
-  example_tune_patches_wide example_tune_patches_bad_decay
+  example_tune_patches_wide example_tune_patches_bad_decay example_tune_patches_bad_initial
   PROPERTIES FIXTURES_REQUIRED ex_patches_model)
 
 # Release, MNIST: the shipped examples/params/mnist.json on the control that the MNIST
