@@ -42,7 +42,7 @@ int main(int argc, char** argv)
 {
     CLI::App app{"Search sleep parameters for a trained network (objective on a validation split)"};
     std::string model_dir, dataset = "mnist", data_dir, out_file, log_file, method = "genetic", objective = "fgsm";
-    std::string fgsm_search = "bisection", rule = "authors";
+    std::string fgsm_search = "bisection", fgsm_loss = "network", rule = "authors";
     std::size_t budget = 100, validation = 2000, objective_count = 500, population = 16;
     std::uint64_t seed = 1, sleep_seed = 1, max_spikes = 500000;
     double max_drop = 0.03;
@@ -62,6 +62,7 @@ int main(int argc, char** argv)
     app.add_option("--objective", objective, "fgsm (median minimal eps) | deepfool (median distance) | noise (accuracy at std 0.5, 0.7)");
     app.add_option("--rule", rule, "STDP rule of every candidate: authors (code) | paper (text)");
     app.add_option("--fgsm-search", fgsm_search, "bisection (fast) | grid (Foolbox parity)");
+    app.add_option("--fgsm-loss", fgsm_loss, "network (the training loss, the paper's) | ce (softmax cross-entropy)");
     app.add_option("--validation", validation, "validation images: the last N of the training set");
     app.add_option("--objective-count", objective_count, "validation images the objective runs on");
     app.add_option("--max-drop", max_drop, "feasible: validation accuracy >= control - this");
@@ -171,6 +172,13 @@ int main(int argc, char** argv)
                 if (fgsm_search == "grid") o.options.search = sleepnet::FgsmSearch::grid;
                 else if (fgsm_search != "bisection")
                     throw sleepnet::invalid_argument("--fgsm-search must be bisection or grid, got '" + fgsm_search + "'");
+                if (fgsm_search == "grid") space_flags += " --fgsm-search grid";
+                if (fgsm_loss == "ce") {
+                    o.options.loss = sleepnet::AttackLoss::cross_entropy;
+                    space_flags += " --fgsm-loss ce";
+                } else if (fgsm_loss != "network") {
+                    throw sleepnet::invalid_argument("--fgsm-loss must be network or ce, got '" + fgsm_loss + "'");
+                }
                 r = run(o);
             } else if (objective == "deepfool") {
                 r = run(sleepnet::DeepFoolObjective{});

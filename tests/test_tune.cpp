@@ -497,6 +497,16 @@ TEST_CASE("objectives: FGSM, DeepFool and noise measure what they name")
     const auto direct = fgsm(net, data.val_x, data.val_y, FgsmObjective{}.options).median_epsilon();
     CHECK(f == direct);
     CHECK(DeepFoolObjective{}(net, data.val_x, data.val_y) == deepfool(net, data.val_x, data.val_y).median_distance());
+    // FGSM settings other than the defaults are part of the name (the log's identity) and
+    // of the value
+    FgsmObjective ce;
+    ce.options.loss = AttackLoss::cross_entropy;
+    CHECK(FgsmObjective{}.name() == "fgsm_median_epsilon");
+    CHECK(ce.name() == "fgsm_median_epsilon_cross_entropy");
+    FgsmObjective grid;
+    grid.options.search = FgsmSearch::grid;
+    CHECK(grid.name() == "fgsm_median_epsilon_grid");
+    CHECK(ce(net, data.val_x, data.val_y) == fgsm(net, data.val_x, data.val_y, ce.options).median_epsilon());
     NoiseObjective n;
     n.std_devs = {0.0};
     CHECK(n(net, data.val_x, data.val_y) == doctest::Approx(accuracy(net, data.val_x, data.val_y)));

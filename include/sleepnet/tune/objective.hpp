@@ -25,7 +25,8 @@ namespace sleepnet {
 
 /// Median minimal FGSM epsilon (the paper's FGSM score; failures count as +inf). The
 /// default search is bisection (about 7x faster than the grid, within a grid step of it on
-/// MNIST); set options.search = FgsmSearch::grid for Foolbox parity.
+/// MNIST); set options.search = FgsmSearch::grid for Foolbox parity, and options.loss =
+/// AttackLoss::cross_entropy to attack softmax cross-entropy instead of the network's loss.
 struct FgsmObjective {
     FgsmOptions options = [] {
         FgsmOptions o;
@@ -33,7 +34,15 @@ struct FgsmObjective {
         return o;
     }();
 
-    std::string name() const { return "fgsm_median_epsilon"; }
+    /// Names the search and the loss when they are not the defaults, so that a log written
+    /// with other FGSM settings is not resumed as if it were this objective's.
+    std::string name() const
+    {
+        std::string n = "fgsm_median_epsilon";
+        if (options.search == FgsmSearch::grid) n += "_grid";
+        if (options.loss == AttackLoss::cross_entropy) n += "_cross_entropy";
+        return n;
+    }
 
     template <class T>
     double operator()(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y) const
