@@ -68,12 +68,14 @@ if(CMAKE_BUILD_TYPE STREQUAL "Release")
     set_tests_properties(example_noise_mnist_${_net} PROPERTIES FIXTURES_REQUIRED ex_mnist_model)
   endforeach()
   set_tests_properties(example_noise_mnist_tuned PROPERTIES DEPENDS example_sleep_mnist_tuned)
+  # a fixture, so that `ctest -R tune` runs the control's noise curve the checks compare with
+  set_tests_properties(example_noise_mnist_control PROPERTIES FIXTURES_SETUP ex_mnist_noise_control)
   foreach(_lvl 3 4)
     json_check(example_noise_mnist_tuned_check_${_lvl}
       -DFILE=${_m}/noise_tuned.json -DKEY=curve.${_lvl}.accuracy -DOP=GE
       -DFILE2=${_m}/noise_control.json -DKEY2=curve.${_lvl}.accuracy)
     set_tests_properties(example_noise_mnist_tuned_check_${_lvl} PROPERTIES
-      DEPENDS "example_noise_mnist_tuned;example_noise_mnist_control")
+      DEPENDS "example_noise_mnist_tuned;example_noise_mnist_control" FIXTURES_REQUIRED ex_mnist_noise_control)
   endforeach()
   set_tests_properties(example_sleep_mnist_tuned example_sleep_mnist_tuned_accuracy PROPERTIES FIXTURES_REQUIRED ex_mnist_model)
   set_tests_properties(example_sleep_mnist_tuned_accuracy PROPERTIES DEPENDS example_sleep_mnist_tuned)
