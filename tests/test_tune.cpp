@@ -516,7 +516,7 @@ TEST_CASE("objectives: FGSM, DeepFool and noise measure what they name")
 
 TEST_CASE("shipped parameter files load, validate for the 784-1200-1200-10 control, and name their origin")
 {
-    for (const char* name : {"mnist", "fashion"}) {
+    for (const char* name : {"mnist", "mnist-robust", "fashion"}) {
         CAPTURE(name);
         const std::string path = std::string(SLEEPNET_SOURCE_DIR) + "/examples/params/" + name + ".json";
         const SleepParams p = load_sleep_params(path);
