@@ -237,9 +237,7 @@ template <class T>
 inline matrix<T> loss_input_gradient(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y,
                                      AttackLoss loss)
 {
-    if (x.shape()[1] != net.input_size())
-        throw invalid_argument("loss_input_gradient: input has shape " + shape_string(x) + ", the network expects " +
-                               std::to_string(net.input_size()) + " columns");
+    net.check_input(x, "loss_input_gradient");
     const std::size_t rows = x.shape()[0], d = net.input_size();
     const std::size_t c = net.output_size();
     matrix<T> out = matrix<T>::from_shape({rows, d});
