@@ -20,6 +20,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
@@ -35,6 +36,7 @@
 #include <sleepnet/distort/curves.hpp>
 #include <sleepnet/nn/io.hpp>
 #include <sleepnet/nn/train.hpp>
+#include <sleepnet/snn/refit.hpp>
 #include <sleepnet/snn/sleep.hpp>
 #include <sleepnet/tune/objective.hpp>
 #include <sleepnet/tune/search.hpp>
@@ -453,17 +455,21 @@ int main(int argc, char** argv)
         t0 = Clock::now();
         {
             sleepnet::SleepParams sp;
+            std::optional<sleepnet::RefitOptions> refit;  // a file's "refit" object (snn/refit.hpp)
             std::string source;
             const fs::path here = fs::path(__FILE__).parent_path() / "params" / (ds + ".json");
             const fs::path cwd = fs::path("examples") / "params" / (ds + ".json");
             if (!params_file.empty()) {
                 sp = read_params_file(params_file);
+                refit = sleepnet::load_refit_options(params_file);
                 source = "file " + params_file;
             } else if (fs::exists(here)) {
                 sp = read_params_file(here.string());
+                refit = sleepnet::load_refit_options(here.string());
                 source = "file " + here.string();
             } else if (fs::exists(cwd)) {
                 sp = read_params_file(cwd.string());
+                refit = sleepnet::load_refit_options(cwd.string());
                 source = "file " + cwd.string();
             } else {
                 sp = sleepnet::sleep_preset(preset_for(ds));
@@ -492,6 +498,16 @@ int main(int argc, char** argv)
                 to.budget = plan.tune_budget;
                 to.sleep_seed = plan.seed + s_sleep;
                 to.initial.push_back(sleepnet::SearchSpace{}.encode(sp));
+                if (refit) {
+                    // candidates are refitted as the file says, on the rows before the validation split
+                    refit->samples = n - nv;
+                    if (refit->samples == 0)
+                        throw sleepnet::invalid_argument("reproduce: the parameter file asks for a refit, but no "
+                                                         "training rows are left before the validation split");
+                    td.refit_x = xt::view(data.train.x, xt::range(0, n - nv), xt::all());
+                    td.refit_y = xt::view(data.train.y, xt::range(0, n - nv));
+                    to.refit = refit;
+                }
                 sleepnet::SearchSpace space;
                 sleepnet::FgsmObjective obj;
                 obj.options.loss = attack_loss;
@@ -522,6 +538,20 @@ int main(int argc, char** argv)
             } sbar;
             std::fprintf(stderr, "reproduce: sleep (%s, %zu steps)\n", source.c_str(), sp.steps);
             auto rep = sleepnet::sleep(slept, sleep_x, sp, e, sbar);
+            if (refit) {
+                if (refit->frozen_layers >= slept.num_layers())
+                    throw sleepnet::invalid_argument("reproduce: refit frozen_layers " +
+                                                     std::to_string(refit->frozen_layers) + " leaves no layer of the " +
+                                                     std::to_string(slept.num_layers()) + "-layer network to train");
+                std::fprintf(stderr, "reproduce: refit layers %zu-%zu after sleep\n", refit->frozen_layers + 1,
+                             slept.num_layers());
+                info["accuracy_after_sleep_before_refit"] = sleepnet::accuracy(slept, data.test);
+                sleepnet::default_engine re(refit->seed);
+                const auto rr = sleepnet::refit(slept, data.train.x, data.train.y, *refit, re);
+                info["refit"] = sleepnet::to_json(*refit);
+                info["refit_seconds"] = rr.seconds;
+                source += " + refit";
+            }
             info["params"] = sleepnet::to_json(sp);
             info["params_source"] = source;
             info["report"] = sleepnet::to_json(rep);

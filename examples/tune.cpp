@@ -10,6 +10,9 @@
 // on the first --objective-count of them (default 500). Sleep input and its normalization:
 // the whole training set, exactly as the sleep example uses it, so `sleep --params OUT
 // --seed <sleep-seed>` reproduces the winner. An interrupted search continues from --log.
+// --refit: every candidate's layers above the slept ones are refitted (snn/refit.hpp) on
+// the training rows before the validation split before it is measured; the output file
+// carries that refit, so `sleep --params OUT` does the same.
 #include <cstdio>
 #include <iostream>
 
@@ -47,7 +50,9 @@ int main(int argc, char** argv)
     std::uint64_t seed = 1, sleep_seed = 1, max_spikes = 500000;
     double max_drop = 0.03;
     unsigned threads = 2;
-    bool restart = false, vary_include_output = false;
+    bool restart = false, vary_include_output = false, refit_flag = false;
+    std::size_t refit_epochs = 0, refit_frozen = 0, refit_samples = 0;
+    double refit_lr = 0.0;
     std::vector<double> decay_range, inc_range, dec_range, rate_range, alpha_range, steps_range, threshold_range;
     std::vector<std::string> rules, normalizations, initial_files;
     app.add_option("--model", model_dir, "trained model directory")->required();
@@ -86,6 +91,14 @@ int main(int argc, char** argv)
     app.add_flag("--vary-include-output", vary_include_output, "let the search choose whether the output layer sleeps");
     app.add_option("--initial", initial_files,
                    "parameter files (sleep --params format) placed first in the initial population (values clamped to the space)");
+    app.add_flag("--refit", refit_flag,
+                 "refit every candidate's layers above the slept ones on the training rows before the validation "
+                 "split, then measure it (snn/refit.hpp; the output file carries the refit)");
+    app.add_option("--refit-epochs", refit_epochs, "refit: epochs (default 2; implies --refit)");
+    app.add_option("--refit-frozen", refit_frozen, "refit: leading layers kept frozen (default 1; implies --refit)");
+    app.add_option("--refit-lr", refit_lr, "refit: learning rate (default 0.05; implies --refit)");
+    app.add_option("--refit-samples", refit_samples,
+                   "refit: the first N training rows (default: all before the validation split; implies --refit)");
     CLI11_PARSE(app, argc, argv);
 
     return examples::guarded("tune", [&] {
@@ -114,6 +127,29 @@ int main(int argc, char** argv)
             opts.threads = threads;
             opts.log_path = log_file;
             opts.resume = !restart;
+            std::string refit_flags;  // for the provenance
+            if (refit_flag || refit_epochs > 0 || refit_frozen > 0 || refit_lr > 0.0 || refit_samples > 0) {
+                sleepnet::RefitOptions ro;
+                if (refit_epochs > 0) ro.epochs = refit_epochs;
+                if (refit_frozen > 0) ro.frozen_layers = refit_frozen;
+                if (refit_lr > 0.0) ro.learning_rate = refit_lr;
+                const std::size_t available = n - validation;
+                if (refit_samples > available)
+                    throw sleepnet::invalid_argument("--refit-samples " + std::to_string(refit_samples) + " exceeds the " +
+                                                     std::to_string(available) +
+                                                     " training rows before the validation split");
+                ro.samples = refit_samples > 0 ? refit_samples : available;
+                if (ro.samples == 0)
+                    throw sleepnet::invalid_argument("--refit: no training rows are left before the validation split");
+                ro.validate();
+                td.refit_x = xt::view(data.train.x, xt::range(0, ro.samples), xt::all());
+                td.refit_y = xt::view(data.train.y, xt::range(0, ro.samples));
+                char buf[160];
+                std::snprintf(buf, sizeof buf, " --refit-epochs %zu --refit-frozen %zu --refit-lr %g --refit-samples %zu",
+                              ro.epochs, ro.frozen_layers, ro.learning_rate, ro.samples);
+                refit_flags = buf;
+                opts.refit = ro;
+            }
             sleepnet::SearchSpace space;
             if (rule == "paper") space.base.rule = sleepnet::StdpRuleKind::paper;
             else if (rule != "authors") throw sleepnet::invalid_argument("--rule must be authors or paper, got '" + rule + "'");
@@ -197,15 +233,17 @@ int main(int argc, char** argv)
                         best.index, best.generation, best.feasible ? "feasible" : "INFEASIBLE", best.accuracy,
                         best.value);
             auto j = sleepnet::to_json(best.params);
-            char prov[1024];
+            char prov[2048];
             std::snprintf(prov, sizeof prov,
                           "tune --method %s --objective %s --budget %zu --seed %llu --sleep-seed %llu%s on %s "
                           "(%zu validation images from the training set): validation accuracy %.4f vs control "
                           "%.4f, objective %.6g vs control %.6g",
                           method.c_str(), objective.c_str(), budget, static_cast<unsigned long long>(seed),
-                          static_cast<unsigned long long>(sleep_seed), space_flags.c_str(), model_dir.c_str(), m,
+                          static_cast<unsigned long long>(sleep_seed), (space_flags + refit_flags).c_str(),
+                          model_dir.c_str(), m,
                           best.accuracy, r.control_accuracy, best.value, r.control_value);
             j["provenance"] = prov;
+            if (opts.refit) j["refit"] = sleepnet::to_json(*opts.refit);
             examples::write_json(out_file, j);
             std::printf("parameters written to %s (use: sleep --params %s --seed %llu)\n", out_file.c_str(),
                         out_file.c_str(), static_cast<unsigned long long>(sleep_seed));

@@ -47,8 +47,27 @@ add_test(NAME example_tune_patches_bad_initial
           --out ${_tune_out}/params_bad.json)
 set_tests_properties(example_tune_patches_bad_initial PROPERTIES
   PASS_REGULAR_EXPRESSION "--initial [^ ]*mnist.json: 3 thresholds for 1 simulated layers")
+# refit after sleep (snn/refit.hpp): the one-layer Patches network has nothing above its
+# slept layer to refit, which both programs say by name before doing anything; and
+# --no-refit cannot be combined with refit settings
+add_test(NAME example_tune_patches_refit_one_layer
+  COMMAND $<TARGET_FILE:tune> --model ${CMAKE_CURRENT_BINARY_DIR}/examples-out/patches/control --dataset patches
+          --budget 4 --population 4 --validation 2 --objective-count 2 --refit --out ${_tune_out}/params_refit.json)
+set_tests_properties(example_tune_patches_refit_one_layer PROPERTIES
+  PASS_REGULAR_EXPRESSION "refit frozen_layers 1 leaves no layer of the 1-layer network to train")
+add_test(NAME example_sleep_patches_refit_one_layer
+  COMMAND $<TARGET_FILE:sleep> --model ${CMAKE_CURRENT_BINARY_DIR}/examples-out/patches/control
+          --out ${_tune_out}/slept_refit --preset patches --dataset patches --refit)
+set_tests_properties(example_sleep_patches_refit_one_layer PROPERTIES
+  PASS_REGULAR_EXPRESSION "refit: frozen_layers 1 leaves no layer of the 1-layer network to train")
+add_test(NAME example_sleep_refit_contradiction
+  COMMAND $<TARGET_FILE:sleep> --model ${CMAKE_CURRENT_BINARY_DIR}/examples-out/patches/control
+          --out ${_tune_out}/slept_refit --preset patches --dataset patches --no-refit --refit-epochs 3)
+set_tests_properties(example_sleep_refit_contradiction PROPERTIES
+  PASS_REGULAR_EXPRESSION "--no-refit contradicts")
 set_tests_properties(example_tune_patches example_tune_patches_resume example_tune_patches_sleep
   example_tune_patches_wide example_tune_patches_bad_decay example_tune_patches_bad_initial
+  example_tune_patches_refit_one_layer example_sleep_patches_refit_one_layer example_sleep_refit_contradiction
   PROPERTIES FIXTURES_REQUIRED ex_patches_model)
 
 # Release, MNIST: the shipped examples/params/mnist.json on the control that the MNIST

@@ -337,6 +337,93 @@ TEST_CASE("random search and GA: same seed same history, whatever the thread cou
     }
 }
 
+TEST_CASE("search with refit: candidates are measured after their refit, reproducibly, whatever the thread count")
+{
+    const auto net = small_net(2);
+    auto data = small_data(2);
+    {
+        default_engine eng(9);
+        data.refit_x = matrix<float>::from_shape({40, 20});
+        for (auto& v : data.refit_x) v = rng::uniform01<float>(eng);
+        data.refit_y = net.predict(data.refit_x);
+        for (std::size_t i = 0; i < 40; i += 3) data.refit_y(i) = (data.refit_y(i) + 2) % 4;
+    }
+    /// The objective reads the refitted (second) layer.
+    struct UpperSum {
+        std::string name() const { return "upper_sum"; }
+        double operator()(const DenseNetwork<float>& n, const matrix<float>&, const label_vector&) const
+        {
+            double s = 0.0;
+            for (float w : n.weights(1)) s += w;
+            return s;
+        }
+    };
+    TuneOptions o;
+    o.method = TuneMethod::random;
+    o.budget = 8;
+    o.max_accuracy_drop = 1.0;
+    RefitOptions ro;
+    ro.samples = 30;
+    ro.epochs = 2;
+    ro.batch_size = 8;
+    ro.seed = 4;
+    o.refit = ro;
+    o.threads = 1;
+    default_engine e1(5), e2(5), e3(5);
+    const auto r1 = tune_sleep(net, data, small_space(), UpperSum{}, o, e1);
+    o.threads = 2;
+    const auto r2 = tune_sleep(net, data, small_space(), UpperSum{}, o, e2);
+    same_history(r1, r2);
+    TuneOptions plain = o;
+    plain.refit.reset();
+    const auto r3 = tune_sleep(net, data, small_space(), UpperSum{}, plain, e3);
+    REQUIRE(r1.history.size() == 8);
+    std::size_t checked = 0;
+    for (std::size_t i = 0; i < r1.history.size(); ++i) {
+        const auto& c = r1.history[i];
+        CAPTURE(i);
+        CHECK(c.genes == r3.history[i].genes);
+        if (!c.feasible) continue;
+        // sleep, then refit with an engine seeded with the refit's seed: the same network
+        auto slept = net;
+        default_engine se(o.sleep_seed);
+        sleep(slept, data.sleep_x, c.params, se);
+        CHECK(UpperSum{}(slept, data.val_x, data.val_y) == r3.history[i].value);  // sleep alone: the plain search
+        default_engine re(ro.seed);
+        refit(slept, data.refit_x, data.refit_y, ro, re);
+        CHECK(UpperSum{}(slept, data.val_x, data.val_y) == c.value);
+        CHECK(accuracy(slept, data.val_x, data.val_y) == c.accuracy);
+        CHECK(c.value != r3.history[i].value);
+        ++checked;
+    }
+    CHECK(checked > 0);
+
+    // the refit is part of the log's identity
+    const std::string path = log_file("refit");
+    TuneOptions logged = o;
+    logged.log_path = path;
+    default_engine e4(5), e5(5);
+    tune_sleep(net, data, small_space(), UpperSum{}, logged, e4);
+    logged.refit->epochs = 3;
+    CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), UpperSum{}, logged, e5); }),
+                   "'refit' differs"));
+
+    // bad refit input, by name
+    TuneData<float> none = data;
+    none.refit_x = matrix<float>::from_shape({0, 20});
+    none.refit_y = label_vector::from_shape({0});
+    CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, none, small_space(), UpperSum{}, o, e5); }),
+                   "refit needs refit_x"));
+    TuneOptions many = o;
+    many.refit->samples = 41;
+    CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), UpperSum{}, many, e5); }),
+                   "refit samples 41"));
+    many.refit->samples = 0;
+    many.refit->frozen_layers = 2;
+    CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), UpperSum{}, many, e5); }),
+                   "frozen_layers 2"));
+}
+
 TEST_CASE("GA: elites survive unchanged, and without crossover and mutation children are parents")
 {
     const auto net = small_net(2);

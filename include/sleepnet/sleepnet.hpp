@@ -23,6 +23,7 @@
 
 #include "snn/integrate_fire.hpp"
 #include "snn/normalize.hpp"
+#include "snn/refit.hpp"
 #include "snn/sleep.hpp"
 #include "snn/spike_source.hpp"
 #include "snn/spiking_inference.hpp"

@@ -84,6 +84,9 @@ struct GradientSink {
     std::vector<vector<T>>* biases = nullptr;  ///< required when the network has biases
     T alpha = T(1);
     T beta = T(0);
+    /// Layers below this one get no gradient (their G_l is left as it is), and without an
+    /// input gradient back-propagation stops there: frozen layers cost nothing.
+    std::size_t first_layer = 0;
 };
 
 /// A row-major matrix whose storage only grows: scratch for repeated passes with varying
@@ -384,12 +387,15 @@ public:
             check_sink(*sink);
         }
         st.delta.resize(layers);
+        // the lowest layer anything is needed for: no deeper than the sink's first layer
+        // when no input gradient is asked for
+        const std::size_t lowest = (sink != nullptr && dx == nullptr) ? sink->first_layer : 0;
         const matrix_type* dz = &dz_out;
         for (std::size_t li = layers; li-- > 0;) {
             const matrix_type& in = li == 0 ? *st.input : st.a[li - 1];
             const std::size_t in_size = sizes_[li];
             const std::size_t out = sizes_[li + 1];
-            if (sink != nullptr) {
+            if (sink != nullptr && li >= sink->first_layer) {
                 matrix_type& g = (*sink->weights)[li];
                 detail::gemm(true, false, out, in_size, n, sink->alpha, dz->data(), out, in.data(), in_size,
                              sink->beta, g.data(), in_size);
@@ -411,6 +417,9 @@ public:
                     detail::gemm(false, false, n, in_size, out, T(1), dz->data(), out, weights_[0].data(), in_size,
                                  T(0), dx->data(), in_size);
                 }
+                break;
+            }
+            if (li <= lowest) {
                 break;
             }
             // d(loss)/d(a_{li-1}), then through the hidden activation and dropout of layer li-1.
@@ -616,6 +625,10 @@ private:
     {
         if (sink.weights == nullptr || sink.weights->size() != weights_.size()) {
             throw invalid_argument("backward: gradient sink needs one weight matrix per layer");
+        }
+        if (sink.first_layer >= weights_.size()) {
+            throw invalid_argument("backward: gradient sink's first_layer " + std::to_string(sink.first_layer) +
+                                   " leaves no layer of the " + std::to_string(weights_.size()) + " to train");
         }
         for (std::size_t l = 0; l < weights_.size(); ++l) {
             matrix_type& g = (*sink.weights)[l];

@@ -22,6 +22,9 @@ struct SgdOptions {
     std::size_t epochs = 2;
     double weight_decay = 0.0;   ///< L2 penalty coefficient (authors: 0)
     bool shuffle = true;         ///< reshuffle every epoch with the caller's engine
+    /// The first `frozen_layers` weight layers (and their biases) are not trained; must
+    /// be below the network's layer count (checked when the optimizer is made).
+    std::size_t frozen_layers = 0;
 
     void validate() const
     {
@@ -42,6 +45,11 @@ public:
     explicit Sgd(const DenseNetwork<T>& net, SgdOptions options = {}) : options_(options)
     {
         options_.validate();
+        if (options_.frozen_layers >= net.num_layers()) {
+            throw invalid_argument("SgdOptions: frozen_layers " + std::to_string(options_.frozen_layers) +
+                                   " leaves no layer of the " + std::to_string(net.num_layers()) +
+                                   "-layer network to train");
+        }
         for (std::size_t l = 0; l < net.num_layers(); ++l) {
             velocity_.emplace_back(matrix<T>::from_shape(net.weights(l).shape()));
             velocity_.back().fill(T(0));
@@ -67,9 +75,10 @@ public:
         sink.biases = net.has_bias() ? &bias_velocity_ : nullptr;
         sink.alpha = static_cast<T>(options_.learning_rate);
         sink.beta = static_cast<T>(options_.momentum);
+        sink.first_layer = options_.frozen_layers;
         net.backward(st, dz_out, &sink, nullptr);
         const T decay = static_cast<T>(options_.learning_rate * options_.weight_decay);
-        for (std::size_t l = 0; l < net.num_layers(); ++l) {
+        for (std::size_t l = options_.frozen_layers; l < net.num_layers(); ++l) {
             matrix<T>& w = net.weights(l);
             if (decay != T(0)) {
                 detail::axpy(w.size(), decay, w.data(), velocity_[l].data());

@@ -31,6 +31,13 @@
 //   last line (interrupted write) is dropped.
 // - Callbacks: on_progress(const TuneProgress&) after each candidate; true stops early
 //   (candidates already running finish and are logged).
+// - Refit (options.refit set; snn/refit.hpp): every candidate, after sleeping, has its
+//   layers above refit->frozen_layers refitted on data.refit_x / refit_y with a fresh
+//   engine seeded with refit->seed; accuracy and objective are measured after that.
+//   `sleep --params best.json` with the same refit object reproduces it (refit trains
+//   through OpenBLAS, whose last bits depend on OPENBLAS_NUM_THREADS: use the same; the
+//   search runs one refit at a time for that reason). The control is measured as it is
+//   (not refitted).
 
 #include <algorithm>
 #include <atomic>
@@ -43,6 +50,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <cstdio>
 #include <string>
@@ -60,6 +68,7 @@
 #include "../nn/dense_network.hpp"
 #include "../nn/train.hpp"
 #include "../snn/normalize.hpp"
+#include "../snn/refit.hpp"
 #include "../snn/sleep.hpp"
 #include "space.hpp"
 
@@ -111,10 +120,13 @@ struct TuneOptions {
     /// counted infeasible. Sleep's cost grows with the spikes, and activity this high
     /// rewrites the weights wholesale; 0 = no limit.
     std::uint64_t max_spikes = 500000;
+    /// Refit every candidate after sleep before measuring it (needs TuneData::refit_x/y).
+    std::optional<RefitOptions> refit;
 
     void validate() const
     {
         if (budget == 0) throw invalid_argument("tune: budget must be > 0");
+        if (refit) refit->validate();
         if (threads == 0) throw invalid_argument("tune: threads must be > 0");
         if (!(max_accuracy_drop >= 0.0) || !std::isfinite(max_accuracy_drop))
             throw invalid_argument("tune: max_accuracy_drop must be finite and >= 0");
@@ -128,6 +140,8 @@ struct TuneData {
     matrix<T> sleep_x;     ///< input of sleep and of its normalization (the training images)
     matrix<T> val_x;       ///< validation inputs (never the test set)
     label_vector val_y;
+    matrix<T> refit_x;     ///< labelled training rows for TuneOptions::refit (disjoint from val_x)
+    label_vector refit_y;
 };
 
 struct TuneCandidate {
@@ -339,6 +353,20 @@ inline TuneResult tune_sleep(const DenseNetwork<T>& control, const TuneData<T>& 
         throw invalid_argument("tune_sleep: val_y has " + std::to_string(data.val_y.size()) + " labels for " +
                                std::to_string(data.val_x.shape()[0]) + " validation inputs");
     if (data.sleep_x.shape()[0] == 0) throw invalid_argument("tune_sleep: empty sleep input");
+    if (options.refit) {
+        control.check_input(data.refit_x, "tune_sleep (refit_x)");
+        if (data.refit_x.shape()[0] == 0) throw invalid_argument("tune_sleep: refit needs refit_x and refit_y (empty)");
+        if (data.refit_y.size() != data.refit_x.shape()[0])
+            throw invalid_argument("tune_sleep: refit_y has " + std::to_string(data.refit_y.size()) + " labels for " +
+                                   std::to_string(data.refit_x.shape()[0]) + " refit inputs");
+        if (options.refit->frozen_layers >= control.num_layers())
+            throw invalid_argument("tune_sleep: refit frozen_layers " + std::to_string(options.refit->frozen_layers) +
+                                   " leaves no layer of the " + std::to_string(control.num_layers()) +
+                                   "-layer network to train");
+        if (options.refit->samples > data.refit_x.shape()[0])
+            throw invalid_argument("tune_sleep: refit samples " + std::to_string(options.refit->samples) +
+                                   " but refit_x has " + std::to_string(data.refit_x.shape()[0]) + " rows");
+    }
     const std::size_t n_genes = space.genes(sim);
     for (const auto& g : options.initial)
         if (g.size() != n_genes)
@@ -378,6 +406,10 @@ inline TuneResult tune_sleep(const DenseNetwork<T>& control, const TuneData<T>& 
     header["max_accuracy_drop"] = options.max_accuracy_drop;
     header["sleep_seed"] = options.sleep_seed;
     header["max_spikes"] = options.max_spikes;
+    if (options.refit) {
+        header["refit"] = to_json(*options.refit);
+        header["refit_samples_given"] = data.refit_x.shape()[0];
+    }
     if (options.method == TuneMethod::genetic) {
         const auto& g = options.genetic;
         header["genetic"] = {{"population", g.population}, {"elite", g.elite}, {"tournament", g.tournament},
@@ -401,7 +433,7 @@ inline TuneResult tune_sleep(const DenseNetwork<T>& control, const TuneData<T>& 
         if (have) {
             auto old = detail::read_tune_log(options.log_path);
             for (const char* key : {"method", "objective", "space", "max_accuracy_drop", "sleep_seed", "max_spikes", "genetic",
-                                    "initial", "layer_sizes", "validation_samples"}) {
+                                    "initial", "layer_sizes", "validation_samples", "refit", "refit_samples_given"}) {
                 const bool a = old.header.contains(key), b = header.contains(key);
                 if (a != b || (a && old.header[key] != header[key]))
                     throw invalid_argument("tune: log '" + options.log_path + "' was written by a different search ('" +
@@ -423,6 +455,7 @@ inline TuneResult tune_sleep(const DenseNetwork<T>& control, const TuneData<T>& 
         if (!log) throw io_error("tune: cannot write log '" + options.log_path + "'");
     }
 
+    std::mutex refit_mutex;
     auto evaluate = [&](TuneCandidate& c) {
         const auto s0 = std::chrono::steady_clock::now();
         c.params = space.decode(c.genes, sim);
@@ -454,6 +487,14 @@ inline TuneResult tune_sleep(const DenseNetwork<T>& control, const TuneData<T>& 
                 c.accuracy = 0.0;
                 c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
                 return;
+            }
+            if (options.refit) {
+                // one refit at a time: training goes through OpenBLAS, whose last bits depend
+                // on how many of its threads a product gets; alone, a refit gets what it
+                // gets in `sleep --params` (same OPENBLAS_NUM_THREADS), so the winner reproduces
+                std::lock_guard<std::mutex> lock(refit_mutex);
+                default_engine re(options.refit->seed);
+                refit(net, data.refit_x, data.refit_y, *options.refit, re);
             }
             c.accuracy = accuracy(net, data.val_x, data.val_y);
             c.feasible = c.accuracy >= result.accuracy_floor;

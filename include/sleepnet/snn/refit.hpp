@@ -1,0 +1,200 @@
+#pragma once
+// Refit after sleep: train the layers above the ones sleep changed, with those frozen.
+//
+// Not in the paper; an addition of this library. On MNIST the sleep settings that give the
+// most robustness rewrite the first layer (in the authors' rule: inhibition from pixels
+// that were silent while a neuron fired) and cost clean accuracy, largely because the
+// layers above still read the first layer's output as they did before sleep. Refitting
+// trains only those upper layers on labelled training data, briefly, with the slept
+// layers frozen: the features sleep made stay exactly as sleep left them, the read-out is
+// re-learnt. (Refitting every layer instead undoes most of sleep's robustness; see
+// docs/sleep.md.)
+//
+//   sleepnet::sleep(net, data.train.x, params, engine);
+//   sleepnet::refit(net, data.train.x, data.train.y, sleepnet::RefitOptions{}, engine);
+//
+// A sleep parameter file may carry a "refit" object (refit_options_to_json); `sleep
+// --params` then refits after sleeping, and tune can evaluate every candidate after its
+// refit. Randomness: only the caller's engine (train()'s shuffles and dropout masks); the
+// examples and tune seed that engine with RefitOptions::seed.
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <fstream>
+#include <optional>
+#include <type_traits>
+#include <string>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "../core/error.hpp"
+#include "../core/tensor.hpp"
+#include "../data/dataset.hpp"
+#include "../nn/dense_network.hpp"
+#include "../nn/loss.hpp"
+#include "../nn/sgd.hpp"
+#include "../nn/train.hpp"
+
+namespace sleepnet {
+
+enum class RefitLoss { mse, ce };
+
+inline std::string to_string(RefitLoss l) { return l == RefitLoss::mse ? "mse" : "ce"; }
+
+struct RefitOptions {
+    std::size_t frozen_layers = 1;   ///< the first layers, kept as sleep left them
+    std::size_t samples = 0;         ///< train on the first `samples` rows given (0 = all)
+    std::size_t epochs = 2;
+    double learning_rate = 0.05;     ///< the paper's fine-tuning rate
+    double momentum = 0.5;
+    std::size_t batch_size = 100;
+    RefitLoss loss = RefitLoss::mse; ///< mse: the authors' training loss; ce: softmax cross-entropy
+    double temperature = 1.0;        ///< for loss ce
+    std::uint64_t seed = 1;          ///< seed the examples and tune give refit's engine
+
+    SgdOptions sgd() const
+    {
+        SgdOptions s;
+        s.learning_rate = learning_rate;
+        s.momentum = momentum;
+        s.batch_size = batch_size;
+        s.epochs = epochs;
+        s.frozen_layers = frozen_layers;
+        return s;
+    }
+
+    /// Throws invalid_argument naming the first bad value (the layer count is checked by
+    /// refit(), which knows the network).
+    void validate() const
+    {
+        auto bad = [](const std::string& what) { throw invalid_argument("refit options: " + what); };
+        if (epochs == 0) bad("epochs must be > 0");
+        if (!(temperature > 0.0) || !std::isfinite(temperature))
+            bad("temperature must be finite and > 0, got " + std::to_string(temperature));
+        try {
+            sgd().validate();
+        } catch (const invalid_argument& e) {
+            bad(e.what());
+        }
+    }
+};
+
+inline nlohmann::json to_json(const RefitOptions& o)
+{
+    nlohmann::json j;
+    j["frozen_layers"] = o.frozen_layers;
+    j["samples"] = o.samples;
+    j["epochs"] = o.epochs;
+    j["learning_rate"] = o.learning_rate;
+    j["momentum"] = o.momentum;
+    j["batch_size"] = o.batch_size;
+    j["loss"] = to_string(o.loss);
+    j["temperature"] = o.temperature;
+    j["seed"] = o.seed;
+    return j;
+}
+
+/// Reads refit options; missing keys keep their defaults, unknown keys and values of the
+/// wrong type are errors.
+inline RefitOptions refit_options_from_json(const nlohmann::json& j)
+{
+    if (!j.is_object()) throw invalid_argument("refit options: expected a JSON object");
+    static const char* known[] = {"frozen_layers", "samples", "epochs", "learning_rate", "momentum",
+                                  "batch_size", "loss", "temperature", "seed"};
+    for (auto it = j.begin(); it != j.end(); ++it) {
+        bool ok = false;
+        for (const char* k : known) ok = ok || it.key() == k;
+        if (!ok) throw invalid_argument("refit options: unknown key '" + it.key() + "'");
+    }
+    RefitOptions o;
+    auto count = [&](const char* key, auto& field) {
+        if (!j.contains(key)) return;
+        if (!j[key].is_number_unsigned())
+            throw invalid_argument(std::string("refit options: '") + key + "' must be a non-negative integer");
+        field = j[key].get<std::remove_reference_t<decltype(field)>>();
+    };
+    auto real = [&](const char* key, double& field) {
+        if (!j.contains(key)) return;
+        if (!j[key].is_number()) throw invalid_argument(std::string("refit options: '") + key + "' must be a number");
+        field = j[key].get<double>();
+    };
+    count("frozen_layers", o.frozen_layers);
+    count("samples", o.samples);
+    count("epochs", o.epochs);
+    count("batch_size", o.batch_size);
+    count("seed", o.seed);
+    real("learning_rate", o.learning_rate);
+    real("momentum", o.momentum);
+    real("temperature", o.temperature);
+    if (j.contains("loss")) {
+        if (!j["loss"].is_string()) throw invalid_argument("refit options: 'loss' must be a string");
+        const std::string l = j["loss"].get<std::string>();
+        if (l == "mse") o.loss = RefitLoss::mse;
+        else if (l == "ce") o.loss = RefitLoss::ce;
+        else throw invalid_argument("refit options: unknown loss '" + l + "' (expected mse or ce)");
+    }
+    o.validate();
+    return o;
+}
+
+/// The "refit" object of a sleep parameter file, if it has one; errors name the file.
+inline std::optional<RefitOptions> load_refit_options(const std::string& path)
+{
+    std::ifstream in(path);
+    if (!in) throw io_error("cannot open sleep parameter file '" + path + "'");
+    nlohmann::json j;
+    try {
+        in >> j;
+    } catch (const nlohmann::json::exception& e) {
+        throw format_error(path + ": not valid JSON (" + e.what() + ")");
+    }
+    if (!j.is_object() || !j.contains("refit")) return std::nullopt;
+    try {
+        return refit_options_from_json(j["refit"]);
+    } catch (const invalid_argument& e) {
+        throw invalid_argument(path + ": " + e.what());
+    }
+}
+
+/// Trains layers frozen_layers.. of `net` on the first `samples` rows of (x, y) (one-hot
+/// targets, labels < net.output_size()) with the options' SGD and loss; the frozen layers
+/// are not touched. Callbacks as for train().
+template <class T, class Engine, class... Callbacks>
+inline TrainReport refit(DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y, const RefitOptions& o,
+                         Engine& engine, Callbacks&&... callbacks)
+{
+    o.validate();
+    if (o.frozen_layers >= net.num_layers())
+        throw invalid_argument("refit: frozen_layers " + std::to_string(o.frozen_layers) + " leaves no layer of the " +
+                               std::to_string(net.num_layers()) + "-layer network to train");
+    net.check_input(x, "refit");
+    const std::size_t n_all = x.shape()[0];
+    if (y.size() != n_all)
+        throw invalid_argument("refit: " + std::to_string(n_all) + " inputs but " + std::to_string(y.size()) +
+                               " labels");
+    if (o.samples > n_all)
+        throw invalid_argument("refit: samples " + std::to_string(o.samples) + " but only " + std::to_string(n_all) +
+                               " training rows given");
+    const std::size_t n = o.samples == 0 ? n_all : o.samples;
+    if (n == 0) throw invalid_argument("refit: no training rows");
+    for (std::size_t i = 0; i < n; ++i)
+        if (y[i] >= net.output_size())
+            throw invalid_argument("refit: label " + std::to_string(y[i]) + " at row " + std::to_string(i) +
+                                   " is not below the network's " + std::to_string(net.output_size()) + " outputs");
+    const label_vector yn = xt::view(y, xt::range(0, n));
+    const matrix<T> targets = one_hot<T>(yn, net.output_size());
+    auto run = [&](const matrix<T>& xs) {
+        if (o.loss == RefitLoss::mse)
+            return train(net, xs, targets, MseLoss{}, o.sgd(), engine, std::forward<Callbacks>(callbacks)...);
+        SoftmaxCrossEntropy ce;
+        ce.temperature = o.temperature;
+        return train(net, xs, targets, ce, o.sgd(), engine, std::forward<Callbacks>(callbacks)...);
+    };
+    if (n == n_all) return run(x);
+    const matrix<T> xs = xt::view(x, xt::range(0, n), xt::all());
+    return run(xs);
+}
+
+}  // namespace sleepnet
