@@ -131,4 +131,40 @@ if(CMAKE_BUILD_TYPE STREQUAL "Release")
     -DFILE2=${_m}/fgsm_control.json -DKEY2=score)
   set_tests_properties(example_fgsm_mnist_robust_check PROPERTIES DEPENDS example_fgsm_mnist_robust
                        FIXTURES_REQUIRED "ex_mnist_fgsm_control;ex_mnist_robust")
+
+  # The shipped examples/params/mnist-refit.json (sleep, then refit of the layers above
+  # the slept one; docs/sleep.md, docs/tune.md), the issue's check: test accuracy >= 0.90
+  # and the FGSM median minimal epsilon (grid, network loss, all 10,000 test images)
+  # >= 2x the control's; accuracy under noise of std 0.5 and 0.7 at or above the
+  # control's. Refit trains through OpenBLAS: the thread count of the measurement.
+  add_test(NAME example_sleep_mnist_refit
+    COMMAND $<TARGET_FILE:sleep> --model ${_m}/control --out ${_m}/refit
+            --params ${PROJECT_SOURCE_DIR}/examples/params/mnist-refit.json
+            --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist --seed 1 --json ${_m}/sleep_refit.json)
+  set_tests_properties(example_sleep_mnist_refit PROPERTIES FIXTURES_REQUIRED ex_mnist_model
+                       FIXTURES_SETUP ex_mnist_refit ENVIRONMENT "OPENBLAS_NUM_THREADS=2" RUN_SERIAL TRUE)
+  json_check(example_sleep_mnist_refit_accuracy
+    -DFILE=${_m}/sleep_refit.json -DKEY=test_accuracy_after -DOP=GE -DVALUE=0.90)
+  set_tests_properties(example_sleep_mnist_refit_accuracy PROPERTIES FIXTURES_REQUIRED ex_mnist_refit)
+  add_test(NAME example_fgsm_mnist_refit
+    COMMAND $<TARGET_FILE:attack> --model ${_m}/refit --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist
+            --attack fgsm --json ${_m}/fgsm_refit.json)
+  set_tests_properties(example_fgsm_mnist_refit PROPERTIES FIXTURES_REQUIRED ex_mnist_refit)
+  json_check(example_fgsm_mnist_refit_check
+    -DFILE=${_m}/fgsm_refit.json -DKEY=score -DOP=GE -DFACTOR=2.0
+    -DFILE2=${_m}/fgsm_control.json -DKEY2=score)
+  set_tests_properties(example_fgsm_mnist_refit_check PROPERTIES DEPENDS example_fgsm_mnist_refit
+                       FIXTURES_REQUIRED "ex_mnist_fgsm_control;ex_mnist_refit")
+  add_test(NAME example_noise_mnist_refit
+    COMMAND $<TARGET_FILE:attack> --model ${_m}/refit --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist
+            --attack noise --json ${_m}/noise_refit.json)
+  set_tests_properties(example_noise_mnist_refit PROPERTIES FIXTURES_REQUIRED ex_mnist_refit)
+  foreach(_lvl 3 4)
+    json_check(example_noise_mnist_refit_check_${_lvl}
+      -DFILE=${_m}/noise_refit.json -DKEY=curve.${_lvl}.accuracy -DOP=GE
+      -DFILE2=${_m}/noise_control.json -DKEY2=curve.${_lvl}.accuracy)
+    set_tests_properties(example_noise_mnist_refit_check_${_lvl} PROPERTIES
+      DEPENDS "example_noise_mnist_refit;example_noise_mnist_control"
+      FIXTURES_REQUIRED "ex_mnist_noise_control;ex_mnist_refit")
+  endforeach()
 endif()

@@ -603,13 +603,20 @@ TEST_CASE("objectives: FGSM, DeepFool and noise measure what they name")
 
 TEST_CASE("shipped parameter files load, validate for the 784-1200-1200-10 control, and name their origin")
 {
-    for (const char* name : {"mnist", "mnist-robust", "fashion"}) {
+    for (const char* name : {"mnist", "mnist-robust", "mnist-refit", "fashion"}) {
         CAPTURE(name);
         const std::string path = std::string(SLEEPNET_SOURCE_DIR) + "/examples/params/" + name + ".json";
         const SleepParams p = load_sleep_params(path);
         p.validate(3);
         CHECK(p.alpha.empty());  // relative to the network's normalization
         CHECK(contains(p.provenance, "tune --method genetic"));
+        // only the refit file refits, and it leaves layers to train in the 3-layer control
+        const auto r = load_refit_options(path);
+        CHECK(r.has_value() == (std::string(name) == "mnist-refit"));
+        if (r) {
+            CHECK(r->frozen_layers < 3);
+            CHECK(contains(p.provenance, "--refit"));
+        }
     }
     const std::string dir = test_support::fresh_dir("tune", "files");
     CHECK(contains(message_of<io_error>([&] { load_sleep_params(dir + "/missing.json"); }), "missing.json"));
