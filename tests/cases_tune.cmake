@@ -70,101 +70,66 @@ set_tests_properties(example_tune_patches example_tune_patches_resume example_tu
   example_tune_patches_refit_one_layer example_sleep_patches_refit_one_layer example_sleep_refit_contradiction
   PROPERTIES FIXTURES_REQUIRED ex_patches_model)
 
-# Release, MNIST: the shipped examples/params/mnist.json on the control that the MNIST
-# example case trains (the quickstart recipe): accuracy stays >= 0.93 and accuracy under
-# Gaussian noise of std 0.5 and 0.7 is at or above the control's (docs/tune.md).
+# Release, MNIST: the shipped parameter files on the control that the MNIST example case
+# trains (the quickstart recipe; bit-identical to the one they were tuned for). For each:
+# sleep with it (--seed 1), then the test accuracy is >= a floor, accuracy under Gaussian
+# noise of std 0.5 and 0.7 is at or above the control's, and, where a factor is given, the
+# FGSM median minimal epsilon (grid, network loss, all 10,000 test images) is >= that
+# factor times the control's (docs/tune.md):
+# - mnist.json (tuned for noise at almost no accuracy cost): accuracy >= 0.93;
+# - mnist-robust.json (search D): accuracy >= 0.90, FGSM >= 1.4x (measured 1.48x);
+# - mnist-refit.json (sleep, then refit of layers 2-3; docs/sleep.md), the issue's check:
+#   accuracy >= 0.90, FGSM >= 2x (measured 0.9513, 2.18x). Refit trains through OpenBLAS,
+#   so the sleep runs with the thread count of the measurement.
 if(CMAKE_BUILD_TYPE STREQUAL "Release")
   set(_m ${CMAKE_CURRENT_BINARY_DIR}/examples-out/mnist)
-  add_test(NAME example_sleep_mnist_tuned
-    COMMAND $<TARGET_FILE:sleep> --model ${_m}/control --out ${_m}/tuned --params ${PROJECT_SOURCE_DIR}/examples/params/mnist.json
-            --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist --seed 1 --json ${_m}/sleep_tuned.json)
-  json_check(example_sleep_mnist_tuned_accuracy
-    -DFILE=${_m}/sleep_tuned.json -DKEY=test_accuracy_after -DOP=GE -DVALUE=0.93)
-  foreach(_net control tuned robust)
-    add_test(NAME example_noise_mnist_${_net}
-      COMMAND $<TARGET_FILE:attack> --model ${_m}/${_net} --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist
-              --attack noise --json ${_m}/noise_${_net}.json)
-  endforeach()
-  set_tests_properties(example_noise_mnist_control example_noise_mnist_tuned PROPERTIES FIXTURES_REQUIRED ex_mnist_model)
-  set_tests_properties(example_noise_mnist_tuned PROPERTIES DEPENDS example_sleep_mnist_tuned)
-  set_tests_properties(example_noise_mnist_robust PROPERTIES FIXTURES_REQUIRED ex_mnist_robust)
-  # a fixture, so that `ctest -R tune` runs the control's noise curve the checks compare with
-  set_tests_properties(example_noise_mnist_control PROPERTIES FIXTURES_SETUP ex_mnist_noise_control)
-  # both slept networks: accuracy under noise of std 0.5 and 0.7 at or above the control's
-  foreach(_net tuned robust)
-    foreach(_lvl 3 4)
-      json_check(example_noise_mnist_${_net}_check_${_lvl}
-        -DFILE=${_m}/noise_${_net}.json -DKEY=curve.${_lvl}.accuracy -DOP=GE
-        -DFILE2=${_m}/noise_control.json -DKEY2=curve.${_lvl}.accuracy)
-      set_tests_properties(example_noise_mnist_${_net}_check_${_lvl} PROPERTIES
-        DEPENDS "example_noise_mnist_${_net};example_noise_mnist_control" FIXTURES_REQUIRED ex_mnist_noise_control)
-    endforeach()
-  endforeach()
-  set_tests_properties(example_noise_mnist_robust_check_3 example_noise_mnist_robust_check_4 PROPERTIES
-    FIXTURES_REQUIRED "ex_mnist_noise_control;ex_mnist_robust")
-  set_tests_properties(example_sleep_mnist_tuned example_sleep_mnist_tuned_accuracy PROPERTIES FIXTURES_REQUIRED ex_mnist_model)
-  set_tests_properties(example_sleep_mnist_tuned_accuracy PROPERTIES DEPENDS example_sleep_mnist_tuned)
-
-  # The shipped examples/params/mnist-robust.json (the robustness-leaning search of
-  # docs/tune.md): accuracy stays >= 0.90, the FGSM median minimal epsilon (grid, all
-  # 10,000 test images) is >= 1.4x the control's (measured 1.48x) and accuracy under
-  # noise of std 0.5 and 0.7 is at or above the control's.
-  add_test(NAME example_sleep_mnist_robust
-    COMMAND $<TARGET_FILE:sleep> --model ${_m}/control --out ${_m}/robust
-            --params ${PROJECT_SOURCE_DIR}/examples/params/mnist-robust.json
-            --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist --seed 1 --json ${_m}/sleep_robust.json)
-  json_check(example_sleep_mnist_robust_accuracy
-    -DFILE=${_m}/sleep_robust.json -DKEY=test_accuracy_after -DOP=GE -DVALUE=0.90)
-  set_tests_properties(example_sleep_mnist_robust PROPERTIES FIXTURES_REQUIRED ex_mnist_model
-                       FIXTURES_SETUP ex_mnist_robust)
-  set_tests_properties(example_sleep_mnist_robust_accuracy PROPERTIES FIXTURES_REQUIRED ex_mnist_robust)
-  foreach(_net control robust)
-    add_test(NAME example_fgsm_mnist_${_net}
-      COMMAND $<TARGET_FILE:attack> --model ${_m}/${_net} --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist
-              --attack fgsm --json ${_m}/fgsm_${_net}.json)
-  endforeach()
+  add_test(NAME example_noise_mnist_control
+    COMMAND $<TARGET_FILE:attack> --model ${_m}/control --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist
+            --attack noise --json ${_m}/noise_control.json)
+  add_test(NAME example_fgsm_mnist_control
+    COMMAND $<TARGET_FILE:attack> --model ${_m}/control --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist
+            --attack fgsm --json ${_m}/fgsm_control.json)
+  # fixtures, so that `ctest -R tune` runs the control's curves the checks compare with
+  set_tests_properties(example_noise_mnist_control PROPERTIES FIXTURES_REQUIRED ex_mnist_model
+                       FIXTURES_SETUP ex_mnist_noise_control)
   set_tests_properties(example_fgsm_mnist_control PROPERTIES FIXTURES_REQUIRED ex_mnist_model
                        FIXTURES_SETUP ex_mnist_fgsm_control)
-  set_tests_properties(example_fgsm_mnist_robust PROPERTIES FIXTURES_REQUIRED ex_mnist_robust)
-  json_check(example_fgsm_mnist_robust_check
-    -DFILE=${_m}/fgsm_robust.json -DKEY=score -DOP=GE -DFACTOR=1.4
-    -DFILE2=${_m}/fgsm_control.json -DKEY2=score)
-  set_tests_properties(example_fgsm_mnist_robust_check PROPERTIES DEPENDS example_fgsm_mnist_robust
-                       FIXTURES_REQUIRED "ex_mnist_fgsm_control;ex_mnist_robust")
 
-  # The shipped examples/params/mnist-refit.json (sleep, then refit of the layers above
-  # the slept one; docs/sleep.md, docs/tune.md), the issue's check: test accuracy >= 0.90
-  # and the FGSM median minimal epsilon (grid, network loss, all 10,000 test images)
-  # >= 2x the control's; accuracy under noise of std 0.5 and 0.7 at or above the
-  # control's. Refit trains through OpenBLAS: the thread count of the measurement.
-  add_test(NAME example_sleep_mnist_refit
-    COMMAND $<TARGET_FILE:sleep> --model ${_m}/control --out ${_m}/refit
-            --params ${PROJECT_SOURCE_DIR}/examples/params/mnist-refit.json
-            --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist --seed 1 --json ${_m}/sleep_refit.json)
-  set_tests_properties(example_sleep_mnist_refit PROPERTIES FIXTURES_REQUIRED ex_mnist_model
-                       FIXTURES_SETUP ex_mnist_refit ENVIRONMENT "OPENBLAS_NUM_THREADS=2" RUN_SERIAL TRUE)
-  json_check(example_sleep_mnist_refit_accuracy
-    -DFILE=${_m}/sleep_refit.json -DKEY=test_accuracy_after -DOP=GE -DVALUE=0.90)
-  set_tests_properties(example_sleep_mnist_refit_accuracy PROPERTIES FIXTURES_REQUIRED ex_mnist_refit)
-  add_test(NAME example_fgsm_mnist_refit
-    COMMAND $<TARGET_FILE:attack> --model ${_m}/refit --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist
-            --attack fgsm --json ${_m}/fgsm_refit.json)
-  set_tests_properties(example_fgsm_mnist_refit PROPERTIES FIXTURES_REQUIRED ex_mnist_refit)
-  json_check(example_fgsm_mnist_refit_check
-    -DFILE=${_m}/fgsm_refit.json -DKEY=score -DOP=GE -DFACTOR=2.0
-    -DFILE2=${_m}/fgsm_control.json -DKEY2=score)
-  set_tests_properties(example_fgsm_mnist_refit_check PROPERTIES DEPENDS example_fgsm_mnist_refit
-                       FIXTURES_REQUIRED "ex_mnist_fgsm_control;ex_mnist_refit")
-  add_test(NAME example_noise_mnist_refit
-    COMMAND $<TARGET_FILE:attack> --model ${_m}/refit --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist
-            --attack noise --json ${_m}/noise_refit.json)
-  set_tests_properties(example_noise_mnist_refit PROPERTIES FIXTURES_REQUIRED ex_mnist_refit)
-  foreach(_lvl 3 4)
-    json_check(example_noise_mnist_refit_check_${_lvl}
-      -DFILE=${_m}/noise_refit.json -DKEY=curve.${_lvl}.accuracy -DOP=GE
-      -DFILE2=${_m}/noise_control.json -DKEY2=curve.${_lvl}.accuracy)
-    set_tests_properties(example_noise_mnist_refit_check_${_lvl} PROPERTIES
-      DEPENDS "example_noise_mnist_refit;example_noise_mnist_control"
-      FIXTURES_REQUIRED "ex_mnist_noise_control;ex_mnist_refit")
-  endforeach()
+  function(_shipped_mnist_params net file min_accuracy fgsm_factor)
+    set(_fx ex_mnist_${net})
+    add_test(NAME example_sleep_mnist_${net}
+      COMMAND $<TARGET_FILE:sleep> --model ${_m}/control --out ${_m}/${net}
+              --params ${PROJECT_SOURCE_DIR}/examples/params/${file}
+              --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist --seed 1 --json ${_m}/sleep_${net}.json)
+    set_tests_properties(example_sleep_mnist_${net} PROPERTIES FIXTURES_REQUIRED ex_mnist_model
+                         FIXTURES_SETUP ${_fx} ENVIRONMENT "OPENBLAS_NUM_THREADS=2" RUN_SERIAL TRUE)
+    json_check(example_sleep_mnist_${net}_accuracy
+      -DFILE=${_m}/sleep_${net}.json -DKEY=test_accuracy_after -DOP=GE -DVALUE=${min_accuracy})
+    set_tests_properties(example_sleep_mnist_${net}_accuracy PROPERTIES FIXTURES_REQUIRED ${_fx})
+    add_test(NAME example_noise_mnist_${net}
+      COMMAND $<TARGET_FILE:attack> --model ${_m}/${net} --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist
+              --attack noise --json ${_m}/noise_${net}.json)
+    set_tests_properties(example_noise_mnist_${net} PROPERTIES FIXTURES_REQUIRED ${_fx})
+    foreach(_lvl 3 4)
+      json_check(example_noise_mnist_${net}_check_${_lvl}
+        -DFILE=${_m}/noise_${net}.json -DKEY=curve.${_lvl}.accuracy -DOP=GE
+        -DFILE2=${_m}/noise_control.json -DKEY2=curve.${_lvl}.accuracy)
+      set_tests_properties(example_noise_mnist_${net}_check_${_lvl} PROPERTIES
+        DEPENDS example_noise_mnist_${net} FIXTURES_REQUIRED "ex_mnist_noise_control;${_fx}")
+    endforeach()
+    if(NOT fgsm_factor STREQUAL "")
+      add_test(NAME example_fgsm_mnist_${net}
+        COMMAND $<TARGET_FILE:attack> --model ${_m}/${net} --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist
+                --attack fgsm --json ${_m}/fgsm_${net}.json)
+      set_tests_properties(example_fgsm_mnist_${net} PROPERTIES FIXTURES_REQUIRED ${_fx})
+      json_check(example_fgsm_mnist_${net}_check
+        -DFILE=${_m}/fgsm_${net}.json -DKEY=score -DOP=GE -DFACTOR=${fgsm_factor}
+        -DFILE2=${_m}/fgsm_control.json -DKEY2=score)
+      set_tests_properties(example_fgsm_mnist_${net}_check PROPERTIES DEPENDS example_fgsm_mnist_${net}
+                           FIXTURES_REQUIRED "ex_mnist_fgsm_control;${_fx}")
+    endif()
+  endfunction()
+  _shipped_mnist_params(tuned mnist.json 0.93 "")
+  _shipped_mnist_params(robust mnist-robust.json 0.90 1.4)
+  _shipped_mnist_params(refit mnist-refit.json 0.90 2.0)
 endif()

@@ -77,17 +77,21 @@ TEST_CASE("backward: a sink's first_layer leaves lower gradients alone and the o
         GradientSink<float> s;
         s.weights = &part;
         s.first_layer = first;
+        // below `first`: the sentinel; from it on: the full pass's gradients
+        auto check_layers = [&] {
+            for (std::size_t l = 0; l < net.num_layers(); ++l) {
+                CAPTURE(l);
+                if (l < first) {
+                    for (float v : part[l]) REQUIRE(v == 42.0f);
+                } else {
+                    CHECK(same(part[l], full[l]));
+                }
+            }
+        };
         ForwardState<float> st2;
         net.forward(d.x, st2);
         net.backward(st2, dz, &s, nullptr);
-        for (std::size_t l = 0; l < net.num_layers(); ++l) {
-            CAPTURE(l);
-            if (l < first) {
-                for (float v : part[l]) REQUIRE(v == 42.0f);
-            } else {
-                CHECK(same(part[l], full[l]));
-            }
-        }
+        check_layers();
         // asking for the input gradient as well still gives the full one, and still no
         // gradient below `first`
         matrix<float> dx;
@@ -95,14 +99,7 @@ TEST_CASE("backward: a sink's first_layer leaves lower gradients alone and the o
         net.forward(d.x, st2);
         net.backward(st2, dz, &s, &dx);
         CHECK(same(dx, dx_full));
-        for (std::size_t l = 0; l < net.num_layers(); ++l) {
-            CAPTURE(l);
-            if (l < first) {
-                for (float v : part[l]) REQUIRE(v == 42.0f);
-            } else {
-                CHECK(same(part[l], full[l]));
-            }
-        }
+        check_layers();
     }
     GradientSink<float> bad;
     bad.weights = &part;
