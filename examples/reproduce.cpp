@@ -539,10 +539,7 @@ int main(int argc, char** argv)
             std::fprintf(stderr, "reproduce: sleep (%s, %zu steps)\n", source.c_str(), sp.steps);
             auto rep = sleepnet::sleep(slept, sleep_x, sp, e, sbar);
             if (refit) {
-                if (refit->frozen_layers >= slept.num_layers())
-                    throw sleepnet::invalid_argument("reproduce: refit frozen_layers " +
-                                                     std::to_string(refit->frozen_layers) + " leaves no layer of the " +
-                                                     std::to_string(slept.num_layers()) + "-layer network to train");
+                refit->validate(slept.num_layers());
                 std::fprintf(stderr, "reproduce: refit layers %zu-%zu after sleep\n", refit->frozen_layers + 1,
                              slept.num_layers());
                 info["accuracy_after_sleep_before_refit"] = sleepnet::accuracy(slept, data.test);

@@ -93,10 +93,7 @@ int main(int argc, char** argv)
             auto net = sleepnet::load_model<T>(model_dir);
             const auto data = sleepnet::load_dataset<T>(dataset, data_dir, seed);
             params.validate(net.num_layers());
-            if (refit && refit->frozen_layers >= net.num_layers())
-                throw sleepnet::invalid_argument("refit: frozen_layers " + std::to_string(refit->frozen_layers) +
-                                                 " leaves no layer of the " + std::to_string(net.num_layers()) +
-                                                 "-layer network to train");
+            if (refit) refit->validate(net.num_layers());  // before sleeping, not after
             const double before = sleepnet::accuracy(net, data.test);
             sleepnet::default_engine engine(seed);
             SleepProgressBar progress;

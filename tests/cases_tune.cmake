@@ -54,12 +54,12 @@ add_test(NAME example_tune_patches_refit_one_layer
   COMMAND $<TARGET_FILE:tune> --model ${CMAKE_CURRENT_BINARY_DIR}/examples-out/patches/control --dataset patches
           --budget 4 --population 4 --validation 2 --objective-count 2 --refit --out ${_tune_out}/params_refit.json)
 set_tests_properties(example_tune_patches_refit_one_layer PROPERTIES
-  PASS_REGULAR_EXPRESSION "refit frozen_layers 1 leaves no layer of the 1-layer network to train")
+  PASS_REGULAR_EXPRESSION "refit options: frozen_layers 1 leaves no layer of the 1-layer network to train")
 add_test(NAME example_sleep_patches_refit_one_layer
   COMMAND $<TARGET_FILE:sleep> --model ${CMAKE_CURRENT_BINARY_DIR}/examples-out/patches/control
           --out ${_tune_out}/slept_refit --preset patches --dataset patches --refit)
 set_tests_properties(example_sleep_patches_refit_one_layer PROPERTIES
-  PASS_REGULAR_EXPRESSION "refit: frozen_layers 1 leaves no layer of the 1-layer network to train")
+  PASS_REGULAR_EXPRESSION "refit options: frozen_layers 1 leaves no layer of the 1-layer network to train")
 add_test(NAME example_sleep_refit_contradiction
   COMMAND $<TARGET_FILE:sleep> --model ${CMAKE_CURRENT_BINARY_DIR}/examples-out/patches/control
           --out ${_tune_out}/slept_refit --preset patches --dataset patches --no-refit --refit-epochs 3)

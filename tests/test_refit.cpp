@@ -202,7 +202,7 @@ TEST_CASE("refit: trains the layers above frozen_layers on the first `samples` r
     default_engine eg(1);
     RefitOptions bad;
     bad.frozen_layers = 3;
-    CHECK(contains(message_of<invalid_argument>([&] { refit(g, d.x, d.y, bad, eg); }), "frozen_layers 3"));
+    CHECK(contains(message_of<invalid_argument>([&] { refit(g, d.x, d.y, bad, eg); }), "refit options: frozen_layers 3"));
     bad = RefitOptions{};
     bad.samples = 61;
     CHECK(contains(message_of<invalid_argument>([&] { refit(g, d.x, d.y, bad, eg); }), "samples 61"));
@@ -214,7 +214,7 @@ TEST_CASE("refit: trains the layers above frozen_layers on the first `samples` r
     CHECK(contains(message_of<invalid_argument>([&] { refit(g, d.x, d.y, bad, eg); }), "learning_rate"));
     auto y_bad = d.y;
     y_bad(4) = 3;
-    CHECK(contains(message_of<invalid_argument>([&] { refit(g, d.x, y_bad, RefitOptions{}, eg); }), "label 3 at row 4"));
+    CHECK(contains(message_of<invalid_argument>([&] { refit(g, d.x, y_bad, RefitOptions{}, eg); }), "refit: one_hot: label y(4) = 3 is not < classes = 3"));
     const label_vector y_short = xt::view(d.y, xt::range(0, 59));
     CHECK(contains(message_of<invalid_argument>([&] { refit(g, d.x, y_short, RefitOptions{}, eg); }), "59 labels"));
     CHECK(same(g.weights(2), start.weights(2)));  // nothing was half-done

@@ -421,7 +421,7 @@ TEST_CASE("search with refit: candidates are measured after their refit, reprodu
     many.refit->samples = 0;
     many.refit->frozen_layers = 2;
     CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), UpperSum{}, many, e5); }),
-                   "frozen_layers 2"));
+                   "refit options: frozen_layers 2"));
 }
 
 TEST_CASE("GA: elites survive unchanged, and without crossover and mutation children are parents")

@@ -65,8 +65,7 @@ struct RefitOptions {
         return s;
     }
 
-    /// Throws invalid_argument naming the first bad value (the layer count is checked by
-    /// refit(), which knows the network).
+    /// Throws invalid_argument naming the first bad value.
     void validate() const
     {
         auto bad = [](const std::string& what) { throw invalid_argument("refit options: " + what); };
@@ -78,6 +77,17 @@ struct RefitOptions {
         } catch (const invalid_argument& e) {
             bad(e.what());
         }
+    }
+
+    /// The same, and frozen_layers must leave a layer of a `weight_layers`-layer network to
+    /// train (what refit() checks; callers check it before sleeping).
+    void validate(std::size_t weight_layers) const
+    {
+        validate();
+        if (frozen_layers >= weight_layers)
+            throw invalid_argument("refit options: frozen_layers " + std::to_string(frozen_layers) +
+                                   " leaves no layer of the " + std::to_string(weight_layers) +
+                                   "-layer network to train");
     }
 };
 
@@ -165,10 +175,7 @@ template <class T, class Engine, class... Callbacks>
 inline TrainReport refit(DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y, const RefitOptions& o,
                          Engine& engine, Callbacks&&... callbacks)
 {
-    o.validate();
-    if (o.frozen_layers >= net.num_layers())
-        throw invalid_argument("refit: frozen_layers " + std::to_string(o.frozen_layers) + " leaves no layer of the " +
-                               std::to_string(net.num_layers()) + "-layer network to train");
+    o.validate(net.num_layers());
     net.check_input(x, "refit");
     const std::size_t n_all = x.shape()[0];
     if (y.size() != n_all)
@@ -179,12 +186,13 @@ inline TrainReport refit(DenseNetwork<T>& net, const matrix<T>& x, const label_v
                                " training rows given");
     const std::size_t n = o.samples == 0 ? n_all : o.samples;
     if (n == 0) throw invalid_argument("refit: no training rows");
-    for (std::size_t i = 0; i < n; ++i)
-        if (y[i] >= net.output_size())
-            throw invalid_argument("refit: label " + std::to_string(y[i]) + " at row " + std::to_string(i) +
-                                   " is not below the network's " + std::to_string(net.output_size()) + " outputs");
     const label_vector yn = xt::view(y, xt::range(0, n));
-    const matrix<T> targets = one_hot<T>(yn, net.output_size());
+    matrix<T> targets;
+    try {
+        targets = one_hot<T>(yn, net.output_size());  // checks every label against the outputs
+    } catch (const invalid_argument& e) {
+        throw invalid_argument(std::string("refit: ") + e.what());
+    }
     auto run = [&](const matrix<T>& xs) {
         if (o.loss == RefitLoss::mse)
             return train(net, xs, targets, MseLoss{}, o.sgd(), engine, std::forward<Callbacks>(callbacks)...);

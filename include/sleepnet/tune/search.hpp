@@ -359,10 +359,7 @@ inline TuneResult tune_sleep(const DenseNetwork<T>& control, const TuneData<T>& 
         if (data.refit_y.size() != data.refit_x.shape()[0])
             throw invalid_argument("tune_sleep: refit_y has " + std::to_string(data.refit_y.size()) + " labels for " +
                                    std::to_string(data.refit_x.shape()[0]) + " refit inputs");
-        if (options.refit->frozen_layers >= control.num_layers())
-            throw invalid_argument("tune_sleep: refit frozen_layers " + std::to_string(options.refit->frozen_layers) +
-                                   " leaves no layer of the " + std::to_string(control.num_layers()) +
-                                   "-layer network to train");
+        options.refit->validate(control.num_layers());
         if (options.refit->samples > data.refit_x.shape()[0])
             throw invalid_argument("tune_sleep: refit samples " + std::to_string(options.refit->samples) +
                                    " but refit_x has " + std::to_string(data.refit_x.shape()[0]) + " rows");
