@@ -3,11 +3,16 @@
 //
 //   attack --model out/control --dataset mnist --data data/mnist --attack fgsm --count 1000 --json fgsm.json
 //   attack ... --attack deepfool|jsma|boundary|noise|blur
+//   attack ... --attack pgd --eps 0.05 0.1 0.2          robust accuracy per budget (APGD, CE + margin)
+//   attack ... --attack pgd --minimal                   per-sample minimal budget (bisection)
+//   attack ... --attack pgd --norm l2 --losses ce dlr-t --method pgd --steps 50 --restarts 3
 //
 // Attacks: the JSON holds one row per sample (index, label, prediction, success,
 // distance, epsilon for FGSM, iterations) and the aggregates (score = median distance,
 // or median minimal epsilon for FGSM, over correctly classified inputs; success rate).
-// noise / blur: accuracy per level. Inputs are processed in chunks (results do not depend
+// pgd: with --eps, robust accuracy per budget (rows of the last budget); with --minimal,
+// rows with the minimal budget per sample and its median. noise / blur: accuracy per
+// level. Inputs other than pgd's are processed in chunks (results do not depend
 // on the chunking); progress on stderr.
 #include <cstdio>
 #include <iostream>
@@ -19,6 +24,7 @@
 #include <sleepnet/attacks/deepfool.hpp>
 #include <sleepnet/attacks/fgsm.hpp>
 #include <sleepnet/attacks/jsma.hpp>
+#include <sleepnet/attacks/pgd.hpp>
 #include <sleepnet/data/load.hpp>
 #include <sleepnet/distort/curves.hpp>
 #include <sleepnet/nn/io.hpp>
@@ -31,7 +37,13 @@ int main(int argc, char** argv)
     CLI::App app{"Attack or distort a model's test inputs (FGSM, DeepFool, JSMA, Boundary, noise, blur)"};
     std::string model_dir, dataset = "mnist", data_dir, attack = "fgsm", json_file, search = "grid", loss = "network";
     std::string overshoot_mode = "per_step", variant = "single", noise_kind = "std";
-    std::size_t count = 0, offset = 0, chunk = 250, steps = 1000, max_iterations = 0, boundary_iterations = 1000;
+    std::string method = "apgd", norm = "linf";
+    std::vector<std::string> pgd_losses{"ce", "margin"};
+    std::vector<double> pgd_eps;
+    std::size_t restarts = 1, targets = 9;
+    double tolerance = 1e-3;
+    bool minimal = false, random_start = false;
+    std::size_t count = 0, offset = 0, chunk = 250, steps = 0, max_iterations = 0, boundary_iterations = 1000;
     std::uint64_t seed = 1;
     double max_epsilon = 1.0, overshoot = -1.0, theta = 0.1;
     bool clip = false;
@@ -39,14 +51,23 @@ int main(int argc, char** argv)
     app.add_option("--model", model_dir, "model directory")->required();
     app.add_option("--dataset", dataset, "mnist | fashion | patches | features | synthetic-features")->required();
     app.add_option("--data", data_dir, "data directory");
-    app.add_option("--attack", attack, "fgsm | deepfool | jsma | boundary | noise | blur")->required();
+    app.add_option("--attack", attack, "fgsm | deepfool | jsma | boundary | pgd | noise | blur")->required();
     app.add_option("--count", count, "attack the first N test inputs (after --offset); 0 = all");
     app.add_option("--offset", offset, "skip this many test inputs");
     app.add_option("--chunk", chunk, "inputs per chunk (progress granularity; results do not depend on it)");
     app.add_option("--json", json_file, "write rows and aggregates here")->required();
     app.add_option("--seed", seed, "seed (boundary, noise, generated data sets)");
-    app.add_option("--steps", steps, "fgsm: grid points in (0, max-epsilon]");
-    app.add_option("--max-epsilon", max_epsilon, "fgsm: largest epsilon");
+    app.add_option("--steps", steps, "fgsm: grid points in (0, max-epsilon] (1000); pgd: iterations per run (100)");
+    app.add_option("--max-epsilon", max_epsilon, "fgsm, pgd --minimal: largest epsilon (a norm in units of the input range)");
+    app.add_option("--method", method, "pgd: apgd (Croce & Hein 2020) | pgd (Madry et al. 2018)");
+    app.add_option("--norm", norm, "pgd: linf | l2");
+    app.add_option("--losses", pgd_losses, "pgd: losses run one after another: ce | margin | dlr | dlr-t");
+    app.add_option("--eps", pgd_eps, "pgd: budgets for robust accuracy (e.g. --eps 0.05 0.1 0.2)");
+    app.add_flag("--minimal", minimal, "pgd: per-sample minimal budget by bisection");
+    app.add_option("--tolerance", tolerance, "pgd --minimal: bisection stops at this bracket width");
+    app.add_option("--restarts", restarts, "pgd: runs per loss (the first from x, the rest from random points)");
+    app.add_flag("--random-start", random_start, "pgd: the first run starts at a random point of the ball too");
+    app.add_option("--targets", targets, "pgd: target classes of dlr-t");
     app.add_option("--search", search, "fgsm: grid (Foolbox parity) | bisection");
     app.add_option("--loss", loss, "fgsm: network (the training loss) | ce (softmax cross-entropy)");
     app.add_option("--overshoot", overshoot, "deepfool: overshoot (default 0.05 per_step, 0.02 at_end)");
@@ -62,6 +83,45 @@ int main(int argc, char** argv)
 
     return examples::guarded("attack", [&] {
         const auto info = sleepnet::read_model_info(model_dir);
+        auto run_pgd = [&](const auto& net, const auto& x, const auto& y, nlohmann::json& j, auto& engine) {
+            sleepnet::PgdOptions o;
+            if (method != "apgd" && method != "pgd") throw sleepnet::invalid_argument("--method must be apgd or pgd, got '" + method + "'");
+            o.method = method == "apgd" ? sleepnet::PgdMethod::apgd : sleepnet::PgdMethod::pgd;
+            o.norm = sleepnet::norm_from_string(norm);
+            o.losses.clear();
+            for (const auto& l : pgd_losses) o.losses.push_back(sleepnet::logit_loss_from_string(l));
+            if (steps > 0) o.steps = steps;
+            o.restarts = restarts;
+            o.random_start = random_start;
+            o.targets = targets;
+            if (minimal == !pgd_eps.empty()) throw sleepnet::invalid_argument("pgd needs either --eps E... or --minimal");
+            examples::PgdBar bar("pgd");
+            j["pgd"] = {{"method", method}, {"norm", norm}, {"losses", pgd_losses}, {"steps", o.steps},
+                        {"restarts", restarts}, {"random_start", random_start}};
+            if (minimal) {
+                sleepnet::MinimalEpsilonSearch ms;
+                ms.max_epsilon = max_epsilon;
+                ms.tolerance = tolerance;
+                const auto r = sleepnet::pgd_minimal(net, x, y, o, ms, engine, bar);
+                examples::attack_rows(j, r, offset);
+                j["score"] = sleepnet::json_number(r.median_epsilon());
+                j["score_kind"] = "median minimal epsilon";
+                j["success_rate"] = r.success_rate();
+                j["tolerance"] = tolerance;
+                std::printf("%s minimal eps on %zu inputs (%zu correctly classified): median %.4f, success rate %.4f\n",
+                            r.attack.c_str(), y.size(), r.attempted(), r.median_epsilon(), r.success_rate());
+                return;
+            }
+            nlohmann::json curve = nlohmann::json::array();
+            for (double e : pgd_eps) {
+                const auto r = sleepnet::pgd(net, x, y, e, o, engine, bar);
+                curve.push_back({{"epsilon", e}, {"robust_accuracy", r.robust_accuracy()}, {"success_rate", r.success_rate()}});
+                std::printf("%s eps %.4f: robust accuracy %.4f (success rate %.4f)\n", r.attack.c_str(), e,
+                            r.robust_accuracy(), r.success_rate());
+                if (e == pgd_eps.back()) examples::attack_rows(j, r, offset);
+            }
+            j["curve"] = curve;
+        };
         return examples::with_precision(info.dtype, [&](auto zero) {
             using T = decltype(zero);
             const auto net = sleepnet::load_model<T>(model_dir);
@@ -103,6 +163,8 @@ int main(int argc, char** argv)
                 j["curve"] = sleepnet::to_json(sleepnet::make_curve(levels, acc));
                 for (std::size_t i = 0; i < levels.size(); ++i)
                     std::printf("%s %.3f: accuracy %.4f\n", noise ? "noise" : "blur sigma", levels[i], acc[i]);
+            } else if (attack == "pgd") {
+                run_pgd(net, x, y, j, engine);
             } else {
                 examples::Progress bar(attack);
                 sleepnet::AttackResult<T> all;
@@ -117,7 +179,7 @@ int main(int argc, char** argv)
                     sleepnet::AttackResult<T> r;
                     if (attack == "fgsm") {
                         sleepnet::FgsmOptions o;
-                        o.steps = steps;
+                        if (steps > 0) o.steps = steps;
                         o.max_epsilon = max_epsilon;
                         if (search != "grid" && search != "bisection") throw sleepnet::invalid_argument("--search must be grid or bisection");
                         o.search = search == "grid" ? sleepnet::FgsmSearch::grid : sleepnet::FgsmSearch::bisection;
@@ -155,19 +217,11 @@ int main(int argc, char** argv)
                     std::copy(r.adversarial.begin(), r.adversarial.end(), all.adversarial.data() + start * x.shape()[1]);
                     bar.update(stop, n);
                 }
-                nlohmann::json rows = nlohmann::json::array();
-                for (auto s : all.samples) {
-                    auto row = sleepnet::to_json(s);
-                    row["index"] = s.index + offset;
-                    rows.push_back(row);
-                }
-                j["rows"] = rows;
+                examples::attack_rows(j, all, offset);
                 const double score = attack == "fgsm" ? all.median_epsilon() : all.median_distance();
                 j["score"] = sleepnet::json_number(score);
                 j["score_kind"] = attack == "fgsm" ? "median minimal epsilon" : "median mean squared distance";
                 j["success_rate"] = all.success_rate();
-                j["attempted"] = all.attempted();
-                j["successes"] = all.successes();
                 std::printf("%s on %zu inputs (%zu correctly classified): score %.6g (%s), success rate %.4f\n",
                             attack.c_str(), n, all.attempted(), score,
                             attack == "fgsm" ? "median minimal epsilon" : "median distance", all.success_rate());

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sleepnet/attacks/common.hpp>
 #include <sleepnet/core/atomic_file.hpp>
 #include <sleepnet/nn/train.hpp>
 
@@ -111,5 +112,36 @@ inline int guarded(const char* program, F&& main_body)
         return 1;
     }
 }
+
+/// j["rows"], j["attempted"], j["successes"]: one row per sample of an attack result,
+/// indices shifted by `offset` (the first test input attacked).
+template <class Result>
+inline void attack_rows(nlohmann::json& j, const Result& r, std::size_t offset)
+{
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& s : r.samples) {
+        auto row = sleepnet::to_json(s);
+        row["index"] = s.index + offset;
+        rows.push_back(row);
+    }
+    j["rows"] = rows;
+    j["attempted"] = r.attempted();
+    j["successes"] = r.successes();
+}
+
+/// Progress of a PGD attack (library callback on_progress) on a Progress bar.
+class PgdBar {
+public:
+    explicit PgdBar(std::string label) : bar_(std::move(label)) {}
+    template <class P>
+    void on_progress(const P& p)
+    {
+        bar_.update(p.run, p.runs, "round " + std::to_string(p.round) + ", unbroken " + std::to_string(p.unbroken) + "/" +
+                                       std::to_string(p.inputs));
+    }
+
+private:
+    Progress bar_;
+};
 
 }  // namespace examples

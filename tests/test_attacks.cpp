@@ -8,43 +8,12 @@
 #include <sleepnet/attacks/deepfool.hpp>
 #include <sleepnet/attacks/fgsm.hpp>
 
+#include "attack_models.hpp"
+
 using namespace sleepnet;
-
-namespace {
-
-// logit k = mean of channel k (2 channels of `half` pixels each)
-DenseNetwork<double> brightness_model(std::size_t half)
-{
-    DenseNetwork<double> net({2 * half, 2}, NetworkOptions{Activation::relu, Activation::linear});
-    matrix<double> w = matrix<double>::from_shape({2, 2 * half});
-    w.fill(0.0);
-    for (std::size_t j = 0; j < half; ++j) {
-        w(0, j) = 1.0 / static_cast<double>(half);
-        w(1, half + j) = 1.0 / static_cast<double>(half);
-    }
-    net.set_weights(0, w);
-    return net;
-}
-
-// random affine 2-class model f(x) = W x + b
-DenseNetwork<double> affine_model(std::size_t d, std::uint64_t seed)
-{
-    DenseNetwork<double> net({d, 2}, NetworkOptions{Activation::relu, Activation::linear, true});
-    default_engine eng(seed);
-    net.initialize(Init::uniform(1.0), eng);
-    net.set_bias(0, vector<double>{0.05, -0.05});
-    return net;
-}
-
-matrix<double> mid_inputs(std::size_t n, std::size_t d, std::uint64_t seed)
-{
-    default_engine eng(seed);
-    matrix<double> x = matrix<double>::from_shape({n, d});
-    for (auto& v : x) v = rng::uniform<double>(eng, 0.35, 0.65);
-    return x;
-}
-
-}  // namespace
+using test_support::affine_model;
+using test_support::brightness_model;
+using test_support::mid_inputs;
 
 TEST_CASE("FGSM on the brightness model: minimal epsilon = margin / 2")
 {

@@ -33,7 +33,11 @@
 #include "attacks/common.hpp"
 #include "attacks/deepfool.hpp"
 #include "attacks/fgsm.hpp"
+#include "attacks/fmn.hpp"
 #include "attacks/jsma.hpp"
+#include "attacks/logit_losses.hpp"
+#include "attacks/pgd.hpp"
+#include "attacks/square.hpp"
 
 #include "distort/blur.hpp"
 #include "distort/curves.hpp"

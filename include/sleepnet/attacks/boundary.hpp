@@ -144,18 +144,10 @@ inline void check_boundary_options(const BoundaryOptions& o)
 /// boundary_group * candidates points at once).
 constexpr std::size_t boundary_group = 256;
 
-inline std::uint64_t splitmix64(std::uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /// The engine of row draws for one step (0 = initialization).
 inline std::mt19937_64 boundary_engine(std::uint64_t row_seed, std::size_t step)
 {
-    return std::mt19937_64(splitmix64(row_seed ^ splitmix64(0x5bd1e995ull + static_cast<std::uint64_t>(step))));
+    return std::mt19937_64(rng::mix64(row_seed ^ rng::mix64(0x5bd1e995ull + static_cast<std::uint64_t>(step))));
 }
 
 /// Per-input state of the attack.

@@ -24,6 +24,7 @@
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
 #include "../nn/dense_network.hpp"
+#include "logit_losses.hpp"
 
 namespace sleepnet {
 
@@ -49,7 +50,10 @@ struct AttackSample {
     bool success = false;                ///< a verified adversarial was found
     std::size_t adversarial_prediction = 0;
     double distance = std::numeric_limits<double>::infinity();  ///< mean squared distance; +inf on failure
-    double epsilon = std::numeric_limits<double>::quiet_NaN();  ///< FGSM: minimal epsilon (+inf on failure)
+    /// minimal-budget attacks (FGSM, pgd_minimal, FMN): the smallest budget, as a norm in
+    /// units of the input range, at which an adversarial was found (+inf on failure);
+    /// Square: the L-inf norm of its adversarial; NaN for attacks that do not report one
+    double epsilon = std::numeric_limits<double>::quiet_NaN();
     std::size_t iterations = 0;          ///< attack iterations (FGSM: grid points up to the hit plus refinements)
 };
 
@@ -74,6 +78,13 @@ struct AttackResult {
     {
         const std::size_t a = attempted();
         return a == 0 ? 0.0 : static_cast<double>(successes()) / static_cast<double>(a);
+    }
+    /// Inputs classified correctly and not broken by the attack, over all inputs (the
+    /// robust accuracy of fixed-budget attacks; misclassified inputs count as broken).
+    double robust_accuracy() const
+    {
+        return samples.empty() ? 0.0
+                               : static_cast<double>(attempted() - successes()) / static_cast<double>(samples.size());
     }
     /// Median distance over attempted inputs (failures = +inf): the paper's score for
     /// DeepFool, JSMA and Boundary.
@@ -145,6 +156,32 @@ inline double mean_squared_distance(const T* a, const T* b, std::size_t n, const
     }
     const double r = bounds.hi - bounds.lo;
     return s / (static_cast<double>(n) * r * r);
+}
+
+/// The norm a perturbation budget is measured in.
+enum class Norm { linf, l2 };
+
+inline std::string to_string(Norm n) { return n == Norm::linf ? "linf" : "l2"; }
+
+/// "linf" | "l2".
+inline Norm norm_from_string(const std::string& s)
+{
+    if (s == "linf") return Norm::linf;
+    if (s == "l2") return Norm::l2;
+    throw invalid_argument("unknown norm '" + s + "' (linf, l2)");
+}
+
+/// ||a - b|| / (hi - lo) in the given norm, for two rows of length n: budgets are in units
+/// of the input range, as FGSM's epsilon (on [0, 1] data, plain distances).
+template <class T>
+inline double perturbation_norm(const T* a, const T* b, std::size_t n, Norm norm, const Bounds& bounds = {})
+{
+    double s = 0.0;
+    for (std::size_t j = 0; j < n; ++j) {
+        const double d = std::abs(static_cast<double>(a[j]) - static_cast<double>(b[j]));
+        s = norm == Norm::linf ? std::max(s, d) : s + d * d;
+    }
+    return (norm == Norm::linf ? s : std::sqrt(s)) / (bounds.hi - bounds.lo);
 }
 
 namespace detail {
@@ -243,6 +280,7 @@ inline matrix<T> loss_input_gradient(const DenseNetwork<T>& net, const matrix<T>
     matrix<T> out = matrix<T>::from_shape({rows, d});
     ExactState<T> st;
     matrix<T> dz, dx;
+    std::vector<double> g(c);
     for (std::size_t i0 = 0; i0 < rows; i0 += inference_chunk) {
         const std::size_t n = std::min(rows - i0, inference_chunk);
         net.exact_forward(x.data() + i0 * d, n, st);
@@ -255,12 +293,8 @@ inline matrix<T> loss_input_gradient(const DenseNetwork<T>& net, const matrix<T>
                 // the authors' delta: output - target, no output-activation derivative
                 for (std::size_t k = 0; k < c; ++k) dz(i, k) = at(k, i) - (k == label ? T(1) : T(0));
             } else {
-                double mx = -INFINITY;
-                for (std::size_t k = 0; k < c; ++k) mx = std::max(mx, static_cast<double>(zt(k, i)));
-                double s = 0.0;
-                for (std::size_t k = 0; k < c; ++k) s += std::exp(static_cast<double>(zt(k, i)) - mx);
-                for (std::size_t k = 0; k < c; ++k)
-                    dz(i, k) = static_cast<T>(std::exp(static_cast<double>(zt(k, i)) - mx) / s - (k == label ? 1.0 : 0.0));
+                logit_loss(LogitLoss::cross_entropy, zt.data() + i, n, c, label, 0, g.data());
+                for (std::size_t k = 0; k < c; ++k) dz(i, k) = static_cast<T>(g[k]);
             }
         }
         net.exact_backward(st, dz, dx);

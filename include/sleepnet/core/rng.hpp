@@ -86,6 +86,23 @@ inline T normal(Engine& engine)
     }
 }
 
+/// splitmix64 finaliser: a well-mixed 64-bit function of x.
+inline std::uint64_t mix64(std::uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/// An engine for one (sample, round) of a computation whose draws must not depend on how
+/// samples are batched: seeded from `base` (drawn once from the caller's engine) and the
+/// two counters. Same arguments, same stream.
+inline default_engine stream(std::uint64_t base, std::uint64_t a, std::uint64_t b = 0)
+{
+    return default_engine(mix64(mix64(mix64(base) ^ a) ^ (b * 0xd1b54a32d192ed03ull)));
+}
+
 /// Fisher-Yates shuffle of [first, last).
 template <class RandomIt, class Engine>
 inline void shuffle(RandomIt first, RandomIt last, Engine& engine)
