@@ -6,6 +6,8 @@
 //   attack ... --attack pgd --eps 0.05 0.1 0.2          robust accuracy per budget (APGD, CE + margin)
 //   attack ... --attack pgd --minimal                   per-sample minimal budget (bisection)
 //   attack ... --attack pgd --norm l2 --losses ce dlr-t --method pgd --steps 50 --restarts 3
+//   attack ... --attack fmn [--norm l2]                  per-sample minimal norm in one run (FMN)
+//   attack ... --attack square --eps 0.1 [--queries N]   gradient-free robust accuracy (Square, L-inf)
 //
 // Attacks: the JSON holds one row per sample (index, label, prediction, success,
 // distance, epsilon for FGSM, iterations) and the aggregates (score = median distance,
@@ -23,8 +25,10 @@
 #include <sleepnet/attacks/boundary.hpp>
 #include <sleepnet/attacks/deepfool.hpp>
 #include <sleepnet/attacks/fgsm.hpp>
+#include <sleepnet/attacks/fmn.hpp>
 #include <sleepnet/attacks/jsma.hpp>
 #include <sleepnet/attacks/pgd.hpp>
+#include <sleepnet/attacks/square.hpp>
 #include <sleepnet/data/load.hpp>
 #include <sleepnet/distort/curves.hpp>
 #include <sleepnet/nn/io.hpp>
@@ -40,7 +44,7 @@ int main(int argc, char** argv)
     std::string method = "apgd", norm = "linf";
     std::vector<std::string> pgd_losses{"ce", "margin"};
     std::vector<double> pgd_eps;
-    std::size_t restarts = 1, targets = 9;
+    std::size_t restarts = 1, targets = 9, queries = 5000;
     double tolerance = 1e-3;
     bool minimal = false, random_start = false;
     std::size_t count = 0, offset = 0, chunk = 250, steps = 0, max_iterations = 0, boundary_iterations = 1000;
@@ -51,23 +55,24 @@ int main(int argc, char** argv)
     app.add_option("--model", model_dir, "model directory")->required();
     app.add_option("--dataset", dataset, "mnist | fashion | patches | features | synthetic-features")->required();
     app.add_option("--data", data_dir, "data directory");
-    app.add_option("--attack", attack, "fgsm | deepfool | jsma | boundary | pgd | noise | blur")->required();
+    app.add_option("--attack", attack, "fgsm | deepfool | jsma | boundary | pgd | fmn | square | noise | blur")->required();
     app.add_option("--count", count, "attack the first N test inputs (after --offset); 0 = all");
     app.add_option("--offset", offset, "skip this many test inputs");
     app.add_option("--chunk", chunk, "inputs per chunk (progress granularity; results do not depend on it)");
     app.add_option("--json", json_file, "write rows and aggregates here")->required();
     app.add_option("--seed", seed, "seed (boundary, noise, generated data sets)");
-    app.add_option("--steps", steps, "fgsm: grid points in (0, max-epsilon] (1000); pgd: iterations per run (100)");
+    app.add_option("--steps", steps, "fgsm: grid points in (0, max-epsilon] (1000); pgd: iterations per run (100); fmn: steps (100)");
     app.add_option("--max-epsilon", max_epsilon, "fgsm, pgd --minimal: largest epsilon (a norm in units of the input range)");
     app.add_option("--method", method, "pgd: apgd (Croce & Hein 2020) | pgd (Madry et al. 2018)");
-    app.add_option("--norm", norm, "pgd: linf | l2");
+    app.add_option("--norm", norm, "pgd, fmn: linf | l2");
     app.add_option("--losses", pgd_losses, "pgd: losses run one after another: ce | margin | dlr | dlr-t");
-    app.add_option("--eps", pgd_eps, "pgd: budgets for robust accuracy (e.g. --eps 0.05 0.1 0.2)");
+    app.add_option("--eps", pgd_eps, "pgd, square: budgets for robust accuracy (e.g. --eps 0.05 0.1 0.2)");
     app.add_flag("--minimal", minimal, "pgd: per-sample minimal budget by bisection");
     app.add_option("--tolerance", tolerance, "pgd --minimal: bisection stops at this bracket width");
     app.add_option("--restarts", restarts, "pgd: runs per loss (the first from x, the rest from random points)");
     app.add_flag("--random-start", random_start, "pgd: the first run starts at a random point of the ball too");
     app.add_option("--targets", targets, "pgd: target classes of dlr-t");
+    app.add_option("--queries", queries, "square: model evaluations per input");
     app.add_option("--search", search, "fgsm: grid (Foolbox parity) | bisection");
     app.add_option("--loss", loss, "fgsm: network (the training loss) | ce (softmax cross-entropy)");
     app.add_option("--overshoot", overshoot, "deepfool: overshoot (default 0.05 per_step, 0.02 at_end)");
@@ -165,6 +170,30 @@ int main(int argc, char** argv)
                     std::printf("%s %.3f: accuracy %.4f\n", noise ? "noise" : "blur sigma", levels[i], acc[i]);
             } else if (attack == "pgd") {
                 run_pgd(net, x, y, j, engine);
+            } else if (attack == "fmn") {
+                sleepnet::FmnOptions o;
+                o.norm = sleepnet::norm_from_string(norm);
+                if (steps > 0) o.steps = steps;
+                const auto r = sleepnet::fmn(net, x, y, o);
+                examples::attack_rows(j, r, offset);
+                j["norm"] = norm;
+                j["score"] = sleepnet::json_number(r.median_epsilon());
+                j["score_kind"] = "median minimal norm";
+                j["success_rate"] = r.success_rate();
+                std::printf("%s on %zu inputs (%zu correctly classified): median minimal norm %.4f, success rate %.4f\n",
+                            r.attack.c_str(), n, r.attempted(), r.median_epsilon(), r.success_rate());
+            } else if (attack == "square") {
+                if (pgd_eps.empty()) throw sleepnet::invalid_argument("square needs --eps E...");
+                sleepnet::SquareOptions o;
+                o.queries = queries;
+                nlohmann::json curve = nlohmann::json::array();
+                for (double e : pgd_eps) {
+                    const auto r = sleepnet::square_attack(net, x, y, e, o, engine);
+                    curve.push_back({{"epsilon", e}, {"robust_accuracy", r.robust_accuracy()}, {"success_rate", r.success_rate()}});
+                    std::printf("square eps %.4f: robust accuracy %.4f (success rate %.4f)\n", e, r.robust_accuracy(), r.success_rate());
+                    if (e == pgd_eps.back()) examples::attack_rows(j, r, offset);
+                }
+                j["curve"] = curve;
             } else {
                 examples::Progress bar(attack);
                 sleepnet::AttackResult<T> all;

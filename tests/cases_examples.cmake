@@ -40,6 +40,43 @@ foreach(_atk fgsm deepfool jsma boundary noise blur)
             --iterations 200 --loss ce --json ${_ex_out}/patches/attack_${_atk}.json)
   set_tests_properties(example_attack_patches_${_atk} PROPERTIES FIXTURES_REQUIRED ex_patches_model)
 endforeach()
+# the strong attacks: APGD's minimal eps is never above FGSM's (same loss family), FMN
+# flips every image, APGD and Square break everything at the full budget
+add_test(NAME example_attack_patches_pgd
+  COMMAND $<TARGET_FILE:attack> --model ${_ex_out}/patches/control --dataset patches --seed 3 --attack pgd --minimal
+          --json ${_ex_out}/patches/attack_pgd.json)
+add_test(NAME example_attack_patches_pgd_eps
+  COMMAND $<TARGET_FILE:attack> --model ${_ex_out}/patches/control --dataset patches --seed 3 --attack pgd
+          --eps 0 1 --json ${_ex_out}/patches/attack_pgd_eps.json)
+add_test(NAME example_attack_patches_fmn
+  COMMAND $<TARGET_FILE:attack> --model ${_ex_out}/patches/control --dataset patches --seed 3 --attack fmn --norm l2
+          --json ${_ex_out}/patches/attack_fmn.json)
+add_test(NAME example_attack_patches_square
+  COMMAND $<TARGET_FILE:attack> --model ${_ex_out}/patches/control --dataset patches --seed 3 --attack square
+          --eps 1 --queries 200 --json ${_ex_out}/patches/attack_square.json)
+set_tests_properties(example_attack_patches_pgd example_attack_patches_pgd_eps example_attack_patches_fmn
+  example_attack_patches_square PROPERTIES FIXTURES_REQUIRED ex_patches_model)
+add_test(NAME example_attack_patches_pgd_needs_mode
+  COMMAND $<TARGET_FILE:attack> --model ${_ex_out}/patches/control --dataset patches --attack pgd --json ${_ex_out}/patches/x.json)
+set_tests_properties(example_attack_patches_pgd_needs_mode PROPERTIES FIXTURES_REQUIRED ex_patches_model
+  PASS_REGULAR_EXPRESSION "pgd needs either --eps E... or --minimal")
+json_check(example_attack_patches_pgd_check
+  -DFILE=${_ex_out}/patches/attack_pgd.json -DKEY=score -DOP=LE
+  -DFILE2=${_ex_out}/patches/attack_fgsm.json -DKEY2=score)
+json_check(example_attack_patches_pgd_eps_check
+  -DFILE=${_ex_out}/patches/attack_pgd_eps.json -DKEY=curve.1.robust_accuracy -DOP=EQ -DVALUE=0)
+json_check(example_attack_patches_pgd_eps0_check
+  -DFILE=${_ex_out}/patches/attack_pgd_eps.json -DKEY=curve.0.robust_accuracy -DOP=EQ
+  -DFILE2=${_ex_out}/patches/train.json -DKEY2=test_accuracy)
+json_check(example_attack_patches_fmn_check
+  -DFILE=${_ex_out}/patches/attack_fmn.json -DKEY=success_rate -DOP=EQ -DVALUE=1)
+json_check(example_attack_patches_square_check
+  -DFILE=${_ex_out}/patches/attack_square.json -DKEY=curve.0.robust_accuracy -DOP=EQ -DVALUE=0)
+set_tests_properties(example_attack_patches_pgd_check PROPERTIES DEPENDS "example_attack_patches_pgd;example_attack_patches_fgsm")
+set_tests_properties(example_attack_patches_pgd_eps_check example_attack_patches_pgd_eps0_check
+  PROPERTIES DEPENDS example_attack_patches_pgd_eps)
+set_tests_properties(example_attack_patches_fmn_check PROPERTIES DEPENDS example_attack_patches_fmn)
+set_tests_properties(example_attack_patches_square_check PROPERTIES DEPENDS example_attack_patches_square)
 # every Patches image is attacked successfully by the gradient attacks
 json_check(example_attack_patches_fgsm_check
   -DFILE=${_ex_out}/patches/attack_fgsm.json -DKEY=success_rate -DOP=EQ -DVALUE=1)
