@@ -7,7 +7,10 @@
 //
 // Validation: the last --validation training images (default 2,000; all of them for tiny
 // sets such as Patches, where there is nothing to hold out). The objective runs
-// on the first --objective-count of them (default 500). Sleep input and its normalization:
+// on the first --objective-count of them (default 500). Objective (default pgd): APGD
+// robust accuracy at --pgd-eps (0.1), or the median minimal APGD eps (--pgd-minimal);
+// --objective fgsm is the paper's single-step score, which rewards gradient masking
+// (docs/robustness.md). Sleep input and its normalization:
 // the whole training set, exactly as the sleep example uses it, so `sleep --params OUT
 // --seed <sleep-seed>` reproduces the winner. An interrupted search continues from --log.
 // --refit: every candidate's layers above the slept ones are refitted (snn/refit.hpp) on
@@ -44,9 +47,11 @@ struct TuneBar {
 int main(int argc, char** argv)
 {
     CLI::App app{"Search sleep parameters for a trained network (objective on a validation split)"};
-    std::string model_dir, dataset = "mnist", data_dir, out_file, log_file, method = "genetic", objective = "fgsm";
+    std::string model_dir, dataset = "mnist", data_dir, out_file, log_file, method = "genetic", objective = "pgd";
     std::string fgsm_search = "bisection", fgsm_loss = "network", rule = "authors";
-    std::size_t budget = 100, validation = 2000, objective_count = 500, population = 16;
+    std::size_t budget = 100, validation = 2000, objective_count = 500, population = 16, pgd_steps = 100;
+    double pgd_eps = 0.1;
+    bool pgd_minimal = false;
     std::uint64_t seed = 1, sleep_seed = 1, max_spikes = 500000;
     double max_drop = 0.03;
     unsigned threads = 2;
@@ -64,7 +69,12 @@ int main(int argc, char** argv)
     app.add_option("--budget", budget, "candidates to evaluate");
     app.add_option("--method", method, "genetic | random");
     app.add_option("--population", population, "GA population size");
-    app.add_option("--objective", objective, "fgsm (median minimal eps) | deepfool (median distance) | noise (accuracy at std 0.5, 0.7)");
+    app.add_option("--objective", objective, "pgd (APGD robust accuracy at --pgd-eps, or median minimal eps with --pgd-minimal; "
+                                             "the default) | fgsm (median minimal eps; rewards gradient masking) | deepfool "
+                                             "(median distance) | noise (accuracy at std 0.5, 0.7)");
+    app.add_option("--pgd-eps", pgd_eps, "pgd objective: the L-inf budget of the robust accuracy");
+    app.add_flag("--pgd-minimal", pgd_minimal, "pgd objective: median minimal eps (bisection, ~10x the cost) instead");
+    app.add_option("--pgd-steps", pgd_steps, "pgd objective: APGD steps per loss (CE, margin)");
     app.add_option("--rule", rule, "STDP rule of every candidate: authors (code) | paper (text)");
     app.add_option("--fgsm-search", fgsm_search, "bisection (fast) | grid (Foolbox parity)");
     app.add_option("--fgsm-loss", fgsm_loss, "network (the training loss, the paper's) | ce (softmax cross-entropy)");
@@ -203,7 +213,17 @@ int main(int argc, char** argv)
 
             auto run = [&](const auto& obj) { return sleepnet::tune_sleep(control, td, space, obj, opts, engine, bar); };
             sleepnet::TuneResult r;
-            if (objective == "fgsm") {
+            if (objective == "pgd") {
+                sleepnet::PgdObjective o;
+                o.epsilon = pgd_eps;
+                o.options.steps = pgd_steps;
+                if (pgd_minimal) o.mode = sleepnet::PgdObjective::Mode::minimal_epsilon;
+                char buf[64];
+                std::snprintf(buf, sizeof buf, " --pgd-eps %g", pgd_eps);
+                space_flags += pgd_minimal ? std::string(" --pgd-minimal") : std::string(buf);
+                if (pgd_steps != 100) space_flags += " --pgd-steps " + std::to_string(pgd_steps);
+                r = run(o);
+            } else if (objective == "fgsm") {
                 sleepnet::FgsmObjective o;
                 if (fgsm_search == "grid") o.options.search = sleepnet::FgsmSearch::grid;
                 else if (fgsm_search != "bisection")
@@ -221,7 +241,7 @@ int main(int argc, char** argv)
             } else if (objective == "noise") {
                 r = run(sleepnet::NoiseObjective{});
             } else {
-                throw sleepnet::invalid_argument("unknown --objective '" + objective + "' (fgsm, deepfool or noise)");
+                throw sleepnet::invalid_argument("unknown --objective '" + objective + "' (pgd, fgsm, deepfool or noise)");
             }
 
             const auto& best = r.best();

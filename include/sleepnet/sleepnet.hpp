@@ -32,6 +32,7 @@
 #include "attacks/boundary.hpp"
 #include "attacks/common.hpp"
 #include "attacks/deepfool.hpp"
+#include "attacks/ensemble.hpp"
 #include "attacks/fgsm.hpp"
 #include "attacks/fmn.hpp"
 #include "attacks/jsma.hpp"

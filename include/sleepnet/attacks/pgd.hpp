@@ -265,9 +265,10 @@ inline void pgd_step(PgdState<T>& s, const PgdOptions& o, std::size_t iteration,
     }
 }
 
-/// After an evaluation: count loss increases, keep the best point, retire broken slots.
+/// After an evaluation: count loss increases, keep the best point, retire broken slots
+/// (all slots run every step when `retire` is false; broken then stays set once set).
 template <class T>
-inline void pgd_record(PgdState<T>& s, const PgdScratch<T>& w)
+inline void pgd_record(PgdState<T>& s, const PgdScratch<T>& w, bool retire = true)
 {
     const std::size_t d = s.d;
     for (std::size_t r = 0; r < s.active.size(); ++r) {
@@ -280,8 +281,9 @@ inline void pgd_record(PgdState<T>& s, const PgdScratch<T>& w)
             std::copy(s.x.data() + slot * d, s.x.data() + (slot + 1) * d, s.x_best.data() + slot * d);
             std::copy(s.grad.data() + slot * d, s.grad.data() + (slot + 1) * d, s.grad_best.data() + slot * d);
         }
-        s.broken[slot] = w.adversarial[r];
+        s.broken[slot] = s.broken[slot] || w.adversarial[r];
     }
+    if (!retire) return;
     s.active.erase(std::remove_if(s.active.begin(), s.active.end(), [&](std::size_t slot) { return s.broken[slot] != 0; }),
                    s.active.end());
 }
@@ -328,7 +330,8 @@ inline std::vector<std::size_t> apgd_checkpoints(std::size_t steps)
 /// One run from the start points in s.x/// One run from the start points in s.x: evaluate, then `steps` steps (APGD checkpoints
 /// on its schedule). Slots end broken (s.x is their adversarial) or not.
 template <class T>
-inline void pgd_run(const DenseNetwork<T>& net, const PgdOptions& o, LogitLoss loss, PgdState<T>& s)
+inline void pgd_run(const DenseNetwork<T>& net, const PgdOptions& o, LogitLoss loss, PgdState<T>& s,
+                    bool retire = true)
 {
     PgdScratch<T> w;
     pgd_evaluate(net, loss, s, w);
@@ -341,13 +344,13 @@ inline void pgd_run(const DenseNetwork<T>& net, const PgdOptions& o, LogitLoss l
     std::copy(s.x.begin(), s.x.end(), s.x_best.begin());
     std::copy(s.x.begin(), s.x.end(), s.x_old.begin());
     std::copy(s.grad.begin(), s.grad.end(), s.grad_best.begin());
-    pgd_record(s, w);
+    pgd_record(s, w, retire);
     const std::vector<std::size_t> checks = apgd_checkpoints(o.steps);
     std::size_t next = 0, last = 0;
     for (std::size_t i = 0; i < o.steps && !s.active.empty(); ++i) {
         pgd_step(s, o, i, w);
         pgd_evaluate(net, loss, s, w);
-        pgd_record(s, w);
+        pgd_record(s, w, retire);
         if (o.method == PgdMethod::apgd && next < checks.size() && i + 1 == checks[next]) {
             pgd_checkpoint(s, checks[next] - last);
             last = checks[next++];

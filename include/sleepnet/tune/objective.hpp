@@ -12,11 +12,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "../attacks/deepfool.hpp"
 #include "../attacks/fgsm.hpp"
+#include "../attacks/pgd.hpp"
 #include "../core/rng.hpp"
 #include "../distort/noise.hpp"
 #include "../nn/train.hpp"
@@ -48,6 +50,48 @@ struct FgsmObjective {
     double operator()(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y) const
     {
         return fgsm(net, x, y, options).median_epsilon();
+    }
+};
+
+/// Robustness under APGD, the robustness objective to use (single-step FGSM rewards gradient
+/// masking: docs/robustness.md). Mode robust_accuracy (default): robust accuracy at
+/// `epsilon` over the validation inputs; mode minimal_epsilon: median minimal eps by
+/// bisection (about 10x the cost). Attack settings in `options` (APGD, L-inf, CE then
+/// margin, 100 steps); random starts (restarts > 1) draw from an engine seeded with `seed`
+/// at each call, so every candidate meets the same attack.
+struct PgdObjective {
+    enum class Mode { robust_accuracy, minimal_epsilon };
+    Mode mode = Mode::robust_accuracy;
+    double epsilon = 0.1;
+    PgdOptions options;
+    MinimalEpsilonSearch search;
+    std::uint64_t seed = 1;
+
+    /// Names every setting, so that a log written with other attack settings is not
+    /// resumed as if it were this objective's.
+    std::string name() const
+    {
+        char buf[160];
+        if (mode == Mode::robust_accuracy)
+            std::snprintf(buf, sizeof buf, "%s_%s_robust_accuracy_eps%g", to_string(options.method).c_str(),
+                          to_string(options.norm).c_str(), epsilon);
+        else
+            std::snprintf(buf, sizeof buf, "%s_%s_median_minimal_eps_max%g_tol%g", to_string(options.method).c_str(),
+                          to_string(options.norm).c_str(), search.max_epsilon, search.tolerance);
+        std::string n = buf;
+        for (LogitLoss l : options.losses) n += "_" + to_string(l);
+        n += "_steps" + std::to_string(options.steps) + "_restarts" + std::to_string(options.restarts);
+        if (options.random_start) n += "_random_start";
+        if (options.restarts > 1 || options.random_start) n += "_seed" + std::to_string(seed);
+        return n;
+    }
+
+    template <class T>
+    double operator()(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y) const
+    {
+        default_engine engine(seed);
+        if (mode == Mode::minimal_epsilon) return pgd_minimal(net, x, y, options, search, engine).median_epsilon();
+        return pgd(net, x, y, epsilon, options, engine).robust_accuracy();
     }
 };
 
