@@ -601,6 +601,29 @@ TEST_CASE("objectives: FGSM, DeepFool and noise measure what they name")
     CHECK(contains(message_of<invalid_argument>([&] { n(net, data.val_x, data.val_y); }), "no noise levels"));
 }
 
+TEST_CASE("the PGD objective measures what it names; every attack setting is in the name")
+{
+    const auto net = small_net(5);
+    const auto data = small_data(5);
+    PgdObjective o;
+    o.epsilon = 0.05;
+    default_engine e1(o.seed);
+    CHECK(o(net, data.val_x, data.val_y) == pgd(net, data.val_x, data.val_y, 0.05, o.options, e1).robust_accuracy());
+    CHECK(o.name() == "apgd_linf_robust_accuracy_eps0.05_ce_margin_steps100_restarts1");
+    PgdObjective m = o;
+    m.mode = PgdObjective::Mode::minimal_epsilon;
+    m.options.restarts = 2;
+    default_engine e2(m.seed);
+    CHECK(m(net, data.val_x, data.val_y) ==
+          pgd_minimal(net, data.val_x, data.val_y, m.options, m.search, e2).median_epsilon());
+    CHECK(m.name() == "apgd_linf_median_minimal_eps_max1_tol0.001_ce_margin_steps100_restarts2_seed1");
+    // the objective is the same whatever the caller did before (its own engine per call)
+    CHECK(m(net, data.val_x, data.val_y) == m(net, data.val_x, data.val_y));
+    PgdObjective steps = o;
+    steps.options.steps = 20;
+    CHECK(steps.name() != o.name());
+}
+
 TEST_CASE("shipped parameter files load, validate for the 784-1200-1200-10 control, and name their origin")
 {
     for (const char* name : {"mnist", "mnist-robust", "mnist-refit", "fashion"}) {
