@@ -128,6 +128,17 @@ struct PgdJob {
     std::uint64_t round = 0;           ///< distinguishes the calls of one search
 };
 
+/// Buffers of the passes of a run, reused across steps.
+template <class T>
+struct PgdScratch {
+    ScratchMatrix<T> xs;
+    ExactState<T> st;
+    matrix<T> dz, dx;
+    std::vector<double> g, value;
+    std::vector<char> adversarial;
+    std::vector<T> z;
+};
+
 /// Per-input state of one run, indexed by slot (position in the block).
 template <class T>
 struct PgdState {
@@ -138,6 +149,7 @@ struct PgdState {
     std::vector<std::size_t> label, target, increases, queries;
     std::vector<char> reduced, broken;
     std::vector<std::size_t> active;                ///< slots still unbroken
+    PgdScratch<T> scratch;                          ///< pass buffers, reused by every run
 };
 
 /// Ball-and-bounds projection of row v (in place) around x0, radius r.
@@ -193,17 +205,6 @@ inline void pgd_random_start(T* v, const T* x0, std::size_t d, T r, Norm norm, c
     }
     pgd_project(v, x0, d, r, norm, b);
 }
-
-/// Buffers of the passes of a run, reused across steps.
-template <class T>
-struct PgdScratch {
-    ScratchMatrix<T> xs;
-    ExactState<T> st;
-    matrix<T> dz, dx;
-    std::vector<double> g, value;
-    std::vector<char> adversarial;
-    std::vector<T> z;
-};
 
 /// Loss, its input gradient (into s.grad) and whether the point is adversarial, for every
 /// active slot; value[r] and adversarial[r] follow the order of s.active.
@@ -333,7 +334,7 @@ template <class T>
 inline void pgd_run(const DenseNetwork<T>& net, const PgdOptions& o, LogitLoss loss, PgdState<T>& s,
                     bool retire = true)
 {
-    PgdScratch<T> w;
+    PgdScratch<T>& w = s.scratch;
     pgd_evaluate(net, loss, s, w);
     for (std::size_t r = 0; r < s.active.size(); ++r) {
         const std::size_t slot = s.active[r];
@@ -432,6 +433,7 @@ inline bool pgd_rows(const DenseNetwork<T>& net, const matrix<T>& x, const label
     std::vector<std::size_t> left = job.rows;
     std::vector<std::vector<std::size_t>> ranked;
     std::uint64_t run = 0;
+    PgdState<T> s;
     PgdProgress progress{job.round, 0, pgd_runs(o, net.output_size()), job.rows.size(), job.rows.size()};
     for (LogitLoss loss : o.losses) {
         const bool targeted = loss == LogitLoss::targeted_dlr;
@@ -443,7 +445,6 @@ inline bool pgd_rows(const DenseNetwork<T>& net, const matrix<T>& x, const label
                 for (std::size_t row : left) target[row] = ranked[row][t];
             }
             for (std::size_t r = 0; r < o.restarts && !left.empty(); ++r, ++run) {
-                PgdState<T> s;
                 progress.run = run + 1;
                 for (std::size_t b = 0; b < left.size(); b += o.batch) {
                     const std::size_t n = std::min(o.batch, left.size() - b);
