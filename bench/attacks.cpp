@@ -18,6 +18,7 @@
 // --pgd-eps (default 0.1) on all --count images, then at eps 0, where no input is ever
 // broken, so every correctly classified one gets all 2 x (1 + steps) passes: the upper
 // bound of its time for any eps. --skip-others runs only the baselines and APGD.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -49,9 +50,14 @@ void report(const char* name, const R& r, std::size_t n, double seconds, double 
                 eps ? r.median_epsilon() : r.median_distance(), r.success_rate());
 }
 
+struct ApgdTime {
+    double seconds = 0.0;
+    std::size_t passes = 0;
+};
+
 // APGD at budget eps on x: time, robust accuracy, passes made, and the cost against the
-// forward + backward baseline. Returns the time.
-double run_apgd(const char* name, const sleepnet::DenseNetwork<float>& net, const sleepnet::matrix<float>& x,
+// forward + backward baseline.
+ApgdTime run_apgd(const char* name, const sleepnet::DenseNetwork<float>& net, const sleepnet::matrix<float>& x,
                 const sleepnet::label_vector& y, double eps, std::size_t steps, double gradient_seconds)
 {
     sleepnet::PgdOptions o;  // apgd, linf, {cross_entropy, margin}
@@ -70,7 +76,42 @@ double run_apgd(const char* name, const sleepnet::DenseNetwork<float>& net, cons
                 "%.2fx the baseline per pass made\n",
                 static_cast<double>(passes) / static_cast<double>(n), o.losses.size() * (steps + 1), t / gradient_seconds,
                 passes == 0 ? 0.0 : t / static_cast<double>(passes) / per_image);
-    return t;
+    return {t, passes};
+}
+
+// The same worst-case workload in PyTorch (bench/pgd_torch.py) when Debian's python3-torch
+// is installed: same model, steps and threads, the first min(count, 2000) images (PyTorch
+// is slow enough that all 10,000 would take minutes); compared per forward+backward pass.
+void torch_comparison(const std::string& model, const std::string& data, std::size_t count, std::size_t steps,
+                      unsigned threads, const ApgdTime& ours)
+{
+    if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) {
+        std::printf("  pytorch: python3-torch not installed (apt install python3-torch), comparison skipped\n");
+        return;
+    }
+    if (model.empty()) {
+        std::printf("  pytorch: comparison needs --model DIR, skipped\n");
+        return;
+    }
+    const std::string cmd = "/usr/bin/python3 " SLEEPNET_BENCH_DIR "/pgd_torch.py --model '" + model + "' --data '" + data +
+                            "' --count " + std::to_string(std::min<std::size_t>(count, 2000)) + " --steps " + std::to_string(steps) + " --threads " +
+                            std::to_string(threads);
+    FILE* p = ::popen(cmd.c_str(), "r");
+    double seconds = 0.0;
+    unsigned long long passes = 0;
+    char version[64] = "?";
+    const int got = p ? std::fscanf(p, "torch_seconds %lf passes %llu torch %63s", &seconds, &passes, version) : 0;
+    if (p) ::pclose(p);
+    if (got < 2 || passes == 0 || ours.passes == 0) {
+        std::printf("  pytorch: %s failed\n", cmd.c_str());
+        return;
+    }
+    const double per_pass_torch = seconds / static_cast<double>(passes);
+    const double per_pass_ours = ours.seconds / static_cast<double>(ours.passes);
+    std::printf("  pytorch %s, same worst case (2 losses x (1 + %zu) passes per image, %u threads): %.2f s for %llu passes; "
+                "sleepnet %.2f s for %zu passes\n", version, steps, threads, seconds, passes, ours.seconds, ours.passes);
+    std::printf("    sleepnet is %.2fx faster per pass (goal >= 3x: %s)\n", per_pass_torch / per_pass_ours,
+                per_pass_torch / per_pass_ours >= 3.0 ? "met" : "NOT met");
 }
 }  // namespace
 
@@ -218,15 +259,17 @@ int main(int argc, char** argv)
             const auto b = sleepnet::boundary(net, xs, ys, sleepnet::BoundaryOptions{}, eng);
             report("boundary", b, small, since(t0), forward, false);
         }
-        const double t_apgd = run_apgd("apgd-linf", net, x, y, pgd_eps, pgd_steps, gradient);
+        const double t_apgd = run_apgd("apgd-linf", net, x, y, pgd_eps, pgd_steps, gradient).seconds;
         const bool target = count == 10000 && pgd_steps == 50;
         if (target)
             std::printf("    target (APGD 2 losses x 50 steps on 10,000 MNIST images <= 30 s on 2 cores): %s, %.2f s\n",
                         t_apgd <= 30.0 ? "met" : "NOT met", t_apgd);
-        const double t_worst = run_apgd("apgd-linf eps=0", net, x, y, 0.0, pgd_steps, gradient);
+        const ApgdTime worst = run_apgd("apgd-linf eps=0", net, x, y, 0.0, pgd_steps, gradient);
+        const double t_worst = worst.seconds;
         std::printf("    worst case (no input broken, every pass made): %.2f s, the upper bound for any eps\n", t_worst);
         if (target)
             std::printf("    target at the worst case: %s, %.2f s\n", t_worst <= 30.0 ? "met" : "NOT met", t_worst);
+        torch_comparison(model, data, count, pgd_steps, threads, worst);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench/attacks: %s\n", e.what());
         return 1;
