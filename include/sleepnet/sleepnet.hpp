@@ -44,6 +44,7 @@
 #include "distort/curves.hpp"
 #include "distort/noise.hpp"
 
+#include "defenses/adversarial.hpp"
 #include "defenses/distillation.hpp"
 #include "defenses/finetune.hpp"
 

@@ -234,7 +234,7 @@ public:
         craft_training_adversarials(net, xb_.data(), end - begin, labels_.data(), order.data() + begin, base_,
                                     epoch + 1, options_, adv_, scratch_);
         const double value = options_.clean_fraction > 0.0 ? mixed_pass(net, loss, engine) : plain_pass(net, loss, engine);
-        sgd_.step(net, st_, dz_);
+        if (std::isfinite(value)) sgd_.step(net, st_, dz_);
         return value;
     }
 
@@ -325,52 +325,13 @@ inline TrainReport adversarial_train(DenseNetwork<T>& net, const matrix<T>& x, c
     detail::adversarial_check(net, x, y, adv, "adversarial_train");
     const std::size_t n = x.shape()[0];
     if (n == 0) throw invalid_argument("adversarial_train: no training samples");
-    auto hooks = std::forward_as_tuple(callbacks...);
-    const auto t0 = std::chrono::steady_clock::now();
     detail::AdversarialTrainer<T> trainer(net, x, y, sgd, adv, rng::bits64(engine));
-    std::vector<std::size_t> order(n);
-    std::iota(order.begin(), order.end(), std::size_t{0});
-
-    TrainReport report;
-    TrainInfo info;
-    info.epochs = sgd.epochs;
-    info.batches_per_epoch = (n + sgd.batch_size - 1) / sgd.batch_size;
-    for (std::size_t epoch = 0; epoch < sgd.epochs && !report.stopped_early; ++epoch) {
-        info.epoch = epoch;
-        info.batch = 0;
-        info.epoch_loss = 0.0;
-        if (detail::call_on_begin_epoch(hooks, info)) {
-            report.stopped_early = true;
-            break;
-        }
-        if (sgd.shuffle) rng::shuffle(order.begin(), order.end(), engine);
-        double loss_sum = 0.0;
-        for (std::size_t b = 0; b < info.batches_per_epoch; ++b) {
-            const std::size_t begin = b * sgd.batch_size, end = std::min(n, begin + sgd.batch_size);
-            const double value = trainer.step(net, loss, order, begin, end, epoch, engine);
-            if (!std::isfinite(value)) {
-                throw numeric_error("adversarial_train: loss became non-finite at epoch " + std::to_string(epoch + 1) +
-                                    ", batch " + std::to_string(b + 1) + " (learning rate too high?)");
-            }
-            loss_sum += value;
-            ++report.batches;
-            info.batch = b;
-            info.samples_seen += end - begin;
-            info.batch_loss = value;
-            info.epoch_loss = loss_sum / static_cast<double>(b + 1);
-            if (detail::call_on_batch(hooks, info)) {
-                report.stopped_early = true;
-                break;
-            }
-        }
-        report.final_epoch_loss = info.epoch_loss;
-        if (!report.stopped_early) {
-            ++report.epochs_completed;
-            report.stopped_early = detail::call_on_end_epoch(hooks, info);
-        }
-    }
-    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return report;
+    return detail::run_epochs(
+        n, sgd, engine, "adversarial_train",
+        [&](const std::vector<std::size_t>& order, std::size_t begin, std::size_t end, std::size_t epoch) {
+            return trainer.step(net, loss, order, begin, end, epoch, engine);
+        },
+        std::forward<Callbacks>(callbacks)...);
 }
 
 /// adversarial_train on a labelled data set; data.classes must equal net.output_size().

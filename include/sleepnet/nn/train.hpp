@@ -58,6 +58,61 @@ inline void gather_rows(const matrix<T>& src, const std::vector<std::size_t>& or
     }
 }
 
+/// The epoch loop every trainer shares: per epoch, on_begin_epoch, a reshuffle of the
+/// sample order with `engine` (options.shuffle), then batch(order, begin, end, epoch) ->
+/// batch loss for each batch of options.batch_size (the last may be smaller; a batch must
+/// not step on a non-finite loss), on_batch after each, on_end_epoch; a hook returning
+/// true stops. A non-finite batch loss throws numeric_error naming `who`.
+template <class Engine, class Batch, class... Callbacks>
+inline TrainReport run_epochs(std::size_t n, const SgdOptions& options, Engine& engine, const char* who, Batch&& batch,
+                              Callbacks&&... callbacks)
+{
+    auto hooks = std::forward_as_tuple(callbacks...);
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::size_t> order(n);
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    TrainReport report;
+    TrainInfo info;
+    info.epochs = options.epochs;
+    info.batches_per_epoch = (n + options.batch_size - 1) / options.batch_size;
+    for (std::size_t epoch = 0; epoch < options.epochs && !report.stopped_early; ++epoch) {
+        info.epoch = epoch;
+        info.batch = 0;
+        info.epoch_loss = 0.0;
+        if (call_on_begin_epoch(hooks, info)) {
+            report.stopped_early = true;
+            break;
+        }
+        if (options.shuffle) rng::shuffle(order.begin(), order.end(), engine);
+        double loss_sum = 0.0;
+        for (std::size_t b = 0; b < info.batches_per_epoch; ++b) {
+            const std::size_t begin = b * options.batch_size, end = std::min(n, begin + options.batch_size);
+            const double value = batch(order, begin, end, epoch);
+            if (!std::isfinite(value)) {
+                throw numeric_error(std::string(who) + ": loss became non-finite at epoch " + std::to_string(epoch + 1) +
+                                    ", batch " + std::to_string(b + 1) + " (learning rate too high?)");
+            }
+            loss_sum += value;
+            ++report.batches;
+            info.batch = b;
+            info.samples_seen += end - begin;
+            info.batch_loss = value;
+            info.epoch_loss = loss_sum / static_cast<double>(b + 1);
+            if (call_on_batch(hooks, info)) {
+                report.stopped_early = true;
+                break;
+            }
+        }
+        report.final_epoch_loss = info.epoch_loss;
+        if (!report.stopped_early) {
+            ++report.epochs_completed;
+            report.stopped_early = call_on_end_epoch(hooks, info);
+        }
+    }
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return report;
+}
+
 }  // namespace detail
 
 /// Trains on inputs x (N x inputs) against targets (N x outputs; one-hot or soft labels).
@@ -77,66 +132,22 @@ inline TrainReport train(DenseNetwork<T>& net, const matrix<T>& x, const matrix<
         throw invalid_argument("train: targets have shape " + detail::shape_string(targets) + ", expected (" +
                                std::to_string(n) + ", " + std::to_string(net.output_size()) + ")");
     }
-    auto hooks = std::forward_as_tuple(callbacks...);
-    const auto t0 = std::chrono::steady_clock::now();
-
     Sgd<T> sgd(net, options);
     ForwardState<T> st;
     matrix<T> xb;
     matrix<T> yb;
     matrix<T> dz;
-    std::vector<std::size_t> order(n);
-    std::iota(order.begin(), order.end(), std::size_t{0});
-
-    TrainReport report;
-    TrainInfo info;
-    info.epochs = options.epochs;
-    info.batches_per_epoch = (n + options.batch_size - 1) / options.batch_size;
-    for (std::size_t epoch = 0; epoch < options.epochs && !report.stopped_early; ++epoch) {
-        info.epoch = epoch;
-        info.batch = 0;
-        info.epoch_loss = 0.0;
-        if (detail::call_on_begin_epoch(hooks, info)) {
-            report.stopped_early = true;
-            break;
-        }
-        if (options.shuffle) {
-            rng::shuffle(order.begin(), order.end(), engine);
-        }
-        double loss_sum = 0.0;
-        for (std::size_t b = 0; b < info.batches_per_epoch; ++b) {
-            const std::size_t begin = b * options.batch_size;
-            const std::size_t end = std::min(n, begin + options.batch_size);
+    return detail::run_epochs(
+        n, options, engine, "train",
+        [&](const std::vector<std::size_t>& order, std::size_t begin, std::size_t end, std::size_t) {
             detail::gather_rows(x, order, begin, end, xb);
             detail::gather_rows(targets, order, begin, end, yb);
             net.forward(xb, st, Mode::train, &engine);
-            const T value = loss(st.logits(), st.output(), yb, net.options().output, &dz);
-            if (!std::isfinite(static_cast<double>(value))) {
-                throw numeric_error("train: loss became non-finite at epoch " + std::to_string(epoch + 1) +
-                                    ", batch " + std::to_string(b + 1) + " (learning rate too high?)");
-            }
-            sgd.step(net, st, dz);
-            loss_sum += static_cast<double>(value);
-            ++report.batches;
-            info.batch = b;
-            info.samples_seen += end - begin;
-            info.batch_loss = static_cast<double>(value);
-            info.epoch_loss = loss_sum / static_cast<double>(b + 1);
-            if (detail::call_on_batch(hooks, info)) {
-                report.stopped_early = true;
-                break;
-            }
-        }
-        report.final_epoch_loss = info.epoch_loss;
-        if (!report.stopped_early) {
-            ++report.epochs_completed;
-            if (detail::call_on_end_epoch(hooks, info)) {
-                report.stopped_early = true;
-            }
-        }
-    }
-    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return report;
+            const double value = static_cast<double>(loss(st.logits(), st.output(), yb, net.options().output, &dz));
+            if (std::isfinite(value)) sgd.step(net, st, dz);
+            return value;
+        },
+        std::forward<Callbacks>(callbacks)...);
 }
 
 /// Trains on a labelled data set (one-hot targets).
