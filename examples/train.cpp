@@ -2,12 +2,14 @@
 // settings and writes a model directory.
 //
 //   train --dataset mnist --data data/mnist --epochs 2 --seed 1 --out out/control [--json out/train.json]
+//   train ... --adversarial pgd|fgsm-rs [--adv-eps 0.1] [--adv-steps 10]   adversarial training
 #include <iostream>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
 
 #include <sleepnet/data/load.hpp>
+#include <sleepnet/defenses/adversarial.hpp>
 #include <sleepnet/nn/io.hpp>
 #include <sleepnet/nn/train.hpp>
 
@@ -17,7 +19,8 @@ int main(int argc, char** argv)
 {
     CLI::App app{"Train a dense ReLU network (defaults: the authors' recipe for the chosen data set)"};
     std::string dataset = "mnist", data_dir, out_dir, json_file, dtype = "float32", loss_name = "mse";
-    std::string output_act = "relu", init_name = "uniform", dropout_mode = "scale_at_test";
+    std::string output_act = "relu", init_name = "uniform", dropout_mode = "scale_at_test", adversarial;
+    sleepnet::AdversarialTrainingOptions adv;
     std::vector<std::size_t> hidden;
     bool hidden_given = false;
     std::size_t epochs = 0, batch = 100;
@@ -44,6 +47,9 @@ int main(int argc, char** argv)
     app.add_option("--init-scale", init_scale, "half-width of the uniform initialisation");
     app.add_option("--weight-decay", weight_decay, "L2 weight decay");
     app.add_option("--dtype", dtype, "float32 | float64");
+    app.add_option("--adversarial", adversarial, "adversarial training (the reference defense): pgd (Madry) | fgsm-rs (Wong)");
+    app.add_option("--adv-eps", adv.epsilon, "adversarial training: L-inf budget");
+    app.add_option("--adv-steps", adv.steps, "adversarial training: PGD steps per batch");
     CLI11_PARSE(app, argc, argv);
     hidden_given = hidden_opt->count() > 0;
 
@@ -84,11 +90,18 @@ int main(int argc, char** argv)
                       << ", loss " << loss_name << "\n";
             examples::TrainProgress progress;
             sleepnet::TrainReport report;
+            if (!adversarial.empty()) {
+                adv.method = sleepnet::adversarial_training_method_from_string(adversarial);
+                adv.validate();
+            }
+            auto fit = [&](const auto& loss) {
+                if (adversarial.empty()) return sleepnet::train(net, data.train, loss, sgd, engine, progress);
+                return sleepnet::adversarial_train(net, data.train, loss, sgd, adv, engine, progress);
+            };
             if (loss_name == "mse") {
-                report = sleepnet::train(net, data.train, sleepnet::MseLoss{}, sgd, engine, progress);
+                report = fit(sleepnet::MseLoss{});
             } else if (loss_name == "ce") {
-                report = sleepnet::train(net, data.train, sleepnet::SoftmaxCrossEntropy{temperature}, sgd, engine,
-                                         progress);
+                report = fit(sleepnet::SoftmaxCrossEntropy{temperature});
             } else {
                 throw sleepnet::invalid_argument("unknown --loss '" + loss_name + "' (expected mse or ce)");
             }
@@ -110,6 +123,7 @@ int main(int argc, char** argv)
                 j["loss"] = loss_name;
                 j["seed"] = seed;
                 j["dtype"] = dtype;
+                if (!adversarial.empty()) j["adversarial"] = sleepnet::to_json(adv);
                 j["final_epoch_loss"] = report.final_epoch_loss;
                 j["train_accuracy"] = train_acc;
                 j["test_accuracy"] = test_acc;
