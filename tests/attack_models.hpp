@@ -7,6 +7,7 @@
 // - inputs in [0.35, 0.65], so small optimal perturbations are never clipped.
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include <sleepnet/attacks/common.hpp>
 #include <sleepnet/core/rng.hpp>
@@ -62,6 +63,37 @@ inline double affine_distance(const sleepnet::DenseNetwork<double>& net, const s
     }
     if (norm == sleepnet::Norm::l2) dual = std::sqrt(dual);
     return (z(i, label) - z(i, u)) / dual;
+}
+
+/// Brightness-model inputs: row i has channel 0 at c0[i] and channel 1 at c1[i].
+inline sleepnet::matrix<double> brightness_inputs(const std::vector<double>& c0, const std::vector<double>& c1,
+                                                  std::size_t half)
+{
+    sleepnet::matrix<double> x = sleepnet::matrix<double>::from_shape({c0.size(), 2 * half});
+    for (std::size_t i = 0; i < c0.size(); ++i)
+        for (std::size_t j = 0; j < 2 * half; ++j) x(i, j) = j < half ? c0[i] : c1[i];
+    return x;
+}
+
+/// The invariants case: a 12-16-4 ReLU network (He init) and 30 inputs in [0, 1) drawn
+/// from eng (seed 8), labelled by the network except every fifth, wrong on purpose; eng
+/// is returned for further draws.
+struct InvariantCase {
+    sleepnet::default_engine eng;
+    sleepnet::DenseNetwork<double> net;
+    sleepnet::matrix<double> x;
+    sleepnet::label_vector y;
+};
+
+inline InvariantCase invariant_case()
+{
+    using namespace sleepnet;
+    InvariantCase c{default_engine(8), DenseNetwork<double>({12, 16, 4}), matrix<double>::from_shape({30, 12}), {}};
+    c.net.initialize(Init::he(), c.eng);
+    for (auto& v : c.x) v = rng::uniform01<double>(c.eng);
+    c.y = c.net.predict(c.x);
+    for (std::size_t i = 0; i < 30; i += 5) c.y(i) = (c.y(i) + 1) % 4;
+    return c;
 }
 
 }  // namespace test_support

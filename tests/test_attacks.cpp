@@ -18,10 +18,8 @@ using test_support::mid_inputs;
 TEST_CASE("FGSM on the brightness model: minimal epsilon = margin / 2")
 {
     const auto net = brightness_model(50);
-    matrix<double> x = matrix<double>::from_shape({3, 100});
-    const double c0[] = {0.6, 0.55, 0.3}, c1[] = {0.4, 0.5, 0.9};
-    for (std::size_t i = 0; i < 3; ++i)
-        for (std::size_t j = 0; j < 100; ++j) x(i, j) = j < 50 ? c0[i] : c1[i];
+    const std::vector<double> c0{0.6, 0.55, 0.3}, c1{0.4, 0.5, 0.9};
+    matrix<double> x = test_support::brightness_inputs(c0, c1, 50);
     const label_vector y{0, 0, 1};
     const matrix<double> before = x;
     FgsmOptions o;
@@ -128,13 +126,7 @@ TEST_CASE("DeepFool on the brightness model moves the two channels by margin / 2
 
 TEST_CASE("attack invariants: misclassified skipped, bounds, verification, batch independence, constant model")
 {
-    default_engine eng(8);
-    DenseNetwork<double> net({12, 16, 4});
-    net.initialize(Init::he(), eng);
-    matrix<double> x = matrix<double>::from_shape({30, 12});
-    for (auto& v : x) v = rng::uniform01<double>(eng);
-    label_vector y = net.predict(x);
-    for (std::size_t i = 0; i < 30; i += 5) y(i) = (y(i) + 1) % 4;  // misclassified on purpose
+    auto [eng, net, x, y] = test_support::invariant_case();  // every fifth input misclassified on purpose
     const matrix<double> before = x;
     const auto rf = fgsm(net, x, y);
     DeepFoolOptions clipped;

@@ -27,14 +27,6 @@ FmnOptions with_norm(Norm n)
     return o;
 }
 
-// brightness inputs: channel 0 at c0, channel 1 at c1
-matrix<double> two_channels(const std::vector<double>& c0, const std::vector<double>& c1, std::size_t half)
-{
-    matrix<double> x = matrix<double>::from_shape({c0.size(), 2 * half});
-    for (std::size_t i = 0; i < c0.size(); ++i)
-        for (std::size_t j = 0; j < 2 * half; ++j) x(i, j) = j < half ? c0[i] : c1[i];
-    return x;
-}
 
 }  // namespace
 
@@ -52,7 +44,7 @@ TEST_CASE("fmn: options, defaults per norm, result name")
     CHECK(own.final_alpha() == 0.5);
 
     const auto net = brightness_model(5);
-    const matrix<double> x = two_channels({0.6}, {0.4}, 5);
+    const matrix<double> x = test_support::brightness_inputs({0.6}, {0.4}, 5);
     CHECK(fmn(net, x, label_vector{0}, linf).attack == "fmn-linf");
     CHECK(fmn(net, x, label_vector{0}, l2).attack == "fmn-l2");
 }
@@ -109,7 +101,7 @@ TEST_CASE("fmn on the brightness model: L-inf margin / 2, L2 margin * sqrt(half 
     const std::size_t half = 50;
     const auto net = brightness_model(half);
     const std::vector<double> c0{0.6, 0.55, 0.3}, c1{0.4, 0.5, 0.9};
-    const matrix<double> x = two_channels(c0, c1, half);
+    const matrix<double> x = test_support::brightness_inputs(c0, c1, half);
     const label_vector y{0, 0, 1};
     for (Norm norm : {Norm::linf, Norm::l2}) {
         const auto r = fmn(net, x, y, with_norm(norm));
@@ -131,7 +123,7 @@ TEST_CASE("fmn: norms and steps are in units of the input range")
     // the brightness model on inputs and bounds scaled by 2: the same epsilon
     const std::size_t half = 10;
     const auto net = brightness_model(half);
-    const matrix<double> x = two_channels({0.6, 0.3}, {0.45, 0.8}, half);
+    const matrix<double> x = test_support::brightness_inputs({0.6, 0.3}, {0.45, 0.8}, half);
     const matrix<double> x2 = 2.0 * x;
     const label_vector y{0, 1};
     for (Norm norm : {Norm::linf, Norm::l2}) {
@@ -149,13 +141,7 @@ TEST_CASE("fmn: norms and steps are in units of the input range")
 
 TEST_CASE("fmn invariants: inputs kept, verified adversarials inside the bounds, skipped inputs, batch independence")
 {
-    default_engine eng(8);
-    DenseNetwork<double> net({12, 16, 4});
-    net.initialize(Init::he(), eng);
-    matrix<double> x = matrix<double>::from_shape({30, 12});
-    for (auto& v : x) v = rng::uniform01<double>(eng);
-    label_vector y = net.predict(x);
-    for (std::size_t i = 0; i < 30; i += 5) y(i) = (y(i) + 1) % 4;  // misclassified on purpose
+    auto [eng, net, x, y] = test_support::invariant_case();  // every fifth input misclassified on purpose
     const matrix<double> before = x;
     for (Norm norm : {Norm::linf, Norm::l2}) {
         CAPTURE(to_string(norm));
@@ -265,7 +251,7 @@ TEST_CASE("fmn: a model nothing can flip fails cleanly and stops")
 TEST_CASE("fmn: bad options and inputs get clear errors naming the field")
 {
     const auto net = brightness_model(5);
-    const matrix<double> x = two_channels({0.6, 0.3}, {0.4, 0.7}, 5);
+    const matrix<double> x = test_support::brightness_inputs({0.6, 0.3}, {0.4, 0.7}, 5);
     const label_vector y{0, 1};
     auto message = [&](FmnOptions o) {
         return test_support::message_of<invalid_argument>([&] { fmn(net, x, y, o); });

@@ -138,10 +138,8 @@ TEST_CASE("PGD at a fixed budget: breaks just above the analytic distance, never
 TEST_CASE("brightness model: minimal L-inf eps = margin / 2")
 {
     const auto net = brightness_model(50);
-    matrix<double> x = matrix<double>::from_shape({3, 100});
-    const double c0[] = {0.6, 0.55, 0.3}, c1[] = {0.4, 0.5, 0.9};
-    for (std::size_t i = 0; i < 3; ++i)
-        for (std::size_t j = 0; j < 100; ++j) x(i, j) = j < 50 ? c0[i] : c1[i];
+    const std::vector<double> c0{0.6, 0.55, 0.3}, c1{0.4, 0.5, 0.9};
+    matrix<double> x = test_support::brightness_inputs(c0, c1, 50);
     const label_vector y{0, 0, 1};
     default_engine eng(1);
     MinimalEpsilonSearch ms;
