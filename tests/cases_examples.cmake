@@ -156,3 +156,21 @@ if(CMAKE_BUILD_TYPE STREQUAL "Release")
       PROPERTIES FIXTURES_REQUIRED ex_reproduce_mnist)
   endif()
 endif()
+
+# audit (the robustness checklist, attacks/audit.hpp) on the Patches control, the model as
+# its own transfer surrogate: the JSON has the seven checks, and robust accuracy reaches 0
+# by eps 1 (binary images: the grid must pass 0.5); a missing --model is a clear error
+add_test(NAME example_audit_patches
+  COMMAND $<TARGET_FILE:audit> --model ${_ex_out}/patches/control --surrogate ${_ex_out}/patches/control
+          --dataset patches --seed 3 --count 4 --epsilons 0.1 0.25 0.5 0.75 1 --queries 200
+          --json ${_ex_out}/patches/audit.json)
+set_tests_properties(example_audit_patches PROPERTIES FIXTURES_REQUIRED ex_patches_model)
+json_check(example_audit_patches_checks
+  -DFILE=${_ex_out}/patches/audit.json -DKEY=checks.6.value -DOP=GE -DVALUE=-1)
+json_check(example_audit_patches_reaches_zero
+  -DFILE=${_ex_out}/patches/audit.json -DKEY=passed.reaches_zero -DOP=EQ -DVALUE=1)
+set_tests_properties(example_audit_patches_checks example_audit_patches_reaches_zero
+  PROPERTIES DEPENDS example_audit_patches)
+add_test(NAME example_audit_needs_model
+  COMMAND $<TARGET_FILE:audit> --dataset patches --json ${_ex_out}/patches/audit-x.json)
+set_tests_properties(example_audit_needs_model PROPERTIES PASS_REGULAR_EXPRESSION "--model is required")

@@ -29,6 +29,7 @@
 #include "snn/spiking_inference.hpp"
 #include "snn/stdp.hpp"
 
+#include "attacks/audit.hpp"
 #include "attacks/boundary.hpp"
 #include "attacks/common.hpp"
 #include "attacks/deepfool.hpp"

@@ -1,0 +1,282 @@
+// audit: the robustness audit of a model (Carlini et al. 2019's checklist, attacks/audit.hpp):
+// prints one line per check and a verdict on gradient masking, writes the checks, the
+// robust-accuracy curves and the per-input worst case to JSON, and with --plot the curves
+// as data, a gnuplot script and a PNG.
+//
+//   audit --model out/mnist-refit --surrogate out/control --dataset mnist --data data/mnist
+//         --count 500 --json audit.json --plot audit-plots
+//   audit ... --eps 0.1 --epsilons 0.05 0.1 0.2 0.3 --steps 100 --no-l2 --seed 1
+//
+// Any model directory works (model.json + W*.npy, e.g. written from PyTorch); it is
+// evaluated in the precision its weights are stored in, the surrogate in the same one.
+// Exit code 0 whatever the verdict (1 on errors).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+#include <sleepnet/attacks/audit.hpp>
+#include <sleepnet/data/load.hpp>
+#include <sleepnet/nn/io.hpp>
+
+#include "common.hpp"
+#include "reproduce_plots.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// Stage lines on stderr, a bar inside the APGD runs, and the seconds of every stage.
+struct AuditBar {
+    examples::Progress bar{"audit"};
+    std::vector<std::pair<std::string, double>> seconds;
+    Clock::time_point began = Clock::now();
+
+    bool on_progress(const sleepnet::AuditProgress& p)
+    {
+        close();
+        seconds.emplace_back(p.stage, 0.0);
+        began = Clock::now();
+        std::fprintf(stderr, "audit: stage %zu/%zu: %s\n", p.index + 1, p.stages, p.stage.c_str());
+        bar.restart(p.stage);
+        return false;
+    }
+    bool on_progress(const sleepnet::PgdProgress& p)
+    {
+        bar.update(p.run, p.runs, "round " + std::to_string(p.round) + ", unbroken " + std::to_string(p.unbroken) + "/" +
+                                      std::to_string(p.inputs));
+        return false;
+    }
+    /// Books the time of the stage in progress.
+    void close()
+    {
+        if (!seconds.empty() && seconds.back().second == 0.0)
+            seconds.back().second = std::chrono::duration<double>(Clock::now() - began).count();
+    }
+};
+
+/// Short keys of the checks, for JSON consumers (check_json.cmake reads numbers).
+const std::map<std::string, std::string>& check_keys()
+{
+    namespace c = sleepnet::audit_checks;
+    static const std::map<std::string, std::string> keys{
+        {c::iterative, "iterative"}, {c::reaches_zero, "reaches_zero"}, {c::black_box, "black_box"},
+        {c::transfer, "transfer"},   {c::converged, "converged"},       {c::noise, "noise"},
+        {c::margin, "margin"}};
+    return keys;
+}
+
+nlohmann::json options_json(const sleepnet::AuditOptions& o)
+{
+    std::vector<std::string> losses;
+    for (auto l : o.attack.losses) losses.push_back(sleepnet::to_string(l));
+    return {{"epsilons", o.epsilons}, {"epsilon", o.epsilon},
+            {"attack", {{"method", sleepnet::to_string(o.attack.method)}, {"losses", losses}, {"steps", o.attack.steps},
+                        {"restarts", o.attack.restarts}, {"random_start", o.attack.random_start},
+                        {"targets", o.attack.targets}}},
+            {"search", {{"max_epsilon", o.search.max_epsilon}, {"tolerance", o.search.tolerance}}},
+            {"square_queries", o.square_queries}, {"noise_draws", o.noise_draws}, {"tolerance", o.tolerance},
+            {"l2", o.l2}, {"l2_max", o.l2_max}, {"l2_norms", o.l2_norms}};
+}
+
+template <class T>
+nlohmann::json checks_json(const sleepnet::AuditReport<T>& r, nlohmann::json& passed)
+{
+    nlohmann::json checks = nlohmann::json::array();
+    for (const auto& c : r.checks) {
+        const std::string key = check_keys().at(c.name);
+        checks.push_back({{"name", c.name}, {"key", key}, {"pass", c.pass}, {"value", sleepnet::json_number(c.value)},
+                          {"reference", sleepnet::json_number(c.reference)}, {"detail", c.detail},
+                          {"masking", c.masking}});
+        passed[key] = c.pass ? 1 : 0;
+    }
+    return checks;
+}
+
+nlohmann::json curves_json(const std::vector<double>& budgets,
+                           const std::vector<std::pair<std::string, std::vector<double>>>& curves)
+{
+    nlohmann::json series = nlohmann::json::object();
+    for (const auto& [name, c] : curves) series[name] = c;
+    return {{"budgets", budgets}, {"robust_accuracy", series}};
+}
+
+/// Per input: label, correctly classified, the worst-case minimal L-inf eps (and L2 norm).
+template <class T>
+nlohmann::json worst_rows(const sleepnet::AuditReport<T>& r, std::size_t offset)
+{
+    nlohmann::json rows = nlohmann::json::array();
+    for (std::size_t i = 0; i < r.worst.samples.size(); ++i) {
+        const auto& s = r.worst.samples[i];
+        nlohmann::json row{{"index", s.index + offset}, {"label", s.label}, {"attempted", s.attempted}};
+        if (s.attempted) row["linf"] = sleepnet::json_number(s.epsilon);
+        if (s.attempted && i < r.worst_l2.samples.size()) row["l2"] = sleepnet::json_number(r.worst_l2.samples[i].epsilon);
+        rows.push_back(row);
+    }
+    return rows;
+}
+
+template <class T>
+void print_report(const sleepnet::AuditReport<T>& r, double eps)
+{
+    std::printf("clean accuracy %.4f\n", r.clean_accuracy);
+    for (const auto& c : r.checks)
+        std::printf("%s  %-40s %8.4f vs %8.4f  %s\n", c.pass ? "PASS" : "FAIL", c.name.c_str(), c.value, c.reference,
+                    c.detail.c_str());
+    auto table = [](const char* what, const std::vector<double>& budgets,
+                    const std::vector<std::pair<std::string, std::vector<double>>>& curves) {
+        if (curves.empty()) return;
+        std::printf("robust accuracy, %s:\n%10s", what, "budget");
+        for (const auto& c : curves) std::printf(" %12s", c.first.c_str());
+        std::printf("\n");
+        for (std::size_t k = 0; k < budgets.size(); ++k) {
+            std::printf("%10.4g", budgets[k]);
+            for (const auto& c : curves) std::printf(" %12.4f", c.second[k]);
+            std::printf("\n");
+        }
+    };
+    table("L-inf", r.epsilons, r.linf_curves);
+    table("L2", r.l2_norms, r.l2_curves);
+    std::string failed;
+    for (const auto& c : r.checks)
+        if (!c.pass && c.masking) failed += (failed.empty() ? "" : ", ") + c.name;
+    if (r.stopped) std::printf("audit stopped early: the checklist is incomplete\n");
+    if (r.masking_suspected())
+        std::printf("verdict: gradient masking suspected: %s failed\n", failed.c_str());
+    else
+        std::printf("verdict: no sign of gradient masking%s\n", r.stopped ? " (in the checks made)" : "");
+    if (!r.converged()) std::printf("note: the white-box attack alone is not converged (check converged)\n");
+    if (!std::isnan(r.robust_accuracy))
+        std::printf("robust accuracy at eps %g, worst case over every fixed-budget attack (the figure to report): %.4f\n",
+                    eps, r.robust_accuracy);
+}
+
+/// DIR/audit_linf.dat, audit_l2.dat, audit_curves.gp and (with gnuplot) audit_curves.png.
+template <class T>
+nlohmann::json write_plots(const std::string& dir, const sleepnet::AuditReport<T>& r, const std::string& title)
+{
+    std::filesystem::create_directories(dir);
+    auto table = [](const char* x, const std::vector<double>& budgets,
+                    const std::vector<std::pair<std::string, std::vector<double>>>& curves) {
+        examples::CurveTable t{x, budgets, {}, {}};
+        for (const auto& [name, c] : curves) {
+            t.series.push_back(name);
+            t.values.push_back(c);
+        }
+        return t;
+    };
+    const auto linf = table("epsilon", r.epsilons, r.linf_curves), l2 = table("l2_norm", r.l2_norms, r.l2_curves);
+    const bool with_l2 = !r.l2_curves.empty();
+    examples::write_curve_dat(dir + "/audit_linf.dat", linf);
+    if (with_l2) examples::write_curve_dat(dir + "/audit_l2.dat", l2);
+    const bool have_gp = examples::gnuplot_available();
+    std::ostringstream g;
+    g << examples::gnuplot_terminal(have_gp, with_l2 ? 1200 : 700, 500) << "\nset output 'audit_curves.png'\n"
+      << "set multiplot layout 1," << (with_l2 ? 2 : 1) << " title " << examples::gp_quote("Robustness audit: " + title)
+      << "\nset yrange [0:1.02]\nset grid\nset key top right\nset ylabel 'Robust accuracy'\n"
+      << "set title 'L-inf'\nset xlabel 'Epsilon'\n" << examples::gp_plot_lines("audit_linf.dat", linf, {});
+    if (with_l2) g << "set title 'L2'\nset xlabel 'L2 norm'\n" << examples::gp_plot_lines("audit_l2.dat", l2, {});
+    g << "unset multiplot\n";
+    examples::write_text(dir + "/audit_curves.gp", g.str());
+    bool png = false;
+    if (have_gp && !(png = examples::run_gnuplot(dir, "audit_curves.gp")))
+        std::fprintf(stderr, "audit: warning: gnuplot failed on %s/audit_curves.gp\n", dir.c_str());
+    if (!have_gp)
+        std::fprintf(stderr, "audit: warning: gnuplot not found; wrote %s/audit_curves.gp (run it inside %s)\n",
+                     dir.c_str(), dir.c_str());
+    return {{"dir", dir}, {"script", "audit_curves.gp"}, {"png", png ? nlohmann::json("audit_curves.png") : nlohmann::json()}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    CLI::App app{"Robustness audit (Carlini et al. 2019 checklist): is the measured robustness gradient masking?"};
+    std::string model_dir, surrogate_dir, dataset, data_dir, json_file, plot_dir;
+    std::size_t count = 1000, offset = 0, steps = 0, queries = 0;
+    std::uint64_t seed = 1;
+    double eps = 0.0, tolerance = -1.0;
+    std::vector<double> epsilons;
+    bool no_l2 = false;
+    app.add_option("--model", model_dir, "model directory (model.json + W*.npy)")->required();
+    app.add_option("--surrogate", surrogate_dir, "model directory of a surrogate for the transfer check (e.g. the control)");
+    app.add_option("--dataset", dataset, "mnist | fashion | patches | features | synthetic-features")->required();
+    app.add_option("--data", data_dir, "data directory");
+    app.add_option("--count", count, "audit the first N test inputs (after --offset); 0 = all");
+    app.add_option("--offset", offset, "skip this many test inputs");
+    app.add_option("--eps", eps, "the L-inf budget of the per-budget checks (default 0.1)");
+    app.add_option("--epsilons", epsilons, "L-inf grid of the curves (default 0.025 0.05 0.075 0.1 0.15 0.2 0.3)");
+    app.add_option("--steps", steps, "APGD iterations per run (default 100)");
+    app.add_option("--queries", queries, "Square queries per input (default 1000)");
+    app.add_option("--tolerance", tolerance, "robust accuracies this close count as equal (default 0.01)");
+    app.add_flag("--no-l2", no_l2, "skip the L2 curves (APGD-L2 and FMN-L2)");
+    app.add_option("--seed", seed, "seed of the random parts (and of generated data sets)");
+    app.add_option("--json", json_file, "write options, checks, curves and per-input worst case here")->required();
+    app.add_option("--plot", plot_dir, "write the curves (data, gnuplot script, PNG) into this directory");
+    CLI11_PARSE(app, argc, argv);
+
+    return examples::guarded("audit", [&] {
+        sleepnet::AuditOptions o;
+        if (eps > 0.0) o.epsilon = eps;
+        if (!epsilons.empty()) o.epsilons = epsilons;
+        if (steps > 0) o.attack.steps = steps;
+        if (queries > 0) o.square_queries = queries;
+        if (tolerance >= 0.0) o.tolerance = tolerance;
+        o.l2 = !no_l2;
+        o.validate();
+        const auto info = sleepnet::read_model_info(model_dir);
+        return examples::with_precision(info.dtype, [&](auto zero) {
+            using T = decltype(zero);
+            const auto net = sleepnet::load_model<T>(model_dir);
+            std::optional<sleepnet::DenseNetwork<T>> surrogate;
+            if (!surrogate_dir.empty()) surrogate = sleepnet::load_model<T>(surrogate_dir);
+            const auto data = sleepnet::load_dataset<T>(dataset, data_dir, seed);
+            const std::size_t total = data.test.size();
+            if (offset >= total)
+                throw sleepnet::invalid_argument("--offset " + std::to_string(offset) + " >= " + std::to_string(total) + " test inputs");
+            const std::size_t n = count == 0 ? total - offset : std::min(count, total - offset);
+            const sleepnet::matrix<T> x = xt::view(data.test.x, xt::range(offset, offset + n), xt::all());
+            const sleepnet::label_vector y = xt::view(data.test.y, xt::range(offset, offset + n));
+            sleepnet::default_engine engine(seed);
+            AuditBar bar;
+            const auto t0 = Clock::now();
+            const auto r = sleepnet::audit(net, x, y, surrogate ? &*surrogate : nullptr, o, engine, bar);
+            bar.close();
+            const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+            print_report(r, o.epsilon);
+            std::printf("time %.1f s\n", seconds);
+
+            nlohmann::json j, passed = nlohmann::json::object(), stage_seconds = nlohmann::json::array();
+            j["program"] = "audit";
+            j["model"] = model_dir;
+            j["surrogate"] = surrogate_dir.empty() ? nlohmann::json() : nlohmann::json(surrogate_dir);
+            j["dataset"] = data.test.name;
+            j["dtype"] = info.dtype;
+            j["offset"] = offset;
+            j["count"] = n;
+            j["seed"] = seed;
+            j["options"] = options_json(o);
+            j["clean_accuracy"] = r.clean_accuracy;
+            j["checks"] = checks_json(r, passed);
+            j["passed"] = passed;
+            j["failed"] = static_cast<int>(std::count_if(r.checks.begin(), r.checks.end(), [](const auto& c) { return !c.pass; }));
+            j["masking_suspected"] = r.masking_suspected();
+            j["converged"] = r.converged();
+            j["robust_accuracy"] = sleepnet::json_number(r.robust_accuracy);
+            j["stopped"] = r.stopped;
+            j["curves"] = {{"linf", curves_json(r.epsilons, r.linf_curves)}, {"l2", curves_json(r.l2_norms, r.l2_curves)}};
+            j["worst_case"] = worst_rows(r, offset);
+            for (const auto& [stage, s] : bar.seconds) stage_seconds.push_back({{"stage", stage}, {"seconds", s}});
+            j["seconds"] = {{"total", seconds}, {"stages", stage_seconds}};
+            if (!plot_dir.empty()) j["plots"] = write_plots(plot_dir, r, model_dir + " (" + data.test.name + ")");
+            examples::write_json(json_file, j);
+            return 0;
+        });
+    });
+}
