@@ -1,7 +1,7 @@
-# cmake -DFILE=x.json -DKEY=a.b -DOP=GE|LE|EQ|GT -DVALUE=v [-DKEY2=... -DFILE2=...] [-DFACTOR=f] -P check_json.cmake
+# cmake -DFILE=x.json -DKEY=a.b -DOP=GE|LE|EQ|GT -DVALUE=v [-DKEY2=... -DFILE2=...] [-DFACTOR=f] [-DOFFSET=o] -P check_json.cmake
 # Fails unless the number at KEY (dot-separated path, array indices allowed) in FILE
 # compares as asked with VALUE, or (when FILE2/KEY2 are given) with the number at KEY2 in FILE2;
-# with FACTOR, with FACTOR times that number.
+# with FACTOR, with FACTOR times that number; with OFFSET, with that number plus OFFSET.
 if(NOT EXISTS "${FILE}")
   message(FATAL_ERROR "check_json: ${FILE} does not exist (the program before did not write it)")
 endif()
@@ -49,6 +49,11 @@ if(DEFINED FACTOR)
   _to_micro("${FACTOR}" _f)
   math(EXPR _b "${_b} * ${_f} / 1000000")
   set(VALUE "${FACTOR} x ${VALUE}")
+endif()
+if(DEFINED OFFSET)
+  _to_micro("${OFFSET}" _o)
+  math(EXPR _b "${_b} + ${_o}")
+  set(VALUE "${VALUE} + ${OFFSET}")
 endif()
 set(_ok FALSE)
 if(OP STREQUAL "GE" AND _a GREATER_EQUAL _b)

@@ -626,16 +626,16 @@ TEST_CASE("the PGD objective measures what it names; every attack setting is in 
 
 TEST_CASE("shipped parameter files load, validate for the 784-1200-1200-10 control, and name their origin")
 {
-    for (const char* name : {"mnist", "mnist-robust", "mnist-refit", "fashion"}) {
+    for (const char* name : {"mnist", "mnist-robust", "mnist-refit", "mnist-pgd", "mnist-pgd-refit", "fashion"}) {
         CAPTURE(name);
         const std::string path = std::string(SLEEPNET_SOURCE_DIR) + "/examples/params/" + name + ".json";
         const SleepParams p = load_sleep_params(path);
         p.validate(3);
         CHECK(p.alpha.empty());  // relative to the network's normalization
         CHECK(contains(p.provenance, "tune --method genetic"));
-        // only the refit file refits, and it leaves layers to train in the 3-layer control
+        // only the refit files refit, and they leave layers to train in the 3-layer control
         const auto r = load_refit_options(path);
-        CHECK(r.has_value() == (std::string(name) == "mnist-refit"));
+        CHECK(r.has_value() == (std::string(name) == "mnist-refit" || std::string(name) == "mnist-pgd-refit"));
         if (r) {
             CHECK(r->frozen_layers < 3);
             CHECK(contains(p.provenance, "--refit"));
