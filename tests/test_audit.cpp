@@ -341,3 +341,29 @@ TEST_CASE("the CE-vs-margin check says masking for a saturated softmax or a CE-o
     CHECK(detail::audit_margin_check(margin, ce, 0.25, o).masking);
     CHECK(detail::audit_margin_check(ce, ce, 0.25, o).pass);
 }
+
+TEST_CASE("an unconverged attack or strong noise is no sign of masking")
+{
+    AttackResult<double> base, strong;
+    base.samples.resize(10);
+    strong.samples.resize(10);
+    for (std::size_t i = 0; i < 10; ++i) {
+        base.samples[i].attempted = strong.samples[i].attempted = true;
+        base.samples[i].success = i < 2;
+        strong.samples[i].success = i < 6;
+    }
+    AuditOptions o;
+    const auto c = detail::audit_converged(base, strong, "more runs", o);
+    CHECK_FALSE(c.pass);
+    CHECK(c.value == doctest::Approx(0.4));
+    CHECK_FALSE(c.masking);
+    const auto n = detail::audit_noise_check(0.3, 0.3, 0.9, o);
+    CHECK_FALSE(n.pass);
+    CHECK_FALSE(n.masking);
+    AuditReport<double> r;
+    r.checks = {c, n};
+    CHECK_FALSE(r.masking_suspected());
+    CHECK_FALSE(r.converged());
+    r.checks.push_back(detail::audit_not_stronger(audit_checks::black_box, "Square", strong, base, o));
+    CHECK(r.masking_suspected());  // a black-box attack beating the white-box one is
+}

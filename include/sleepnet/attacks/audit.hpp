@@ -285,6 +285,7 @@ inline AuditCheck audit_converged(const AttackResult<T>& base, const AttackResul
 {
     AuditCheck c{audit_checks::converged, false, base.robust_accuracy() - strong.robust_accuracy(), o.tolerance, ""};
     c.pass = c.value <= o.tolerance;
+    c.masking = false;  // an unconverged attack, not a property of the network
     c.detail = "robust accuracy at eps " + audit_fmt(o.epsilon) + ": APGD " + audit_fmt(base.robust_accuracy()) +
                ", with " + runs + " added " + audit_fmt(strong.robust_accuracy());
     return c;
@@ -294,6 +295,7 @@ inline AuditCheck audit_noise_check(double noise, double apgd, double clean, con
 {
     AuditCheck c{audit_checks::noise, false, noise, apgd + 0.5 * (clean - apgd), ""};
     c.pass = c.value >= c.reference - 1e-12;
+    c.masking = false;  // a large budget or a weak attack, not masked gradients
     c.detail = std::to_string(o.noise_draws) + " random sign vectors of L-inf norm " + audit_fmt(o.epsilon) +
                " per input: robust accuracy " + audit_fmt(noise) + "; APGD " + audit_fmt(apgd) + ", clean " +
                audit_fmt(clean) + "; needs >= APGD + (clean - APGD) / 2";
