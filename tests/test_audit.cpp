@@ -320,16 +320,26 @@ TEST_CASE("bad options and arguments: exceptions name the field")
                    "audit: 40 inputs but 2 labels"));
 }
 
+namespace {
+
+/// A result of 10 attempted inputs, the first `broken` of them broken.
+AttackResult<double> first_broken(std::size_t broken)
+{
+    AttackResult<double> r;
+    r.samples.resize(10);
+    for (std::size_t i = 0; i < 10; ++i) {
+        r.samples[i].attempted = true;
+        r.samples[i].success = i < broken;
+    }
+    return r;
+}
+
+}  // namespace
+
 TEST_CASE("the CE-vs-margin check says masking for a saturated softmax or a CE-only attack, not for a flat one")
 {
-    AttackResult<double> margin, ce;
-    margin.samples.resize(10);
-    ce.samples.resize(10);
-    for (std::size_t i = 0; i < 10; ++i) {
-        margin.samples[i].attempted = ce.samples[i].attempted = true;
-        margin.samples[i].success = i < 7;  // robust accuracy 0.3
-        ce.samples[i].success = i < 2;      // 0.8
-    }
+    const auto margin = first_broken(7);  // robust accuracy 0.3
+    const auto ce = first_broken(2);      // 0.8
     AuditOptions o;  // attack: CE then margin
     const auto flat = detail::audit_margin_check(margin, ce, 0.25, o);
     CHECK_FALSE(flat.pass);
@@ -344,14 +354,7 @@ TEST_CASE("the CE-vs-margin check says masking for a saturated softmax or a CE-o
 
 TEST_CASE("an unconverged attack or strong noise is no sign of masking")
 {
-    AttackResult<double> base, strong;
-    base.samples.resize(10);
-    strong.samples.resize(10);
-    for (std::size_t i = 0; i < 10; ++i) {
-        base.samples[i].attempted = strong.samples[i].attempted = true;
-        base.samples[i].success = i < 2;
-        strong.samples[i].success = i < 6;
-    }
+    const auto base = first_broken(2), strong = first_broken(6);
     AuditOptions o;
     const auto c = detail::audit_converged(base, strong, "more runs", o);
     CHECK_FALSE(c.pass);
