@@ -36,17 +36,99 @@
 
 #include "common.hpp"
 
+namespace {
+
+/// Flags of the strong attacks (pgd, fmn, square).
+struct StrongFlags {
+    std::string method = "apgd", norm = "linf";
+    std::vector<std::string> losses{"ce", "margin"};
+    std::vector<double> eps;
+    std::size_t restarts = 1, targets = 9, queries = 5000, steps = 0, offset = 0;
+    double tolerance = 1e-3, max_epsilon = 1.0;
+    bool minimal = false, random_start = false;
+};
+
+sleepnet::PgdOptions pgd_options(const StrongFlags& f)
+{
+    sleepnet::PgdOptions o;
+    if (f.method != "apgd" && f.method != "pgd")
+        throw sleepnet::invalid_argument("--method must be apgd or pgd, got '" + f.method + "'");
+    o.method = f.method == "apgd" ? sleepnet::PgdMethod::apgd : sleepnet::PgdMethod::pgd;
+    o.norm = sleepnet::norm_from_string(f.norm);
+    o.losses.clear();
+    for (const auto& l : f.losses) o.losses.push_back(sleepnet::logit_loss_from_string(l));
+    if (f.steps > 0) o.steps = f.steps;
+    o.restarts = f.restarts;
+    o.random_start = f.random_start;
+    o.targets = f.targets;
+    return o;
+}
+
+/// Robust accuracy per budget of f.eps (rows of the last budget) into j.
+template <class Attack>
+void budget_curve(const StrongFlags& f, nlohmann::json& j, Attack&& attack)
+{
+    if (f.eps.empty()) throw sleepnet::invalid_argument("this attack needs --eps E...");
+    nlohmann::json curve = nlohmann::json::array();
+    for (double e : f.eps) {
+        const auto r = attack(e);
+        curve.push_back({{"epsilon", e}, {"robust_accuracy", r.robust_accuracy()}, {"success_rate", r.success_rate()}});
+        std::printf("%s eps %.4f: robust accuracy %.4f (success rate %.4f)\n", r.attack.c_str(), e, r.robust_accuracy(),
+                    r.success_rate());
+        if (e == f.eps.back()) examples::attack_rows(j, r, f.offset);
+    }
+    j["curve"] = curve;
+}
+
+/// Rows, median minimal budget and success rate of a minimal-budget result into j.
+template <class R>
+void minimal_summary(const R& r, const StrongFlags& f, nlohmann::json& j)
+{
+    examples::attack_rows(j, r, f.offset);
+    j["score"] = sleepnet::json_number(r.median_epsilon());
+    j["score_kind"] = "median minimal " + f.norm + " norm";
+    j["success_rate"] = r.success_rate();
+    std::printf("%s on %zu inputs (%zu correctly classified): median minimal norm %.4f, success rate %.4f\n",
+                r.attack.c_str(), r.samples.size(), r.attempted(), r.median_epsilon(), r.success_rate());
+}
+
+/// --attack pgd | fmn | square.
+template <class T, class Engine>
+void run_strong(const std::string& attack, const sleepnet::DenseNetwork<T>& net, const sleepnet::matrix<T>& x,
+                const sleepnet::label_vector& y, const StrongFlags& f, nlohmann::json& j, Engine& engine)
+{
+    if (attack == "fmn") {
+        sleepnet::FmnOptions o;
+        o.norm = sleepnet::norm_from_string(f.norm);
+        if (f.steps > 0) o.steps = f.steps;
+        return minimal_summary(sleepnet::fmn(net, x, y, o), f, j);
+    }
+    if (attack == "square") {
+        sleepnet::SquareOptions o;
+        o.queries = f.queries;
+        return budget_curve(f, j, [&](double e) { return sleepnet::square_attack(net, x, y, e, o, engine); });
+    }
+    const sleepnet::PgdOptions o = pgd_options(f);
+    if (f.minimal == !f.eps.empty()) throw sleepnet::invalid_argument("pgd needs either --eps E... or --minimal");
+    examples::PgdBar bar("pgd");
+    j["pgd"] = {{"method", f.method}, {"norm", f.norm}, {"losses", f.losses}, {"steps", o.steps},
+                {"restarts", f.restarts}, {"random_start", f.random_start}};
+    if (!f.minimal) return budget_curve(f, j, [&](double e) { return sleepnet::pgd(net, x, y, e, o, engine, bar); });
+    sleepnet::MinimalEpsilonSearch ms;
+    ms.max_epsilon = f.max_epsilon;
+    ms.tolerance = f.tolerance;
+    j["tolerance"] = f.tolerance;
+    minimal_summary(sleepnet::pgd_minimal(net, x, y, o, ms, engine, bar), f, j);
+}
+
+}  // namespace
+
 int main(int argc, char** argv)
 {
     CLI::App app{"Attack or distort a model's test inputs (FGSM, DeepFool, JSMA, Boundary, noise, blur)"};
     std::string model_dir, dataset = "mnist", data_dir, attack = "fgsm", json_file, search = "grid", loss = "network";
     std::string overshoot_mode = "per_step", variant = "single", noise_kind = "std";
-    std::string method = "apgd", norm = "linf";
-    std::vector<std::string> pgd_losses{"ce", "margin"};
-    std::vector<double> pgd_eps;
-    std::size_t restarts = 1, targets = 9, queries = 5000;
-    double tolerance = 1e-3;
-    bool minimal = false, random_start = false;
+    StrongFlags strong;
     std::size_t count = 0, offset = 0, chunk = 250, steps = 0, max_iterations = 0, boundary_iterations = 1000;
     std::uint64_t seed = 1;
     double max_epsilon = 1.0, overshoot = -1.0, theta = 0.1;
@@ -63,16 +145,16 @@ int main(int argc, char** argv)
     app.add_option("--seed", seed, "seed (boundary, noise, generated data sets)");
     app.add_option("--steps", steps, "fgsm: grid points in (0, max-epsilon] (1000); pgd: iterations per run (100); fmn: steps (100)");
     app.add_option("--max-epsilon", max_epsilon, "fgsm, pgd --minimal: largest epsilon (a norm in units of the input range)");
-    app.add_option("--method", method, "pgd: apgd (Croce & Hein 2020) | pgd (Madry et al. 2018)");
-    app.add_option("--norm", norm, "pgd, fmn: linf | l2");
-    app.add_option("--losses", pgd_losses, "pgd: losses run one after another: ce | margin | dlr | dlr-t");
-    app.add_option("--eps", pgd_eps, "pgd, square: budgets for robust accuracy (e.g. --eps 0.05 0.1 0.2)");
-    app.add_flag("--minimal", minimal, "pgd: per-sample minimal budget by bisection");
-    app.add_option("--tolerance", tolerance, "pgd --minimal: bisection stops at this bracket width");
-    app.add_option("--restarts", restarts, "pgd: runs per loss (the first from x, the rest from random points)");
-    app.add_flag("--random-start", random_start, "pgd: the first run starts at a random point of the ball too");
-    app.add_option("--targets", targets, "pgd: target classes of dlr-t");
-    app.add_option("--queries", queries, "square: model evaluations per input");
+    app.add_option("--method", strong.method, "pgd: apgd (Croce & Hein 2020) | pgd (Madry et al. 2018)");
+    app.add_option("--norm", strong.norm, "pgd, fmn: linf | l2");
+    app.add_option("--losses", strong.losses, "pgd: losses run one after another: ce | margin | dlr | dlr-t");
+    app.add_option("--eps", strong.eps, "pgd, square: budgets for robust accuracy (e.g. --eps 0.05 0.1 0.2)");
+    app.add_flag("--minimal", strong.minimal, "pgd: per-sample minimal budget by bisection");
+    app.add_option("--tolerance", strong.tolerance, "pgd --minimal: bisection stops at this bracket width");
+    app.add_option("--restarts", strong.restarts, "pgd: runs per loss (the first from x, the rest from random points)");
+    app.add_flag("--random-start", strong.random_start, "pgd: the first run starts at a random point of the ball too");
+    app.add_option("--targets", strong.targets, "pgd: target classes of dlr-t");
+    app.add_option("--queries", strong.queries, "square: model evaluations per input");
     app.add_option("--search", search, "fgsm: grid (Foolbox parity) | bisection");
     app.add_option("--loss", loss, "fgsm: network (the training loss) | ce (softmax cross-entropy)");
     app.add_option("--overshoot", overshoot, "deepfool: overshoot (default 0.05 per_step, 0.02 at_end)");
@@ -88,45 +170,6 @@ int main(int argc, char** argv)
 
     return examples::guarded("attack", [&] {
         const auto info = sleepnet::read_model_info(model_dir);
-        auto run_pgd = [&](const auto& net, const auto& x, const auto& y, nlohmann::json& j, auto& engine) {
-            sleepnet::PgdOptions o;
-            if (method != "apgd" && method != "pgd") throw sleepnet::invalid_argument("--method must be apgd or pgd, got '" + method + "'");
-            o.method = method == "apgd" ? sleepnet::PgdMethod::apgd : sleepnet::PgdMethod::pgd;
-            o.norm = sleepnet::norm_from_string(norm);
-            o.losses.clear();
-            for (const auto& l : pgd_losses) o.losses.push_back(sleepnet::logit_loss_from_string(l));
-            if (steps > 0) o.steps = steps;
-            o.restarts = restarts;
-            o.random_start = random_start;
-            o.targets = targets;
-            if (minimal == !pgd_eps.empty()) throw sleepnet::invalid_argument("pgd needs either --eps E... or --minimal");
-            examples::PgdBar bar("pgd");
-            j["pgd"] = {{"method", method}, {"norm", norm}, {"losses", pgd_losses}, {"steps", o.steps},
-                        {"restarts", restarts}, {"random_start", random_start}};
-            if (minimal) {
-                sleepnet::MinimalEpsilonSearch ms;
-                ms.max_epsilon = max_epsilon;
-                ms.tolerance = tolerance;
-                const auto r = sleepnet::pgd_minimal(net, x, y, o, ms, engine, bar);
-                examples::attack_rows(j, r, offset);
-                j["score"] = sleepnet::json_number(r.median_epsilon());
-                j["score_kind"] = "median minimal epsilon";
-                j["success_rate"] = r.success_rate();
-                j["tolerance"] = tolerance;
-                std::printf("%s minimal eps on %zu inputs (%zu correctly classified): median %.4f, success rate %.4f\n",
-                            r.attack.c_str(), y.size(), r.attempted(), r.median_epsilon(), r.success_rate());
-                return;
-            }
-            nlohmann::json curve = nlohmann::json::array();
-            for (double e : pgd_eps) {
-                const auto r = sleepnet::pgd(net, x, y, e, o, engine, bar);
-                curve.push_back({{"epsilon", e}, {"robust_accuracy", r.robust_accuracy()}, {"success_rate", r.success_rate()}});
-                std::printf("%s eps %.4f: robust accuracy %.4f (success rate %.4f)\n", r.attack.c_str(), e,
-                            r.robust_accuracy(), r.success_rate());
-                if (e == pgd_eps.back()) examples::attack_rows(j, r, offset);
-            }
-            j["curve"] = curve;
-        };
         return examples::with_precision(info.dtype, [&](auto zero) {
             using T = decltype(zero);
             const auto net = sleepnet::load_model<T>(model_dir);
@@ -168,32 +211,11 @@ int main(int argc, char** argv)
                 j["curve"] = sleepnet::to_json(sleepnet::make_curve(levels, acc));
                 for (std::size_t i = 0; i < levels.size(); ++i)
                     std::printf("%s %.3f: accuracy %.4f\n", noise ? "noise" : "blur sigma", levels[i], acc[i]);
-            } else if (attack == "pgd") {
-                run_pgd(net, x, y, j, engine);
-            } else if (attack == "fmn") {
-                sleepnet::FmnOptions o;
-                o.norm = sleepnet::norm_from_string(norm);
-                if (steps > 0) o.steps = steps;
-                const auto r = sleepnet::fmn(net, x, y, o);
-                examples::attack_rows(j, r, offset);
-                j["norm"] = norm;
-                j["score"] = sleepnet::json_number(r.median_epsilon());
-                j["score_kind"] = "median minimal norm";
-                j["success_rate"] = r.success_rate();
-                std::printf("%s on %zu inputs (%zu correctly classified): median minimal norm %.4f, success rate %.4f\n",
-                            r.attack.c_str(), n, r.attempted(), r.median_epsilon(), r.success_rate());
-            } else if (attack == "square") {
-                if (pgd_eps.empty()) throw sleepnet::invalid_argument("square needs --eps E...");
-                sleepnet::SquareOptions o;
-                o.queries = queries;
-                nlohmann::json curve = nlohmann::json::array();
-                for (double e : pgd_eps) {
-                    const auto r = sleepnet::square_attack(net, x, y, e, o, engine);
-                    curve.push_back({{"epsilon", e}, {"robust_accuracy", r.robust_accuracy()}, {"success_rate", r.success_rate()}});
-                    std::printf("square eps %.4f: robust accuracy %.4f (success rate %.4f)\n", e, r.robust_accuracy(), r.success_rate());
-                    if (e == pgd_eps.back()) examples::attack_rows(j, r, offset);
-                }
-                j["curve"] = curve;
+            } else if (attack == "pgd" || attack == "fmn" || attack == "square") {
+                strong.steps = steps;
+                strong.max_epsilon = max_epsilon;
+                strong.offset = offset;
+                run_strong(attack, net, x, y, strong, j, engine);
             } else {
                 examples::Progress bar(attack);
                 sleepnet::AttackResult<T> all;
