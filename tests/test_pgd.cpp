@@ -386,3 +386,24 @@ TEST_CASE("PGD progress callbacks: one call per block and run; true stops")
     for (const auto& s : rs.samples) attacked += s.iterations > 0;
     CHECK(attacked == 10);  // the first block of the first run only
 }
+
+TEST_CASE("the thorough settings break every input the defaults break, and more")
+{
+    const auto net = relu_model(41);
+    const auto x = unit_inputs(80, 40, 42);
+    const auto y = net.predict(x);
+    PgdOptions quick;
+    quick.steps = 3;
+    PgdOptions thorough = PgdOptions::thorough();
+    thorough.steps = 3;
+    thorough.targets = 4;
+    CHECK(thorough.losses.size() == 3);
+    CHECK(thorough.restarts == 5);
+    CHECK_FALSE(thorough.random_start);  // the first run of each loss from x, as the defaults
+    default_engine e1(1), e2(1);
+    const auto a = pgd(net, x, y, 0.05, quick, e1);
+    const auto b = pgd(net, x, y, 0.05, thorough, e2);
+    for (std::size_t i = 0; i < 80; ++i)
+        if (a.samples[i].success) CHECK(b.samples[i].success);
+    CHECK(b.successes() > a.successes());
+}
