@@ -186,6 +186,42 @@ inline double perturbation_norm(const T* a, const T* b, std::size_t n, Norm norm
 
 namespace detail {
 
+/// Buffers of logit_pass, reused across calls.
+template <class T>
+struct LogitPass {
+    ExactState<T> st;
+    matrix<T> dz, dx;                 ///< dLoss/dlogits (n x classes); dLoss/dx (n x inputs)
+    std::vector<double> g, value;     ///< one row's dLoss/dlogits; the loss per row
+    std::vector<char> adversarial;    ///< argmax of the logits (first index on ties) != label
+};
+
+/// One deterministic pass over n rows at x (row-major): w.value[r] = logit_loss(loss, logits
+/// of row r, label_of(r), target_of(r)), w.dz its gradient, w.adversarial[r]; with
+/// with_gradient also w.dx = dLoss/dx through exact_backward.
+template <class T, class LabelOf, class TargetOf>
+inline void logit_pass(const DenseNetwork<T>& net, const T* x, std::size_t n, LogitLoss loss, LabelOf&& label_of,
+                       TargetOf&& target_of, bool with_gradient, LogitPass<T>& w)
+{
+    const std::size_t c = net.output_size();
+    net.exact_forward(x, n, w.st);
+    const T* zt = w.st.zt.back().data();  // c x n
+    resize_if_needed(w.dz, n, c);
+    w.g.resize(c);
+    w.value.resize(n);
+    w.adversarial.resize(n);
+    for (std::size_t r = 0; r < n; ++r) {
+        const std::size_t label = label_of(r);
+        w.value[r] = logit_loss(loss, zt + r, n, c, label, target_of(r), w.g.data());
+        std::size_t top = 0;
+        for (std::size_t k = 0; k < c; ++k) {
+            w.dz(r, k) = static_cast<T>(w.g[k]);
+            if (zt[k * n + r] > zt[top * n + r]) top = k;
+        }
+        w.adversarial[r] = top != label ? 1 : 0;
+    }
+    if (with_gradient) net.exact_backward(w.st, w.dz, w.dx);
+}
+
 template <class T>
 inline void check_attack_inputs(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y,
                                 const Bounds& bounds, const char* who)

@@ -123,10 +123,9 @@ struct FmnTrack {
 /// Buffers reused across blocks and steps.
 template <class T>
 struct FmnWork {
-    ExactState<T> st;
-    matrix<T> rows, dz, dx;
-    std::vector<double> margin, gz, delta;
-    std::vector<char> adversarial;
+    matrix<T> rows;
+    LogitPass<T> pass;  ///< margin loss (value), adversarial flags and dL/dx of the block
+    std::vector<double> delta;
 };
 
 /// Cosine annealing from `from` (k = 0) towards `to` (k = steps).
@@ -150,32 +149,19 @@ inline double fmn_worst_norm(const T* x0, std::size_t d, Norm norm, const Bounds
     return (norm == Norm::linf ? s : std::sqrt(s)) / (b.hi - b.lo);
 }
 
-/// Logits of the block's current points: margin loss, its gradient with respect to the
-/// logits (w.dz), adversarial flags; with_gradient adds dL/dx in w.dx.
+/// The block's current points through logit_pass with the margin loss: w.pass.value,
+/// w.pass.adversarial; with_gradient adds dL/dx in w.pass.dx.
 template <class T>
 inline void fmn_evaluate(const DenseNetwork<T>& net, const matrix<T>& cur, const std::vector<std::size_t>& block,
                          const label_vector& y, bool with_gradient, FmnWork<T>& w)
 {
-    const std::size_t m = block.size(), d = cur.shape()[1], c = net.output_size();
+    const std::size_t m = block.size(), d = cur.shape()[1];
     resize_if_needed(w.rows, m, d);
     for (std::size_t r = 0; r < m; ++r)
         std::copy(cur.data() + block[r] * d, cur.data() + (block[r] + 1) * d, w.rows.data() + r * d);
-    net.exact_forward(w.rows.data(), m, w.st);
-    const auto& zt = w.st.zt.back();  // c x m
-    resize_if_needed(w.dz, m, c);
-    w.margin.resize(m);
-    w.adversarial.resize(m);
-    w.gz.resize(c);
-    for (std::size_t r = 0; r < m; ++r) {
-        const std::size_t yi = y(block[r]);
-        w.margin[r] = logit_loss(LogitLoss::margin, zt.data() + r, m, c, yi, 0, w.gz.data());
-        std::size_t top = 0;  // argmax, first index on ties (as DenseNetwork::predict)
-        for (std::size_t k = 1; k < c; ++k)
-            if (zt(k, r) > zt(top, r)) top = k;
-        w.adversarial[r] = top != yi ? 1 : 0;
-        for (std::size_t k = 0; k < c; ++k) w.dz(r, k) = static_cast<T>(w.gz[k]);
-    }
-    if (with_gradient) net.exact_backward(w.st, w.dz, w.dx);
+    logit_pass(
+        net, w.rows.data(), m, LogitLoss::margin, [&](std::size_t r) { return y(block[r]); },
+        [](std::size_t) { return std::size_t{0}; }, with_gradient, w.pass);
 }
 
 /// Records the current point as the best adversarial when it is one and smaller; returns
@@ -254,11 +240,11 @@ inline std::vector<std::size_t> fmn_iteration(const DenseNetwork<T>& net, const 
             const std::size_t i = block[r];
             const T* x0 = x.data() + i * d;
             T* xc = cur.data() + i * d;
-            const bool adv = w.adversarial[r] != 0;
+            const bool adv = w.pass.adversarial[r] != 0;
             const double norm = fmn_record(xc, x0, d, adv, o, track[i], result.adversarial.data() + i * d);
             if (last) continue;
             result.samples[i].iterations = k + 1;
-            const T* g = w.dx.data() + r * d;
+            const T* g = w.pass.dx.data() + r * d;
             double g1 = 0.0, g2 = 0.0;
             for (std::size_t j = 0; j < d; ++j) {
                 const double v = static_cast<double>(g[j]);
@@ -268,7 +254,7 @@ inline std::vector<std::size_t> fmn_iteration(const DenseNetwork<T>& net, const 
             g2 = std::sqrt(g2);
             if (!adv && g2 == 0.0) continue;  // cannot move any more: the sample stops
             const double dual = o.norm == Norm::linf ? g1 : g2;
-            const double distance = dual > 0.0 ? std::abs(w.margin[r]) / (dual * range)
+            const double distance = dual > 0.0 ? std::abs(w.pass.value[r]) / (dual * range)
                                                : std::numeric_limits<double>::infinity();
             track[i].epsilon = fmn_next_epsilon(track[i], adv, norm, distance, gamma);
             if (g2 > 0.0) fmn_step(x0, xc, g, d, g2, alpha, track[i].epsilon, o, w.delta);

@@ -144,10 +144,7 @@ struct PgdJob {
 template <class T>
 struct PgdScratch {
     ScratchMatrix<T> xs;
-    ExactState<T> st;
-    matrix<T> dz, dx;
-    std::vector<double> g, value;
-    std::vector<char> adversarial;
+    LogitPass<T> pass;  ///< value, adversarial and dx of the last evaluation
     std::vector<T> z;
 };
 
@@ -223,32 +220,19 @@ inline void pgd_random_start(T* v, const T* x0, std::size_t d, T r, Norm norm, c
 template <class T>
 inline void pgd_evaluate(const DenseNetwork<T>& net, LogitLoss loss, PgdState<T>& s, PgdScratch<T>& w)
 {
-    const std::size_t n = s.active.size(), d = s.d, c = net.output_size();
+    const std::size_t n = s.active.size(), d = s.d;
     resize_if_needed(w.xs, n, d);
     for (std::size_t r = 0; r < n; ++r) {
         const T* row = s.x.data() + s.active[r] * d;
         std::copy(row, row + d, w.xs.data() + r * d);
     }
-    net.exact_forward(w.xs.data(), n, w.st);
-    const T* zt = w.st.zt.back().data();  // c x n
-    resize_if_needed(w.dz, n, c);
-    w.g.resize(c);
-    w.value.resize(n);
-    w.adversarial.resize(n);
+    logit_pass(
+        net, w.xs.data(), n, loss, [&](std::size_t r) { return s.label[s.active[r]]; },
+        [&](std::size_t r) { return s.target[s.active[r]]; }, true, w.pass);
     for (std::size_t r = 0; r < n; ++r) {
-        const std::size_t slot = s.active[r], label = s.label[slot];
-        w.value[r] = logit_loss(loss, zt + r, n, c, label, s.target[slot], w.g.data());
-        std::size_t top = 0;
-        for (std::size_t k = 0; k < c; ++k) {
-            w.dz(r, k) = static_cast<T>(w.g[k]);
-            if (zt[k * n + r] > zt[top * n + r]) top = k;
-        }
-        w.adversarial[r] = top != label;
-        ++s.queries[slot];
+        ++s.queries[s.active[r]];
+        std::copy(w.pass.dx.data() + r * d, w.pass.dx.data() + (r + 1) * d, s.grad.data() + s.active[r] * d);
     }
-    net.exact_backward(w.st, w.dz, w.dx);
-    for (std::size_t r = 0; r < n; ++r)
-        std::copy(w.dx.data() + r * d, w.dx.data() + (r + 1) * d, s.grad.data() + s.active[r] * d);
 }
 
 /// One step of every active slot: APGD's momentum step, or PGD's plain one.
@@ -286,7 +270,7 @@ inline void pgd_record(PgdState<T>& s, const PgdScratch<T>& w, bool retire = tru
     const std::size_t d = s.d;
     for (std::size_t r = 0; r < s.active.size(); ++r) {
         const std::size_t slot = s.active[r];
-        const double v = w.value[r];
+        const double v = w.pass.value[r];
         if (v > s.loss[slot]) ++s.increases[slot];
         s.loss[slot] = v;
         if (v > s.loss_best[slot]) {
@@ -294,7 +278,7 @@ inline void pgd_record(PgdState<T>& s, const PgdScratch<T>& w, bool retire = tru
             std::copy(s.x.data() + slot * d, s.x.data() + (slot + 1) * d, s.x_best.data() + slot * d);
             std::copy(s.grad.data() + slot * d, s.grad.data() + (slot + 1) * d, s.grad_best.data() + slot * d);
         }
-        s.broken[slot] = s.broken[slot] || w.adversarial[r];
+        s.broken[slot] = s.broken[slot] || w.pass.adversarial[r];
     }
     if (!retire) return;
     s.active.erase(std::remove_if(s.active.begin(), s.active.end(), [&](std::size_t slot) { return s.broken[slot] != 0; }),
@@ -350,7 +334,7 @@ inline void pgd_run(const DenseNetwork<T>& net, const PgdOptions& o, LogitLoss l
     pgd_evaluate(net, loss, s, w);
     for (std::size_t r = 0; r < s.active.size(); ++r) {
         const std::size_t slot = s.active[r];
-        s.loss[slot] = s.loss_best[slot] = s.loss_best_check[slot] = w.value[r];
+        s.loss[slot] = s.loss_best[slot] = s.loss_best_check[slot] = w.pass.value[r];
         const double alpha = o.method == PgdMethod::apgd ? 2.0 : (o.step_size > 0.0 ? o.step_size : 2.5 / static_cast<double>(o.steps));
         s.eta[slot] = alpha * static_cast<double>(s.radius[slot]);
     }

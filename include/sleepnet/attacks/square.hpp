@@ -157,25 +157,23 @@ struct SquareBlock {
     std::vector<std::size_t> active;    ///< slots still attacked
 };
 
-/// Margins and misclassification flags of `labels.size()` rows at `rows`, evaluated in
-/// chunks of inference_chunk through the deterministic pass.
+/// Margins (z_y - max_{k != y} z_k, minus the margin loss) and misclassification flags of
+/// `labels.size()` rows at `rows`, through logit_pass in chunks of inference_chunk.
 template <class T>
 inline void square_evaluate(const DenseNetwork<T>& net, const T* rows, const std::vector<std::size_t>& labels,
-                            ExactState<T>& st, std::vector<double>& margin, std::vector<char>& adversarial)
+                            LogitPass<T>& w, std::vector<double>& margin, std::vector<char>& adversarial)
 {
-    const std::size_t count = labels.size(), c = net.output_size(), d = net.input_size();
+    const std::size_t count = labels.size(), d = net.input_size();
     margin.resize(count);
     adversarial.resize(count);
     for (std::size_t r0 = 0; r0 < count; r0 += inference_chunk) {
         const std::size_t n = std::min(count - r0, inference_chunk);
-        net.exact_forward(rows + r0 * d, n, st);
-        const T* z = st.zt.back().data();  // c x n
+        logit_pass(
+            net, rows + r0 * d, n, LogitLoss::margin, [&](std::size_t r) { return labels[r0 + r]; },
+            [](std::size_t) { return std::size_t{0}; }, false, w);
         for (std::size_t r = 0; r < n; ++r) {
-            std::size_t top = 0;
-            for (std::size_t k = 1; k < c; ++k)
-                if (z[top * n + r] < z[k * n + r]) top = k;  // first index on ties, as predict()
-            adversarial[r0 + r] = top != labels[r0 + r] ? 1 : 0;
-            margin[r0 + r] = logit_margin(z + r, n, c, labels[r0 + r]);
+            adversarial[r0 + r] = w.adversarial[r];
+            margin[r0 + r] = -w.value[r];
         }
     }
 }
@@ -258,7 +256,7 @@ inline void square_init(SquareBlock<T>& b, const matrix<T>& x, const label_vecto
 /// reject per slot; broken slots leave the active list.
 template <class T>
 inline void square_round(const DenseNetwork<T>& net, SquareBlock<T>& b, const SquareImage& im, std::size_t s,
-                         matrix<T>& cand, ExactState<T>& st)
+                         matrix<T>& cand, LogitPass<T>& st)
 {
     const std::size_t d = b.best.shape()[1], n = b.active.size();
     detail::resize_if_needed(cand, n, d);
@@ -297,7 +295,7 @@ inline void square_block(const DenseNetwork<T>& net, const matrix<T>& x, const l
     SquareBlock<T> b;
     b.rows = std::move(rows);
     square_init(b, x, y, epsilon * (o.bounds.hi - o.bounds.lo), o.bounds, im, base);
-    ExactState<T> st;
+    LogitPass<T> st;
     std::vector<char> adversarial;
     square_evaluate(net, b.best.data(), b.labels, st, b.margin, adversarial);
     for (std::size_t r = 0; r < b.rows.size(); ++r) {

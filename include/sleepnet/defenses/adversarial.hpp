@@ -134,28 +134,7 @@ namespace detail {
 
 /// Buffers of the training attack, reused across batches.
 template <class T>
-struct TrainingAttackScratch {
-    ExactState<T> st;
-    matrix<T> dz, dx;
-    std::vector<double> g;
-};
-
-/// w.dx <- d loss(logits(v_r), labels[r]) / d v_r for every row r of v, in test mode.
-template <class T>
-inline void training_attack_gradient(const DenseNetwork<T>& net, const matrix<T>& v, const std::size_t* labels,
-                                     LogitLoss loss, TrainingAttackScratch<T>& w)
-{
-    const std::size_t n = v.shape()[0], c = net.output_size();
-    net.exact_forward(v.data(), n, w.st);
-    const T* zt = w.st.zt.back().data();  // c x n
-    resize_if_needed(w.dz, n, c);
-    w.g.resize(c);
-    for (std::size_t r = 0; r < n; ++r) {
-        logit_loss(loss, zt + r, n, c, labels[r], 0, w.g.data());
-        for (std::size_t k = 0; k < c; ++k) w.dz(r, k) = static_cast<T>(w.g[k]);
-    }
-    net.exact_backward(w.st, w.dz, w.dx);
-}
+using TrainingAttackScratch = LogitPass<T>;
 
 /// The training attack on n rows at x0 (row-major, n x d): adv <- the last iterate. Row r
 /// starts from rng::stream(base, ids[r], round) when options.random_start.
@@ -180,7 +159,9 @@ inline void craft_training_adversarials(const DenseNetwork<T>& net, const T* x0,
         }
     }
     for (std::size_t step = 0; step < o.attack_steps(); ++step) {
-        training_attack_gradient(net, adv, labels, o.attack_loss, w);
+        logit_pass(
+            net, adv.data(), n, o.attack_loss, [&](std::size_t r) { return labels[r]; }, [](std::size_t) { return std::size_t{0}; },
+            true, w);
         for (std::size_t r = 0; r < n; ++r) {
             T* v = adv.data() + r * d;
             pgd_ascend(v, w.dx.data() + r * d, d, alpha, Norm::linf);
