@@ -79,6 +79,7 @@
 #include "../core/rng.hpp"
 #include "../core/tensor.hpp"
 #include "../nn/dense_network.hpp"
+#include "../nn/train.hpp"
 #include "common.hpp"
 #include "ensemble.hpp"
 #include "fgsm.hpp"
@@ -381,15 +382,6 @@ inline AttackResult<T> audit_noise(const DenseNetwork<T>& net, const matrix<T>& 
 }
 
 /// The listed rows of x (a matrix) or y (labels).
-template <class T>
-inline matrix<T> audit_rows(const matrix<T>& x, const std::vector<std::size_t>& rows)
-{
-    const std::size_t d = x.shape()[1];
-    matrix<T> out = matrix<T>::from_shape({rows.size(), d});
-    for (std::size_t k = 0; k < rows.size(); ++k) std::copy(x.data() + rows[k] * d, x.data() + (rows[k] + 1) * d, out.data() + k * d);
-    return out;
-}
-
 inline label_vector audit_rows(const label_vector& y, const std::vector<std::size_t>& rows)
 {
     label_vector out = label_vector::from_shape({rows.size()});
@@ -562,7 +554,8 @@ private:
         for (const auto& s : apgd_eps_.samples)
             if (s.attempted && !s.success) rows.push_back(s.index);
         if (rows.empty()) return out;
-        const matrix<T> xs = audit_rows(x_, rows);
+        matrix<T> xs;
+        gather_rows(x_, rows, 0, rows.size(), xs);
         const label_vector ys = audit_rows(y_, rows);
         default_engine e = engine(s_strong);
         audit_merge(out, pgd(net_, xs, ys, o_.epsilon, po, e, forward_), rows);
