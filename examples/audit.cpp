@@ -49,8 +49,7 @@ struct AuditBar {
     }
     bool on_progress(const sleepnet::PgdProgress& p)
     {
-        bar.update(p.run, p.runs, "round " + std::to_string(p.round) + ", unbroken " + std::to_string(p.unbroken) + "/" +
-                                      std::to_string(p.inputs));
+        examples::show_pgd_progress(bar, p);
         return false;
     }
     /// Books the time of the stage in progress.

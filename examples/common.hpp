@@ -129,6 +129,14 @@ inline void attack_rows(nlohmann::json& j, const Result& r, std::size_t offset)
     j["successes"] = r.successes();
 }
 
+/// A PgdProgress (attacks/pgd.hpp) on a Progress bar: runs done, bisection round, inputs unbroken.
+template <class P>
+inline void show_pgd_progress(Progress& bar, const P& p)
+{
+    bar.update(p.run, p.runs,
+               "round " + std::to_string(p.round) + ", unbroken " + std::to_string(p.unbroken) + "/" + std::to_string(p.inputs));
+}
+
 /// Progress of a PGD attack (library callback on_progress) on a Progress bar.
 class PgdBar {
 public:
@@ -136,8 +144,7 @@ public:
     template <class P>
     void on_progress(const P& p)
     {
-        bar_.update(p.run, p.runs, "round " + std::to_string(p.round) + ", unbroken " + std::to_string(p.unbroken) + "/" +
-                                       std::to_string(p.inputs));
+        show_pgd_progress(bar_, p);
     }
 
 private:

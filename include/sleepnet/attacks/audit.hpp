@@ -381,7 +381,7 @@ inline AttackResult<T> audit_noise(const DenseNetwork<T>& net, const matrix<T>& 
     return r;
 }
 
-/// The listed rows of x (a matrix) or y (labels).
+/// The labels of the listed rows.
 inline label_vector audit_rows(const label_vector& y, const std::vector<std::size_t>& rows)
 {
     label_vector out = label_vector::from_shape({rows.size()});
