@@ -144,17 +144,13 @@ inline AttackResult<T> transfer_attack(const DenseNetwork<T>& surrogate, const D
     if (!(epsilon >= 0.0) || !std::isfinite(epsilon))
         throw invalid_argument("transfer_attack: epsilon must be finite and >= 0, got " + std::to_string(epsilon));
     AttackResult<T> result = detail::start_result(target, x, y, "transfer-" + to_string(options.method));
-    detail::PgdJob job;
-    job.rows = detail::attempted_rows(result);
-    job.eps.assign(y.size(), epsilon);
-    job.base = rng::bits64(engine);
+    const detail::PgdJob job = detail::pgd_job(surrogate, x, y, result, epsilon, options, engine);
     const std::size_t d = x.shape()[1];
     std::uint64_t run = 0;
     for (LogitLoss loss : options.losses) {
         std::vector<std::size_t> tgt;
         if (loss == LogitLoss::targeted_dlr) {
-            const auto ranked = detail::pgd_ranked_others(surrogate, x, y);
-            for (const auto& r : ranked) tgt.push_back(r.front());
+            for (const auto& r : job.ranked) tgt.push_back(r.front());
         }
         for (std::size_t r = 0; r < options.restarts; ++r, ++run) {
             PgdOptions o = options;

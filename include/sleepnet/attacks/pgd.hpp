@@ -138,6 +138,8 @@ struct PgdJob {
     std::vector<double> eps;           ///< per row of x (only the listed rows are read)
     std::uint64_t base = 0;            ///< stream seed
     std::uint64_t round = 0;           ///< distinguishes the calls of one search
+    /// targeted_dlr: per row of x, the other classes by decreasing clean logit (once per job)
+    std::vector<std::vector<std::size_t>> ranked;
 };
 
 /// Buffers of the passes of a run, reused across steps.
@@ -417,6 +419,31 @@ inline std::vector<std::vector<std::size_t>> pgd_ranked_others(const DenseNetwor
     return out;
 }
 
+/// The rows the attack starts on: the correctly classified ones.
+template <class T>
+inline std::vector<std::size_t> attempted_rows(const AttackResult<T>& r)
+{
+    std::vector<std::size_t> rows;
+    for (const auto& s : r.samples)
+        if (s.attempted) rows.push_back(s.index);
+    return rows;
+}
+
+/// The job of an attack on `net` at budget eps: the rows `r` attempts, one stream seed from
+/// the engine, and the class ranking when a loss is targeted.
+template <class T, class Engine>
+inline PgdJob pgd_job(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y, const AttackResult<T>& r,
+                      double eps, const PgdOptions& o, Engine& engine)
+{
+    PgdJob job;
+    job.rows = attempted_rows(r);
+    job.eps.assign(y.size(), eps);
+    job.base = rng::bits64(engine);
+    if (std::find(o.losses.begin(), o.losses.end(), LogitLoss::targeted_dlr) != o.losses.end())
+        job.ranked = pgd_ranked_others(net, x, y);
+    return job;
+}
+
 /// Every run of the options on the job's rows, each on the rows still unbroken. Broken
 /// rows get success = 1 and their adversarial in `adv`; queries (forward + backward passes)
 /// are added up per row.
@@ -427,18 +454,16 @@ inline bool pgd_rows(const DenseNetwork<T>& net, const matrix<T>& x, const label
 {
     const std::size_t d = x.shape()[1];
     std::vector<std::size_t> left = job.rows;
-    std::vector<std::vector<std::size_t>> ranked;
     std::uint64_t run = 0;
     PgdState<T> s;
     PgdProgress progress{job.round, 0, pgd_runs(o, net.output_size()), job.rows.size(), job.rows.size()};
     for (LogitLoss loss : o.losses) {
         const bool targeted = loss == LogitLoss::targeted_dlr;
-        if (targeted && ranked.empty()) ranked = pgd_ranked_others(net, x, y);
         for (std::size_t t = 0; t < pgd_runs_of(loss, o, net.output_size()); ++t) {
             std::vector<std::size_t> target;
             if (targeted) {
                 target.assign(y.size(), 0);
-                for (std::size_t row : left) target[row] = ranked[row][t];
+                for (std::size_t row : left) target[row] = job.ranked[row][t];
             }
             for (std::size_t r = 0; r < o.restarts && !left.empty(); ++r, ++run) {
                 progress.run = run + 1;
@@ -472,15 +497,6 @@ inline void pgd_check(const DenseNetwork<T>& net, const matrix<T>& x, const labe
     check_attack_inputs(net, x, y, o.bounds, who);
 }
 
-/// The rows the attack starts on: the correctly classified ones.
-template <class T>
-inline std::vector<std::size_t> attempted_rows(const AttackResult<T>& r)
-{
-    std::vector<std::size_t> rows;
-    for (const auto& s : r.samples)
-        if (s.attempted) rows.push_back(s.index);
-    return rows;
-}
 
 }  // namespace detail
 
@@ -495,10 +511,7 @@ inline AttackResult<T> pgd(const DenseNetwork<T>& net, const matrix<T>& x, const
     if (!(epsilon >= 0.0) || !std::isfinite(epsilon))
         throw invalid_argument("pgd: epsilon must be finite and >= 0, got " + std::to_string(epsilon));
     AttackResult<T> result = detail::start_result(net, x, y, to_string(options.method) + "-" + to_string(options.norm));
-    detail::PgdJob job;
-    job.rows = detail::attempted_rows(result);
-    job.eps.assign(y.size(), epsilon);
-    job.base = rng::bits64(engine);
+    const detail::PgdJob job = detail::pgd_job(net, x, y, result, epsilon, options, engine);
     std::vector<char> success(y.size(), 0);
     std::vector<std::size_t> queries(y.size(), 0);
     detail::pgd_rows(net, x, y, job, options, result.adversarial, success, queries,
@@ -526,10 +539,7 @@ inline AttackResult<T> pgd_minimal(const DenseNetwork<T>& net, const matrix<T>& 
     AttackResult<T> result = detail::start_result(net, x, y, to_string(options.method) + "-" + to_string(options.norm));
     const std::size_t n = y.size(), d = x.shape()[1];
     std::vector<double> lo(n, 0.0), hi(n, search.max_epsilon);
-    detail::PgdJob job;
-    job.rows = detail::attempted_rows(result);
-    job.eps = hi;
-    job.base = rng::bits64(engine);
+    detail::PgdJob job = detail::pgd_job(net, x, y, result, search.max_epsilon, options, engine);
     matrix<T> adv = x;
     std::vector<std::size_t> queries(n, 0);
     for (bool stop = false; !stop && !job.rows.empty() && job.round < 64; ++job.round) {
