@@ -26,11 +26,12 @@ need() {
   [[ -x "$BIN/$1" ]] || die "$BIN/$1 was not built: the '$1' example (examples/$1.cpp) is not in this checkout yet"
 }
 
-# The quick reproduction: control, defensively distilled, fine-tuned and slept networks on
-# MNIST (reduced sizes, printed on stderr), the paper's attacks and distortions, Table 1
+# The quick reproduction: control, defensively distilled, fine-tuned, slept and
+# adversarially trained networks on MNIST (reduced sizes, printed on stderr), the paper's
+# attacks, APGD and FMN, and the distortions, Table 1
 # on stdout, results.json, CSV files and PNG plots in out/repro-mnist-quick.
 mkdir -p out
 need reproduce
-say "reproducing the paper on MNIST (--quick, about 4 minutes on 2 cores)"
+say "reproducing the paper on MNIST (--quick, about 5 to 8 minutes on 2 cores)"
 "$BIN/reproduce" --dataset mnist --data data/mnist --quick --seed 1 --out out/repro-mnist-quick
 say "done: Table 1 above; results.json, CSV files and plots in out/repro-mnist-quick (docs/reproduce.md explains them)"
