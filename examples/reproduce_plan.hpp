@@ -69,17 +69,23 @@ inline nlohmann::json to_json(const Plan& p)
             {"quick_reductions", p.reductions}};
 }
 
-/// Quick mode on MNIST and Fashion-MNIST.
-inline void reduce_mnist_like(Plan& p)
+/// What quick mode reduces on every data set but Patches.
+inline void reduce(Plan& p, std::size_t defense_epochs, std::size_t eval_count)
 {
-    p.defense_epochs = 1;
-    p.eval_count = 500;
+    p.defense_epochs = defense_epochs;
+    p.eval_count = eval_count;
     p.jsma_count = 50;
     p.boundary_count = 10;
     p.boundary_iterations = 300;
     p.fgsm_curve_step = 0.01;
     p.finetune_per_attack = false;
     p.adversarial_method = sleepnet::AdversarialTrainingMethod::fgsm_rs;
+}
+
+/// Quick mode on MNIST and Fashion-MNIST.
+inline void reduce_mnist_like(Plan& p)
+{
+    reduce(p, 1, 500);
     p.reductions = {"distillation (teacher, student) and fine-tuning: 1 epoch instead of 2",
                     "FGSM, DeepFool, APGD, FMN and the accuracy curves on the first 500 test images instead of 10,000",
                     "JSMA on the first 50 test images (full: 100), Boundary on the first 10 with 300 "
@@ -93,14 +99,7 @@ inline void reduce_mnist_like(Plan& p)
 /// Quick mode on feature vectors.
 inline void reduce_features(Plan& p)
 {
-    p.defense_epochs = 10;
-    p.eval_count = 1000;
-    p.jsma_count = 50;
-    p.boundary_count = 10;
-    p.boundary_iterations = 300;
-    p.fgsm_curve_step = 0.01;
-    p.finetune_per_attack = false;
-    p.adversarial_method = sleepnet::AdversarialTrainingMethod::fgsm_rs;
+    reduce(p, 10, 1000);
     p.reductions = {"distillation and fine-tuning: 10 epochs", "evaluation on 1,000 test inputs",
                     "JSMA 50 inputs, Boundary 10 inputs x 300 steps", "FGSM curve step 0.01",
                     "fine-tuning column: the FGSM-fine-tuned network for every attack",

@@ -19,21 +19,29 @@
 
 namespace repro {
 
-/// The control network (paper Table 2), trained as `train --seed S` trains it.
-inline void train_control(const Setup& s, Networks& nets)
+/// A new network of the control's recipe (paper Table 2: sizes, dropout, uniform +-0.01),
+/// initialised from `e`.
+inline Net new_network(const Setup& s, sleepnet::default_engine& e)
 {
     sleepnet::NetworkOptions nopt;
     nopt.dropout = s.defaults.dropout;
-    Net control(s.sizes, nopt);
+    Net net(s.sizes, nopt);
+    net.initialize(sleepnet::Init::uniform(0.01), e);
+    return net;
+}
+
+/// The control network (paper Table 2), trained as `train --seed S` trains it.
+inline void train_control(const Setup& s, Networks& nets)
+{
     sleepnet::default_engine e(s.plan.seed + s_control);
-    control.initialize(sleepnet::Init::uniform(0.01), e);
+    Net control = new_network(s, e);
     sleepnet::SgdOptions sgd;
     sgd.epochs = s.plan.control_epochs;
     std::fprintf(stderr, "reproduce: training the control network (%zu epochs, lr 0.1, momentum 0.5)\n", sgd.epochs);
     examples::TrainProgress prog;
     auto rep = sleepnet::train(control, s.data.train, sleepnet::MseLoss{}, sgd, e, prog);
     nets.add("control", "Control", std::move(control),
-             {{"epochs", sgd.epochs}, {"learning_rate", sgd.learning_rate}, {"dropout", nopt.dropout},
+             {{"epochs", sgd.epochs}, {"learning_rate", sgd.learning_rate}, {"dropout", s.defaults.dropout},
               {"final_epoch_loss", rep.final_epoch_loss}, {"seconds", rep.seconds}});
 }
 
@@ -135,11 +143,8 @@ inline void train_finetuned(const Setup& s, Networks& nets, StageTimes& times)
 /// trained from scratch on adversarials of itself (PGD-AT, or FGSM-RS in quick mode).
 inline void train_adversarial(const Setup& s, Networks& nets)
 {
-    sleepnet::NetworkOptions nopt;
-    nopt.dropout = s.defaults.dropout;
-    Net net(s.sizes, nopt);
     sleepnet::default_engine e(s.plan.seed + s_adversarial);
-    net.initialize(sleepnet::Init::uniform(0.01), e);
+    Net net = new_network(s, e);
     sleepnet::SgdOptions sgd;
     sgd.epochs = s.plan.control_epochs;
     sleepnet::AdversarialTrainingOptions adv;
