@@ -80,14 +80,14 @@
 namespace sleepnet {
 
 struct BoundaryOptions {
-    std::size_t iterations = 1000;      ///< maximal number of steps per input
-    std::size_t candidates = 25;        ///< candidates per step (Foolbox max_directions)
-    double spherical_step = 0.01;       ///< initial spherical step, relative to the distance
-    double source_step = 0.01;          ///< initial step towards the input, relative to the distance
-    double step_adaptation = 1.5;       ///< factor by which steps grow or shrink
-    double convergence = 1e-7;          ///< stop when source_step falls below this
-    std::size_t init_tries = 1000;      ///< uniform noise images tried for a start
-    std::size_t blend_steps = 1000;     ///< blends between input and noise image
+    std::size_t iterations = 1000;   ///< maximal number of steps per input
+    std::size_t candidates = 25;     ///< candidates per step (Foolbox max_directions)
+    double spherical_step = 0.01;    ///< initial spherical step, relative to the distance
+    double source_step = 0.01;       ///< initial step towards the input, relative to the distance
+    double step_adaptation = 1.5;    ///< factor by which steps grow or shrink
+    double convergence = 1e-7;       ///< stop when source_step falls below this
+    std::size_t init_tries = 1000;   ///< uniform noise images tried for a start
+    std::size_t blend_steps = 1000;  ///< blends between input and noise image
     Bounds bounds;
     std::size_t spherical_check_every = 10;  ///< statistics step period (Foolbox: every 10th step)
     std::size_t spherical_window = 100;      ///< outcomes kept for the spherical success rate
@@ -97,18 +97,19 @@ struct BoundaryOptions {
 /// What on_step callbacks see.
 template <class T>
 struct BoundaryStep {
-    std::size_t sample = 0;        ///< row of the input matrix
-    std::size_t step = 0;          ///< 0: starting point; then 1, 2, ...
-    double distance = 0.0;         ///< mean squared distance of the current adversarial
-    double spherical_step = 0.0;   ///< step sizes after this step's adaptation
+    std::size_t sample = 0;       ///< row of the input matrix
+    std::size_t step = 0;         ///< 0: starting point; then 1, 2, ...
+    double distance = 0.0;        ///< mean squared distance of the current adversarial
+    double spherical_step = 0.0;  ///< step sizes after this step's adaptation
     double source_step = 0.0;
-    bool improved = false;         ///< a candidate was accepted in this step (true at step 0)
-    const T* point = nullptr;      ///< the current adversarial (size values)
+    bool improved = false;     ///< a candidate was accepted in this step (true at step 0)
+    const T* point = nullptr;  ///< the current adversarial (size values)
     std::size_t size = 0;
 };
 
 namespace detail {
 
+/// Throws invalid_argument naming the first option of o that is out of range.
 inline void check_boundary_options(const BoundaryOptions& o)
 {
     auto positive = [](double v, const char* name) {
@@ -155,9 +156,9 @@ template <class T>
 struct BoundaryState {
     std::size_t row = 0;
     std::uint64_t seed = 0;
-    std::vector<T> noise;        ///< initialization: the adversarial noise image
-    std::vector<T> cur;          ///< current adversarial
-    double sq = 0.0;             ///< ||cur - x0||^2
+    std::vector<T> noise;  ///< initialization: the adversarial noise image
+    std::vector<T> cur;    ///< current adversarial
+    double sq = 0.0;       ///< ||cur - x0||^2
     double spherical = 0.0;
     double source = 0.0;
     std::deque<bool> spherical_hits;
@@ -166,18 +167,20 @@ struct BoundaryState {
     bool stopped = false;
     // scratch of the current step
     std::mt19937_64 engine;
-    std::vector<double> dir;     ///< x0 - cur
+    std::vector<double> dir;  ///< x0 - cur
     double rho = 0.0;
     std::size_t generated = 0;
     bool improved = false;
 };
 
+/// Appends outcome v to window w, keeping its last cap outcomes.
 inline void boundary_push(std::deque<bool>& w, bool v, std::size_t cap)
 {
     w.push_back(v);
     while (w.size() > cap) w.pop_front();
 }
 
+/// Fraction of true outcomes in a non-empty window.
 inline double boundary_rate(const std::deque<bool>& w)
 {
     std::size_t k = 0;
@@ -185,6 +188,7 @@ inline double boundary_rate(const std::deque<bool>& w)
     return static_cast<double>(k) / static_cast<double>(w.size());
 }
 
+/// Step-size adaptation from the full windows of s (Foolbox update_step_sizes).
 template <class T>
 inline void boundary_adapt(BoundaryState<T>& s, const BoundaryOptions& o)
 {
@@ -267,6 +271,7 @@ inline void boundary_batch(matrix<T>& m, std::size_t rows, std::size_t d)
     std::fill(m.data() + rows * d, m.data() + padded * d, T(0));
 }
 
+/// ||a - b||^2 over d values, in double.
 template <class T>
 inline double squared_distance(const T* a, const T* b, std::size_t d)
 {
@@ -276,6 +281,317 @@ inline double squared_distance(const T* a, const T* b, std::size_t d)
         s += v * v;
     }
     return s;
+}
+
+/// What the steps of one boundary() call share: the problem, the result, per-input state, buffers.
+template <class T>
+struct BoundaryRun {
+    const DenseNetwork<T>& net;
+    const matrix<T>& x;
+    const BoundaryOptions& o;
+    AttackResult<T>& r;
+    std::size_t d;
+    double range;  ///< bounds.hi - bounds.lo
+    double norm;   ///< d * range^2: mean squared distance = sq / norm
+    std::vector<BoundaryState<T>> state;
+    matrix<T> batch, spherical_batch;  ///< points classified together
+    std::vector<double> eta, sph;      ///< scratch of boundary_candidate
+
+    BoundaryRun(const DenseNetwork<T>& net_, const matrix<T>& x_, const BoundaryOptions& o_, AttackResult<T>& r_)
+        : net(net_), x(x_), o(o_), r(r_), d(x_.shape()[1]), range(o_.bounds.hi - o_.bounds.lo),
+          norm(static_cast<double>(d) * range * range), state(x_.shape()[0])
+    {
+    }
+    const T* x0(std::size_t i) const { return x.data() + i * d; }
+    std::size_t label(std::size_t i) const { return r.samples[i].label; }
+    const T* row(std::size_t k) const { return batch.data() + k * d; }
+};
+
+/// Rounds over work: fill(i, k, dst) k = min(chunk, remaining(i)) rows, predict, scan(i, p, row, k) = again; chunk x2.
+template <class T, class Remaining, class Fill, class Scan>
+inline void boundary_rounds(BoundaryRun<T>& run, std::vector<std::size_t> work, std::size_t chunk, std::size_t cap,
+                            Remaining&& remaining, Fill&& fill, Scan&& scan)
+{
+    std::vector<std::size_t> count;  // rows of each work entry in this round
+    while (!work.empty()) {
+        count.assign(work.size(), 0);
+        std::size_t rows = 0;
+        for (std::size_t w = 0; w < work.size(); ++w) rows += count[w] = std::min(chunk, remaining(work[w]));
+        boundary_batch(run.batch, rows, run.d);
+        std::size_t row = 0;
+        for (std::size_t w = 0; w < work.size(); ++w) {
+            fill(work[w], count[w], run.batch.data() + row * run.d);
+            row += count[w];
+        }
+        const label_vector p = run.net.predict(run.batch);
+        std::vector<std::size_t> next;
+        row = 0;
+        for (std::size_t w = 0; w < work.size(); ++w) {
+            if (scan(work[w], p, row, count[w])) next.push_back(work[w]);
+            row += count[w];
+        }
+        work.swap(next);
+        chunk = std::min<std::size_t>(chunk * 2, cap);
+    }
+}
+
+/// Offset of the first of the k predictions p(row), p(row + 1), ... that is not label (k if none).
+inline std::size_t boundary_first_hit(const label_vector& p, std::size_t row, std::size_t k, std::size_t label)
+{
+    std::size_t t = 0;
+    while (t < k && p(row + t) == label) ++t;
+    return t;
+}
+
+/// Initialization 1: uniform noise images until one is adversarial; returns the inputs with one, sorted.
+template <class T>
+inline std::vector<std::size_t> boundary_start(BoundaryRun<T>& run, const std::vector<std::size_t>& pending)
+{
+    const std::size_t d = run.d;
+    const double lo = run.o.bounds.lo;
+    std::vector<std::size_t> tries(run.state.size(), 0);
+    for (std::size_t i : pending) run.state[i].engine = boundary_engine(run.state[i].seed, 0);
+    std::vector<std::size_t> ready;
+    boundary_rounds(
+        run, pending, 4, 64, [&](std::size_t i) { return run.o.init_tries - tries[i]; },
+        [&](std::size_t i, std::size_t k, T* dst) {
+            for (std::size_t j = 0; j < k * d; ++j) {
+                dst[j] = static_cast<T>(lo + run.range * rng::uniform01<double>(run.state[i].engine));
+            }
+        },
+        [&](std::size_t i, const label_vector& p, std::size_t row, std::size_t k) {
+            const std::size_t t = boundary_first_hit(p, row, k, run.label(i));
+            tries[i] += k;
+            if (t == k) return tries[i] < run.o.init_tries;  // else: no adversarial start, the input fails
+            run.state[i].noise.assign(run.row(row + t), run.row(row + t) + d);
+            ready.push_back(i);
+            return false;
+        });
+    std::sort(ready.begin(), ready.end());
+    return ready;
+}
+
+/// Initialization 2: cur = the first adversarial blend (1 - e) x0 + e noise, e = 1/blend_steps, 2/blend_steps, ...
+template <class T>
+inline void boundary_blend(BoundaryRun<T>& run, const std::vector<std::size_t>& ready)
+{
+    const std::size_t d = run.d;
+    const Bounds& bounds = run.o.bounds;
+    const double steps = static_cast<double>(run.o.blend_steps);
+    std::vector<std::size_t> done(run.state.size(), 0);  // blends tried
+    boundary_rounds(
+        run, ready, 16, 128, [&](std::size_t i) { return run.o.blend_steps - done[i]; },
+        [&](std::size_t i, std::size_t k, T* dst) {
+            const T* x0 = run.x0(i);
+            const T* nz = run.state[i].noise.data();
+            for (std::size_t t = 0; t < k; ++t, dst += d) {
+                const double e = static_cast<double>(done[i] + t + 1) / steps;
+                for (std::size_t j = 0; j < d; ++j) {
+                    const double v = (1.0 - e) * static_cast<double>(x0[j]) + e * static_cast<double>(nz[j]);
+                    dst[j] = static_cast<T>(std::min(bounds.hi, std::max(bounds.lo, v)));
+                }
+            }
+        },
+        [&](std::size_t i, const label_vector& p, std::size_t row, std::size_t k) {
+            auto& s = run.state[i];
+            const std::size_t t = boundary_first_hit(p, row, k, run.label(i));
+            done[i] += k;
+            if (t < k) {
+                s.cur.assign(run.row(row + t), run.row(row + t) + d);
+                return false;
+            }
+            if (done[i] < run.o.blend_steps) return true;
+            // e = 1 is the noise image itself, adversarial: only reachable if rounding changed it,
+            // keep the noise image
+            s.cur = s.noise;
+            return false;
+        });
+}
+
+/// Calls on_step for input i after `step` (0: its start); true = the callbacks stop it.
+template <class T, class Hooks>
+inline bool boundary_report(const BoundaryRun<T>& run, Hooks& hooks, std::size_t i, std::size_t step, bool improved)
+{
+    const auto& s = run.state[i];
+    BoundaryStep<T> info;
+    info.sample = i;
+    info.step = step;
+    info.distance = s.sq / run.norm;
+    info.spherical_step = s.spherical;
+    info.source_step = s.source;
+    info.improved = improved;
+    info.point = s.cur.data();
+    info.size = run.d;
+    return call_on_step(hooks, info);
+}
+
+/// Step 0 of the inputs with a start (success, distance, step sizes, on_step); returns those still running.
+template <class T, class Hooks>
+inline std::vector<std::size_t> boundary_begin(BoundaryRun<T>& run, const std::vector<std::size_t>& ready, Hooks& hooks)
+{
+    std::vector<std::size_t> running;
+    for (std::size_t i : ready) {
+        auto& s = run.state[i];
+        s.noise.clear();
+        s.noise.shrink_to_fit();
+        s.sq = squared_distance(s.cur.data(), run.x0(i), run.d);
+        s.spherical = run.o.spherical_step;
+        s.source = run.o.source_step;
+        run.r.samples[i].success = true;
+        if (!boundary_report(run, hooks, i, 0, true)) running.push_back(i);
+    }
+    return running;
+}
+
+/// Starts `step` of the running inputs (dir, rho, the step's engine); returns those not converged.
+template <class T>
+inline std::vector<std::size_t> boundary_prepare(BoundaryRun<T>& run, const std::vector<std::size_t>& running,
+                                                 std::size_t step)
+{
+    std::vector<std::size_t> active;
+    for (std::size_t i : running) {
+        auto& s = run.state[i];
+        if (s.source < run.o.convergence) continue;
+        const T* x0 = run.x0(i);
+        s.dir.resize(run.d);
+        double rr = 0.0;
+        for (std::size_t j = 0; j < run.d; ++j) {
+            s.dir[j] = static_cast<double>(x0[j]) - static_cast<double>(s.cur[j]);
+            rr += s.dir[j] * s.dir[j];
+        }
+        s.rho = std::sqrt(rr);
+        if (!(s.rho > 0.0)) continue;
+        s.engine = boundary_engine(s.seed, step);
+        s.generated = 0;
+        s.improved = false;
+        active.push_back(i);
+    }
+    return active;
+}
+
+/// Accepts cand as input i's adversarial if adversarial, strictly closer, and the first such of the step.
+template <class T>
+inline void boundary_accept(BoundaryRun<T>& run, std::size_t i, const T* cand, bool adversarial)
+{
+    auto& s = run.state[i];
+    if (!adversarial || s.improved) return;
+    const double q = squared_distance(cand, run.x0(i), run.d);
+    if (q < s.sq) {
+        s.cur.assign(cand, cand + run.d);
+        s.sq = q;
+        s.improved = true;
+    }
+}
+
+/// Ordinary step: candidates in order, in growing chunks, until the first accepted one.
+template <class T>
+inline void boundary_ordinary_step(BoundaryRun<T>& run, const std::vector<std::size_t>& running)
+{
+    const std::size_t k_all = run.o.candidates, d = run.d;
+    boundary_rounds(
+        run, running, std::min<std::size_t>(5, k_all), k_all,
+        [&](std::size_t i) { return k_all - run.state[i].generated; },
+        [&](std::size_t i, std::size_t k, T* dst) {
+            auto& s = run.state[i];
+            for (std::size_t t = 0; t < k; ++t) {
+                boundary_candidate<T>(s, run.x0(i), d, run.o.bounds, run.eta, run.sph, nullptr, dst + t * d);
+            }
+            s.generated += k;
+        },
+        [&](std::size_t i, const label_vector& p, std::size_t row, std::size_t k) {
+            for (std::size_t t = 0; t < k; ++t) boundary_accept(run, i, run.row(row + t), p(row + t) != run.label(i));
+            return !run.state[i].improved && run.state[i].generated < k_all;
+        });
+}
+
+/// Classifies the chosen rows of run.batch into the source windows; accepts the first closer adversarial.
+template <class T>
+inline void boundary_source_check(BoundaryRun<T>& run, const std::vector<std::size_t>& running,
+                                  const std::vector<std::size_t>& chosen)
+{
+    const std::size_t d = run.d;
+    matrix<T> sub;
+    boundary_batch(sub, chosen.size(), d);
+    for (std::size_t c = 0; c < chosen.size(); ++c) {
+        std::copy(run.row(chosen[c]), run.row(chosen[c]) + d, sub.data() + c * d);
+    }
+    const label_vector pc = run.net.predict(sub);
+    for (std::size_t c = 0; c < chosen.size(); ++c) {
+        const std::size_t i = running[chosen[c] / run.o.candidates];
+        const bool adv = pc(c) != run.label(i);
+        boundary_push(run.state[i].source_hits, adv, run.o.source_window);
+        boundary_accept(run, i, sub.data() + c * d, adv);
+    }
+}
+
+/// Statistics step: all spherical candidates enter the windows; candidates of adversarial ones are checked.
+template <class T>
+inline void boundary_statistics_step(BoundaryRun<T>& run, const std::vector<std::size_t>& running)
+{
+    const std::size_t k_all = run.o.candidates, d = run.d, m = running.size();
+    boundary_batch(run.spherical_batch, m * k_all, d);
+    boundary_batch(run.batch, m * k_all, d);
+    for (std::size_t w = 0; w < m; ++w) {
+        auto& s = run.state[running[w]];
+        for (std::size_t t = 0; t < k_all; ++t) {
+            const std::size_t row = w * k_all + t;
+            boundary_candidate(s, run.x0(running[w]), d, run.o.bounds, run.eta, run.sph,
+                               run.spherical_batch.data() + row * d, run.batch.data() + row * d);
+        }
+        s.generated = k_all;
+    }
+    const label_vector ps = run.net.predict(run.spherical_batch);
+    std::vector<std::size_t> chosen;  // rows of batch whose spherical candidate was adversarial
+    for (std::size_t w = 0; w < m; ++w) {
+        for (std::size_t t = 0; t < k_all; ++t) {
+            const std::size_t row = w * k_all + t;
+            const bool adv = ps(row) != run.label(running[w]);
+            boundary_push(run.state[running[w]].spherical_hits, adv, run.o.spherical_window);
+            if (adv) chosen.push_back(row);
+        }
+    }
+    if (!chosen.empty()) boundary_source_check(run, running, chosen);
+}
+
+/// Step `step` >= 1 of the running inputs: candidates, step sizes, on_step; returns those still running.
+template <class T, class Hooks>
+inline std::vector<std::size_t> boundary_step(BoundaryRun<T>& run, const std::vector<std::size_t>& running,
+                                              std::size_t step, Hooks& hooks)
+{
+    const std::vector<std::size_t> active = boundary_prepare(run, running, step);
+    if (active.empty()) return active;
+    if (step % run.o.spherical_check_every == 0) {
+        boundary_statistics_step(run, active);
+    } else {
+        boundary_ordinary_step(run, active);
+    }
+    std::vector<std::size_t> next;
+    for (std::size_t i : active) {
+        auto& s = run.state[i];
+        boundary_adapt(s, run.o);
+        ++s.steps;
+        run.r.samples[i].iterations = s.steps;
+        if (!boundary_report(run, hooks, i, step, s.improved)) next.push_back(i);
+    }
+    return next;
+}
+
+/// Attacks the inputs `pending` together and writes their adversarials into the result.
+template <class T, class Hooks>
+inline void boundary_attack_group(BoundaryRun<T>& run, const std::vector<std::size_t>& pending, Hooks& hooks)
+{
+    const std::vector<std::size_t> ready = boundary_start(run, pending);
+    boundary_blend(run, ready);
+    std::vector<std::size_t> running = boundary_begin(run, ready, hooks);
+    for (std::size_t step = 1; step <= run.o.iterations && !running.empty(); ++step) {
+        running = boundary_step(run, running, step, hooks);
+    }
+    for (std::size_t i : ready) {
+        auto& s = run.state[i];
+        std::copy(s.cur.begin(), s.cur.end(), run.r.adversarial.data() + i * run.d);
+        s.cur = std::vector<T>();
+        s.dir = std::vector<double>();
+    }
 }
 
 }  // namespace detail
@@ -288,308 +604,25 @@ AttackResult<T> boundary(const DenseNetwork<T>& net, const matrix<T>& x, const l
                          const BoundaryOptions& options, Engine& engine, Callbacks&&... callbacks)
 {
     detail::check_boundary_options(options);
-    const Bounds& bounds = options.bounds;
-    detail::check_attack_inputs(net, x, y, bounds, "boundary");
+    detail::check_attack_inputs(net, x, y, options.bounds, "boundary");
     AttackResult<T> r = detail::start_result(net, x, y, "boundary");
     auto hooks = std::forward_as_tuple(callbacks...);
-    const std::size_t n = x.shape()[0];
-    const std::size_t d = x.shape()[1];
-    const double range = bounds.hi - bounds.lo;
-    const double norm = static_cast<double>(d) * range * range;
-
-    std::vector<detail::BoundaryState<T>> state(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        state[i].row = i;
-        state[i].seed = rng::bits64(engine);
-    }
+    detail::BoundaryRun<T> run(net, x, options, r);
     std::vector<std::size_t> attempted;
-    for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t i = 0; i < run.state.size(); ++i) {
+        run.state[i].row = i;
+        run.state[i].seed = rng::bits64(engine);  // one draw per row, attempted or not
         if (r.samples[i].attempted) attempted.push_back(i);
     }
-    auto x0_of = [&](std::size_t i) { return x.data() + i * d; };
-    auto label_of = [&](std::size_t i) { return r.samples[i].label; };
-
-    matrix<T> batch;
-
     // Inputs are attacked in groups (memory stays bounded for large N); every input's
     // result is independent of its group, so the grouping changes nothing else.
     for (std::size_t g0 = 0; g0 < attempted.size(); g0 += detail::boundary_group) {
         const std::size_t g1 = std::min(attempted.size(), g0 + detail::boundary_group);
         const std::vector<std::size_t> pending(attempted.begin() + static_cast<std::ptrdiff_t>(g0),
                                                attempted.begin() + static_cast<std::ptrdiff_t>(g1));
-        // ---- initialization 1: uniform noise images ----
-        std::vector<std::size_t> tries(n, 0);
-        for (std::size_t i : pending) state[i].engine = detail::boundary_engine(state[i].seed, 0);
-        std::vector<std::size_t> ready;  // inputs with an adversarial noise image
-        {
-            std::size_t chunk = 4;
-            std::vector<std::size_t> work = pending;
-            while (!work.empty()) {
-                std::size_t rows = 0;
-                for (std::size_t i : work) rows += std::min(chunk, options.init_tries - tries[i]);
-                detail::boundary_batch(batch, rows, d);
-                std::size_t row = 0;
-                for (std::size_t w = 0; w < work.size(); ++w) {
-                    const std::size_t i = work[w];
-                    const std::size_t k = std::min(chunk, options.init_tries - tries[i]);
-                    for (std::size_t t = 0; t < k; ++t, ++row) {
-                        T* dst = batch.data() + row * d;
-                        for (std::size_t j = 0; j < d; ++j) {
-                            dst[j] = static_cast<T>(bounds.lo + range * rng::uniform01<double>(state[i].engine));
-                        }
-                    }
-                }
-                const label_vector p = net.predict(batch);
-                std::vector<std::size_t> next;
-                row = 0;
-                for (std::size_t w = 0; w < work.size(); ++w) {
-                    const std::size_t i = work[w];
-                    const std::size_t k = std::min(chunk, options.init_tries - tries[i]);
-                    bool found = false;
-                    for (std::size_t t = 0; t < k; ++t, ++row) {
-                        ++tries[i];
-                        if (p(row) != label_of(i)) {
-                            const T* src = batch.data() + row * d;
-                            state[i].noise.assign(src, src + d);
-                            found = true;
-                            row += k - t;
-                            break;
-                        }
-                    }
-                    if (found) {
-                        ready.push_back(i);
-                    } else if (tries[i] < options.init_tries) {
-                        next.push_back(i);
-                    }
-                    // else: no adversarial start, the input fails
-                }
-                work.swap(next);
-                chunk = std::min<std::size_t>(chunk * 2, 64);
-            }
-        }
-        std::sort(ready.begin(), ready.end());
-
-        // ---- initialization 2: blend towards x0, first adversarial blend ----
-        {
-            std::vector<std::size_t> done(n, 0);  // blends tried
-            std::size_t chunk = 16;
-            std::vector<std::size_t> work = ready;
-            const double steps = static_cast<double>(options.blend_steps);
-            while (!work.empty()) {
-                std::size_t rows = 0;
-                for (std::size_t i : work) rows += std::min(chunk, options.blend_steps - done[i]);
-                detail::boundary_batch(batch, rows, d);
-                std::size_t row = 0;
-                for (std::size_t i : work) {
-                    const std::size_t k = std::min(chunk, options.blend_steps - done[i]);
-                    const T* x0 = x0_of(i);
-                    const T* nz = state[i].noise.data();
-                    for (std::size_t t = 0; t < k; ++t, ++row) {
-                        const double e = static_cast<double>(done[i] + t + 1) / steps;
-                        T* dst = batch.data() + row * d;
-                        for (std::size_t j = 0; j < d; ++j) {
-                            const double v = (1.0 - e) * static_cast<double>(x0[j]) + e * static_cast<double>(nz[j]);
-                            dst[j] = static_cast<T>(std::min(bounds.hi, std::max(bounds.lo, v)));
-                        }
-                    }
-                }
-                const label_vector p = net.predict(batch);
-                std::vector<std::size_t> next;
-                row = 0;
-                for (std::size_t i : work) {
-                    const std::size_t k = std::min(chunk, options.blend_steps - done[i]);
-                    bool found = false;
-                    for (std::size_t t = 0; t < k; ++t, ++row) {
-                        if (p(row) != label_of(i)) {
-                            const T* src = batch.data() + row * d;
-                            state[i].cur.assign(src, src + d);
-                            found = true;
-                            row += k - t;
-                            break;
-                        }
-                    }
-                    done[i] += k;
-                    if (!found) {
-                        if (done[i] < options.blend_steps) {
-                            next.push_back(i);
-                        } else {
-                            // e = 1 is the noise image itself, adversarial: only reachable if
-                            // rounding changed it, keep the noise image
-                            state[i].cur = state[i].noise;
-                        }
-                    }
-                }
-                work.swap(next);
-                chunk = std::min<std::size_t>(chunk * 2, 128);
-            }
-        }
-
-        std::vector<std::size_t> running;
-        for (std::size_t i : ready) {
-            auto& s = state[i];
-            s.noise.clear();
-            s.noise.shrink_to_fit();
-            s.sq = detail::squared_distance(s.cur.data(), x0_of(i), d);
-            s.spherical = options.spherical_step;
-            s.source = options.source_step;
-            r.samples[i].success = true;
-            BoundaryStep<T> info;
-            info.sample = i;
-            info.step = 0;
-            info.distance = s.sq / norm;
-            info.spherical_step = s.spherical;
-            info.source_step = s.source;
-            info.improved = true;
-            info.point = s.cur.data();
-            info.size = d;
-            if (detail::call_on_step(hooks, info)) continue;
-            running.push_back(i);
-        }
-
-        // ---- steps ----
-        const std::size_t k_all = options.candidates;
-        std::vector<double> eta, sph;
-        matrix<T> spherical_batch;
-        for (std::size_t step = 1; step <= options.iterations && !running.empty(); ++step) {
-            // convergence, then prepare the step
-            std::vector<std::size_t> active;
-            for (std::size_t i : running) {
-                auto& s = state[i];
-                if (s.source < options.convergence) continue;
-                const T* x0 = x0_of(i);
-                s.dir.resize(d);
-                double rr = 0.0;
-                for (std::size_t j = 0; j < d; ++j) {
-                    s.dir[j] = static_cast<double>(x0[j]) - static_cast<double>(s.cur[j]);
-                    rr += s.dir[j] * s.dir[j];
-                }
-                s.rho = std::sqrt(rr);
-                if (!(s.rho > 0.0)) continue;
-                s.engine = detail::boundary_engine(s.seed, step);
-                s.generated = 0;
-                s.improved = false;
-                active.push_back(i);
-            }
-            running = active;
-            if (running.empty()) break;
-
-            auto accept_first = [&](std::size_t i, const T* cand, bool adversarial) {
-                auto& s = state[i];
-                if (!adversarial || s.improved) return;
-                const double q = detail::squared_distance(cand, x0_of(i), d);
-                if (q < s.sq) {
-                    s.cur.assign(cand, cand + d);
-                    s.sq = q;
-                    s.improved = true;
-                }
-            };
-
-            const bool statistics = step % options.spherical_check_every == 0;
-            if (statistics) {
-                const std::size_t m = running.size();
-                detail::boundary_batch(spherical_batch, m * k_all, d);
-                detail::boundary_batch(batch, m * k_all, d);
-                for (std::size_t w = 0; w < m; ++w) {
-                    auto& s = state[running[w]];
-                    for (std::size_t t = 0; t < k_all; ++t) {
-                        const std::size_t row = w * k_all + t;
-                        detail::boundary_candidate(s, x0_of(running[w]), d, bounds, eta, sph,
-                                                   spherical_batch.data() + row * d, batch.data() + row * d);
-                    }
-                    s.generated = k_all;
-                }
-                const label_vector ps = net.predict(spherical_batch);
-                std::vector<std::size_t> chosen;  // rows of batch whose spherical candidate was adversarial
-                for (std::size_t w = 0; w < m; ++w) {
-                    auto& s = state[running[w]];
-                    for (std::size_t t = 0; t < k_all; ++t) {
-                        const std::size_t row = w * k_all + t;
-                        const bool adv = ps(row) != label_of(running[w]);
-                        detail::boundary_push(s.spherical_hits, adv, options.spherical_window);
-                        if (adv) chosen.push_back(row);
-                    }
-                }
-                if (!chosen.empty()) {
-                    matrix<T> sub;
-                    detail::boundary_batch(sub, chosen.size(), d);
-                    for (std::size_t c = 0; c < chosen.size(); ++c) {
-                        std::copy(batch.data() + chosen[c] * d, batch.data() + (chosen[c] + 1) * d, sub.data() + c * d);
-                    }
-                    const label_vector pc = net.predict(sub);
-                    for (std::size_t c = 0; c < chosen.size(); ++c) {
-                        const std::size_t i = running[chosen[c] / k_all];
-                        const bool adv = pc(c) != label_of(i);
-                        detail::boundary_push(state[i].source_hits, adv, options.source_window);
-                        accept_first(i, sub.data() + c * d, adv);
-                    }
-                }
-            } else {
-                // ordinary step: candidates in order, in chunks, until the first accepted one
-                std::vector<std::size_t> work = running;
-                std::vector<std::size_t> count;  // rows of each work entry in this chunk
-                std::size_t chunk = std::min<std::size_t>(5, k_all);
-                while (!work.empty()) {
-                    count.assign(work.size(), 0);
-                    std::size_t rows = 0;
-                    for (std::size_t w = 0; w < work.size(); ++w) {
-                        count[w] = std::min(chunk, k_all - state[work[w]].generated);
-                        rows += count[w];
-                    }
-                    detail::boundary_batch(batch, rows, d);
-                    std::size_t row = 0;
-                    for (std::size_t w = 0; w < work.size(); ++w) {
-                        auto& s = state[work[w]];
-                        for (std::size_t t = 0; t < count[w]; ++t, ++row) {
-                            detail::boundary_candidate<T>(s, x0_of(work[w]), d, bounds, eta, sph, nullptr,
-                                                          batch.data() + row * d);
-                        }
-                        s.generated += count[w];
-                    }
-                    const label_vector p = net.predict(batch);
-                    std::vector<std::size_t> next;
-                    row = 0;
-                    for (std::size_t w = 0; w < work.size(); ++w) {
-                        const std::size_t i = work[w];
-                        for (std::size_t t = 0; t < count[w]; ++t, ++row) {
-                            accept_first(i, batch.data() + row * d, p(row) != label_of(i));
-                        }
-                        if (!state[i].improved && state[i].generated < k_all) next.push_back(i);
-                    }
-                    work.swap(next);
-                    chunk = std::min<std::size_t>(chunk * 2, k_all);
-                }
-            }
-
-            // adaptation, bookkeeping, callbacks
-            std::vector<std::size_t> next;
-            for (std::size_t i : running) {
-                auto& s = state[i];
-                detail::boundary_adapt(s, options);
-                ++s.steps;
-                r.samples[i].iterations = s.steps;
-                BoundaryStep<T> info;
-                info.sample = i;
-                info.step = step;
-                info.distance = s.sq / norm;
-                info.spherical_step = s.spherical;
-                info.source_step = s.source;
-                info.improved = s.improved;
-                info.point = s.cur.data();
-                info.size = d;
-                if (detail::call_on_step(hooks, info)) continue;
-                next.push_back(i);
-            }
-            running.swap(next);
-        }
-
-        for (std::size_t i : ready) {
-            auto& s = state[i];
-            std::copy(s.cur.begin(), s.cur.end(), r.adversarial.data() + i * d);
-            s.cur = std::vector<T>();
-            s.dir = std::vector<double>();
-        }
+        detail::boundary_attack_group(run, pending, hooks);
     }
-    detail::verify_result(net, x, r, bounds);
+    detail::verify_result(net, x, r, options.bounds);
     return r;
 }
 
