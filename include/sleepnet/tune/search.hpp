@@ -46,13 +46,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <optional>
-#include <sstream>
-#include <cstdio>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -71,6 +69,7 @@
 #include "../snn/refit.hpp"
 #include "../snn/sleep.hpp"
 #include "space.hpp"
+#include "tune_log.hpp"
 
 namespace sleepnet {
 
@@ -87,18 +86,19 @@ inline TuneMethod tune_method_from_string(const std::string& s)
 
 struct GeneticOptions {
     std::size_t population = 16;
-    std::size_t elite = 2;              ///< best candidates copied unchanged into the next generation
-    std::size_t tournament = 3;         ///< tournament size of parent selection
-    double crossover = 0.9;             ///< probability that a child mixes two parents (uniform crossover)
-    double mutation_rate = 0.25;        ///< per-gene probability of a Gaussian mutation
-    double mutation_sigma = 0.15;       ///< its standard deviation in gene units (genes live in [0, 1])
+    std::size_t elite = 2;         ///< best candidates copied unchanged into the next generation
+    std::size_t tournament = 3;    ///< tournament size of parent selection
+    double crossover = 0.9;        ///< probability that a child mixes two parents (uniform crossover)
+    double mutation_rate = 0.25;   ///< per-gene probability of a Gaussian mutation
+    double mutation_sigma = 0.15;  ///< its standard deviation in gene units (genes live in [0, 1])
 
     void validate() const
     {
         if (population < 2) throw invalid_argument("genetic search: population must be >= 2");
         if (elite >= population) throw invalid_argument("genetic search: elite must be < population");
         if (tournament < 1) throw invalid_argument("genetic search: tournament must be >= 1");
-        if (!(crossover >= 0.0 && crossover <= 1.0)) throw invalid_argument("genetic search: crossover must be in [0, 1]");
+        if (!(crossover >= 0.0 && crossover <= 1.0))
+            throw invalid_argument("genetic search: crossover must be in [0, 1]");
         if (!(mutation_rate >= 0.0 && mutation_rate <= 1.0))
             throw invalid_argument("genetic search: mutation_rate must be in [0, 1]");
         if (!(mutation_sigma >= 0.0) || !std::isfinite(mutation_sigma))
@@ -108,14 +108,15 @@ struct GeneticOptions {
 
 struct TuneOptions {
     TuneMethod method = TuneMethod::genetic;
-    std::size_t budget = 100;           ///< candidates evaluated in total (the control is not counted)
+    std::size_t budget = 100;  ///< candidates evaluated in total (the control is not counted)
     GeneticOptions genetic;
-    double max_accuracy_drop = 0.03;    ///< feasible: accuracy >= control accuracy - this
-    std::uint64_t sleep_seed = 1;       ///< seed of every candidate's spike engine
-    unsigned threads = 2;               ///< candidates evaluated at once
-    std::string log_path;               ///< JSON-lines log ("" = none)
-    bool resume = true;                 ///< continue from an existing log at log_path
-    std::vector<std::vector<double>> initial;  ///< genomes placed first in the initial population (e.g. encoded presets)
+    double max_accuracy_drop = 0.03;  ///< feasible: accuracy >= control accuracy - this
+    std::uint64_t sleep_seed = 1;     ///< seed of every candidate's spike engine
+    unsigned threads = 2;             ///< candidates evaluated at once
+    std::string log_path;             ///< JSON-lines log ("" = none)
+    bool resume = true;               ///< continue from an existing log at log_path
+    /// Genomes placed first in the initial population (e.g. encoded presets).
+    std::vector<std::vector<double>> initial;
     /// Runaway guard: a candidate whose spikes (all layers) exceed this is stopped and
     /// counted infeasible. Sleep's cost grows with the spikes, and activity this high
     /// rewrites the weights wholesale; 0 = no limit.
@@ -137,25 +138,11 @@ struct TuneOptions {
 /// What the search sleeps and measures on.
 template <class T>
 struct TuneData {
-    matrix<T> sleep_x;     ///< input of sleep and of its normalization (the training images)
-    matrix<T> val_x;       ///< validation inputs (never the test set)
+    matrix<T> sleep_x;  ///< input of sleep and of its normalization (the training images)
+    matrix<T> val_x;    ///< validation inputs (never the test set)
     label_vector val_y;
-    matrix<T> refit_x;     ///< labelled training rows for TuneOptions::refit (disjoint from val_x)
+    matrix<T> refit_x;  ///< labelled training rows for TuneOptions::refit (disjoint from val_x)
     label_vector refit_y;
-};
-
-struct TuneCandidate {
-    std::size_t index = 0;         ///< 0-based evaluation order
-    std::size_t generation = 0;    ///< GA generation (random search: 0)
-    std::vector<double> genes;
-    SleepParams params;            ///< alpha empty (relative to normalization)
-    double accuracy = 0.0;         ///< validation accuracy after sleep
-    double value = std::numeric_limits<double>::quiet_NaN();  ///< objective (feasible candidates only)
-    bool feasible = false;
-    std::vector<std::uint64_t> spikes;  ///< per simulated layer
-    double seconds = 0.0;
-    std::string error;             ///< why the candidate failed (non-finite weights), else empty
-    bool from_log = false;         ///< taken from a resumed log, not evaluated in this run
 };
 
 /// a ranks above b.
@@ -183,9 +170,9 @@ struct TuneResult {
     double accuracy_floor = 0.0;
     std::string objective;
     std::vector<TuneCandidate> history;
-    std::size_t resumed = 0;   ///< candidates taken from the log
-    double seconds = 0.0;      ///< wall time of this run (without the resumed part)
-    bool stopped = false;      ///< a callback stopped the search
+    std::size_t resumed = 0;  ///< candidates taken from the log
+    double seconds = 0.0;     ///< wall time of this run (without the resumed part)
+    bool stopped = false;     ///< a callback stopped the search
 
     /// Index into history of the best candidate; throws when nothing was evaluated.
     std::size_t best_index() const
@@ -200,119 +187,12 @@ struct TuneResult {
     SleepParams best_params() const { return best().params; }
 };
 
-/// Objective values in the log: numbers, "inf" / "-inf" (a median over inputs that mostly
-/// resist is +inf, and must rank as such on resume), null for NaN.
-inline nlohmann::json tune_value_json(double v)
-{
-    if (std::isnan(v)) return nullptr;
-    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-    return v;
-}
-
-inline nlohmann::json to_json(const TuneCandidate& c)
-{
-    nlohmann::json j;
-    j["kind"] = "candidate";
-    j["index"] = c.index;
-    j["generation"] = c.generation;
-    j["genes"] = c.genes;
-    j["params"] = to_json(c.params);
-    j["accuracy"] = c.accuracy;
-    j["value"] = tune_value_json(c.value);
-    j["feasible"] = c.feasible;
-    j["spikes"] = c.spikes;
-    j["seconds"] = c.seconds;
-    if (!c.error.empty()) j["error"] = c.error;
-    return j;
-}
-
 namespace detail {
-
-inline double tune_json_double(const nlohmann::json& v)
-{
-    if (v.is_number()) return v.get<double>();
-    if (v.is_string()) {
-        const auto s = v.get<std::string>();
-        if (s == "inf") return std::numeric_limits<double>::infinity();
-        if (s == "-inf") return -std::numeric_limits<double>::infinity();
-        if (s == "nan") return std::numeric_limits<double>::quiet_NaN();
-    }
-    if (v.is_null()) return std::numeric_limits<double>::quiet_NaN();
-    throw format_error("tune log: expected a number, got " + v.dump());
-}
-
-inline TuneCandidate tune_candidate_from_json(const nlohmann::json& j, const std::string& where)
-{
-    try {
-        TuneCandidate c;
-        c.index = j.at("index").get<std::size_t>();
-        c.generation = j.at("generation").get<std::size_t>();
-        c.genes = j.at("genes").get<std::vector<double>>();
-        c.params = sleep_params_from_json(j.at("params"));
-        c.accuracy = j.at("accuracy").get<double>();
-        c.value = tune_json_double(j.at("value"));
-        c.feasible = j.at("feasible").get<bool>();
-        c.spikes = j.at("spikes").get<std::vector<std::uint64_t>>();
-        c.seconds = j.at("seconds").get<double>();
-        if (j.contains("error")) c.error = j.at("error").get<std::string>();
-        c.from_log = true;
-        return c;
-    } catch (const nlohmann::json::exception& e) {
-        throw format_error(where + ": malformed candidate line (" + e.what() + ")");
-    }
-}
-
-struct TuneLog {
-    nlohmann::json header;
-    std::vector<TuneCandidate> candidates;
-};
-
-/// Reads a log; a last line without its newline (torn write) is dropped.
-inline TuneLog read_tune_log(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw io_error("tune: cannot open log '" + path + "'");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const std::string text = ss.str();
-    TuneLog log;
-    std::size_t pos = 0, line_no = 0;
-    while (pos < text.size()) {
-        const std::size_t nl = text.find('\n', pos);
-        if (nl == std::string::npos) break;  // torn last line
-        const std::string line = text.substr(pos, nl - pos);
-        pos = nl + 1;
-        ++line_no;
-        if (line.empty()) continue;
-        nlohmann::json j;
-        try {
-            j = nlohmann::json::parse(line);
-        } catch (const nlohmann::json::exception& e) {
-            throw format_error(path + ": line " + std::to_string(line_no) + " is not JSON (" + e.what() + ")");
-        }
-        const std::string where = path + ": line " + std::to_string(line_no);
-        if (!j.is_object() || !j.contains("kind")) throw format_error(where + ": no \"kind\"");
-        if (j["kind"] == "tune") {
-            if (line_no != 1) throw format_error(where + ": search description must be the first line");
-            log.header = j;
-        } else if (j["kind"] == "candidate") {
-            if (log.header.is_null()) throw format_error(where + ": candidate before the search description");
-            log.candidates.push_back(tune_candidate_from_json(j, where));
-            if (log.candidates.back().index != log.candidates.size() - 1)
-                throw format_error(where + ": candidate index " + std::to_string(log.candidates.back().index) +
-                                   ", expected " + std::to_string(log.candidates.size() - 1));
-        } else {
-            throw format_error(where + ": unknown kind " + j["kind"].dump());
-        }
-    }
-    if (log.header.is_null()) throw format_error(path + ": no search description line");
-    return log;
-}
 
 /// Uniform crossover and Gaussian mutation, genes clamped to [0, 1].
 template <class Engine>
-inline std::vector<double> ga_child(const std::vector<double>& a, const std::vector<double>& b,
-                                    const GeneticOptions& o, Engine& engine)
+inline std::vector<double> ga_child(const std::vector<double>& a, const std::vector<double>& b, const GeneticOptions& o,
+                                    Engine& engine)
 {
     std::vector<double> c = a;
     const bool cross = rng::uniform01(engine) < o.crossover;
@@ -326,6 +206,7 @@ inline std::vector<double> ga_child(const std::vector<double>& a, const std::vec
     return c;
 }
 
+/// A genome of n uniform genes in [0, 1).
 template <class Engine>
 inline std::vector<double> random_genome(std::size_t n, Engine& engine)
 {
@@ -334,16 +215,30 @@ inline std::vector<double> random_genome(std::size_t n, Engine& engine)
     return g;
 }
 
-}  // namespace detail
+// ---- input checks, the control, the log's description ----
 
-/// Runs the search; see the header comment for the contract.
-template <class T, class Objective, class Engine, class... Callbacks>
-inline TuneResult tune_sleep(const DenseNetwork<T>& control, const TuneData<T>& data, const SearchSpace& space,
-                             const Objective& objective, const TuneOptions& options, Engine& engine,
-                             Callbacks&&... callbacks)
+/// Checks refit_x / refit_y and the refit options against the control (options.refit set).
+template <class T>
+inline void check_tune_refit_data(const DenseNetwork<T>& control, const TuneData<T>& data, const RefitOptions& refit)
+{
+    control.check_input(data.refit_x, "tune_sleep (refit_x)");
+    if (data.refit_x.shape()[0] == 0) throw invalid_argument("tune_sleep: refit needs refit_x and refit_y (empty)");
+    if (data.refit_y.size() != data.refit_x.shape()[0])
+        throw invalid_argument("tune_sleep: refit_y has " + std::to_string(data.refit_y.size()) + " labels for " +
+                               std::to_string(data.refit_x.shape()[0]) + " refit inputs");
+    refit.validate(control.num_layers());
+    if (refit.samples > data.refit_x.shape()[0])
+        throw invalid_argument("tune_sleep: refit samples " + std::to_string(refit.samples) + " but refit_x has " +
+                               std::to_string(data.refit_x.shape()[0]) + " rows");
+}
+
+/// Checks everything tune_sleep is given (options, network, space, data, initial genomes).
+template <class T>
+inline void check_tune_inputs(const DenseNetwork<T>& control, const TuneData<T>& data, const SearchSpace& space,
+                              const TuneOptions& options)
 {
     options.validate();
-    detail::check_sleep_network(control);
+    check_sleep_network(control);
     const std::size_t sim = space.base.simulated_layers(control.num_layers());
     space.validate(sim);
     control.check_input(data.sleep_x, "tune_sleep (sleep_x)");
@@ -353,52 +248,39 @@ inline TuneResult tune_sleep(const DenseNetwork<T>& control, const TuneData<T>& 
         throw invalid_argument("tune_sleep: val_y has " + std::to_string(data.val_y.size()) + " labels for " +
                                std::to_string(data.val_x.shape()[0]) + " validation inputs");
     if (data.sleep_x.shape()[0] == 0) throw invalid_argument("tune_sleep: empty sleep input");
-    if (options.refit) {
-        control.check_input(data.refit_x, "tune_sleep (refit_x)");
-        if (data.refit_x.shape()[0] == 0) throw invalid_argument("tune_sleep: refit needs refit_x and refit_y (empty)");
-        if (data.refit_y.size() != data.refit_x.shape()[0])
-            throw invalid_argument("tune_sleep: refit_y has " + std::to_string(data.refit_y.size()) + " labels for " +
-                                   std::to_string(data.refit_x.shape()[0]) + " refit inputs");
-        options.refit->validate(control.num_layers());
-        if (options.refit->samples > data.refit_x.shape()[0])
-            throw invalid_argument("tune_sleep: refit samples " + std::to_string(options.refit->samples) +
-                                   " but refit_x has " + std::to_string(data.refit_x.shape()[0]) + " rows");
-    }
+    if (options.refit) check_tune_refit_data(control, data, *options.refit);
     const std::size_t n_genes = space.genes(sim);
     for (const auto& g : options.initial)
         if (g.size() != n_genes)
             throw invalid_argument("tune: an initial genome has " + std::to_string(g.size()) + " genes, expected " +
                                    std::to_string(n_genes));
+}
 
-    auto callback_tuple = std::forward_as_tuple(std::forward<Callbacks>(callbacks)...);
-    const auto t0 = std::chrono::steady_clock::now();
-
+/// The control as it is: its validation accuracy and objective value, and the accuracy floor.
+template <class T, class Objective>
+inline TuneResult measure_control(const DenseNetwork<T>& control, const TuneData<T>& data, const Objective& objective,
+                                  const TuneOptions& options)
+{
     TuneResult result;
     result.objective = objective.name();
-    {
-        DenseNetwork<T> c = control;
-        c.set_inference_threads(options.threads);
-        result.control_accuracy = accuracy(c, data.val_x, data.val_y);
-        result.control_value = objective(c, data.val_x, data.val_y);
-    }
+    DenseNetwork<T> c = control;
+    c.set_inference_threads(options.threads);
+    result.control_accuracy = sleepnet::accuracy(c, data.val_x, data.val_y);
+    result.control_value = objective(c, data.val_x, data.val_y);
     result.accuracy_floor = result.control_accuracy - options.max_accuracy_drop;
+    return result;
+}
 
-    // normalization factors of every chain the space may pick, computed once
-    std::map<NormalizationChain, std::vector<double>> factors;
-    for (auto chain : space.chains()) {
-        if (factors.count(chain)) continue;
-        NormalizationOptions no;
-        no.chain = chain;
-        no.percentile = space.base.percentile;
-        factors[chain] = normalization_factors(control, data.sleep_x, no);
-    }
-
-    // The search description: a resumed log must have been written by the same search.
+/// The log's first line: the search (tune_search_keys) and the control's measurements.
+template <class T>
+inline nlohmann::json tune_log_header(const DenseNetwork<T>& control, const TuneData<T>& data, const SearchSpace& space,
+                                      const TuneOptions& options, const TuneResult& result)
+{
     nlohmann::json header;
     header["kind"] = "tune";
     header["format_version"] = 1;
     header["method"] = to_string(options.method);
-    header["objective"] = objective.name();
+    header["objective"] = result.objective;
     header["space"] = to_json(space);
     header["max_accuracy_drop"] = options.max_accuracy_drop;
     header["sleep_seed"] = options.sleep_seed;
@@ -409,247 +291,382 @@ inline TuneResult tune_sleep(const DenseNetwork<T>& control, const TuneData<T>& 
     }
     if (options.method == TuneMethod::genetic) {
         const auto& g = options.genetic;
-        header["genetic"] = {{"population", g.population}, {"elite", g.elite}, {"tournament", g.tournament},
-                             {"crossover", g.crossover}, {"mutation_rate", g.mutation_rate},
-                             {"mutation_sigma", g.mutation_sigma}};
+        header["genetic"] = {{"population", g.population},       {"elite", g.elite},
+                             {"tournament", g.tournament},       {"crossover", g.crossover},
+                             {"mutation_rate", g.mutation_rate}, {"mutation_sigma", g.mutation_sigma}};
     }
     header["initial"] = options.initial;
     header["layer_sizes"] = control.layer_sizes();
     header["validation_samples"] = data.val_x.shape()[0];
     header["control_accuracy"] = result.control_accuracy;
     header["control_value"] = tune_value_json(result.control_value);
+    return header;
+}
 
-    std::vector<TuneCandidate> logged;
-    std::ofstream log;
-    if (!options.log_path.empty()) {
-        bool have = false;
-        if (options.resume) {
-            std::ifstream probe(options.log_path);
-            have = static_cast<bool>(probe);
-        }
-        if (have) {
-            auto old = detail::read_tune_log(options.log_path);
-            for (const char* key : {"method", "objective", "space", "max_accuracy_drop", "sleep_seed", "max_spikes", "genetic",
-                                    "initial", "layer_sizes", "validation_samples", "refit", "refit_samples_given"}) {
-                const bool a = old.header.contains(key), b = header.contains(key);
-                if (a != b || (a && old.header[key] != header[key]))
-                    throw invalid_argument("tune: log '" + options.log_path + "' was written by a different search ('" +
-                                           key + "' differs); remove it or choose another log");
-            }
-            logged = std::move(old.candidates);
-            // rewrite without a torn tail, then append
-            std::ofstream rewrite(options.log_path + ".tmp", std::ios::binary | std::ios::trunc);
-            rewrite << old.header.dump() << '\n';
-            for (const auto& c : logged) rewrite << to_json(c).dump() << '\n';
-            rewrite.close();
-            if (!rewrite || std::rename((options.log_path + ".tmp").c_str(), options.log_path.c_str()) != 0)
-                throw io_error("tune: cannot rewrite log '" + options.log_path + "'");
-            log.open(options.log_path, std::ios::binary | std::ios::app);
-        } else {
-            log.open(options.log_path, std::ios::binary | std::ios::trunc);
-            if (log) log << header.dump() << '\n' << std::flush;
-        }
-        if (!log) throw io_error("tune: cannot write log '" + options.log_path + "'");
+/// The header keys a resumed log must share with the search (checked in this order).
+inline std::vector<std::string> tune_search_keys()
+{
+    return {"method",  "objective", "space",       "max_accuracy_drop",  "sleep_seed", "max_spikes",
+            "genetic", "initial",   "layer_sizes", "validation_samples", "refit",      "refit_samples_given"};
+}
+
+// ---- one candidate ----
+
+/// Normalization factors of every chain the space may pick, computed once on x.
+template <class T>
+inline std::map<NormalizationChain, std::vector<double>>
+tune_normalization_factors(const DenseNetwork<T>& control, const matrix<T>& x, const SearchSpace& space)
+{
+    std::map<NormalizationChain, std::vector<double>> factors;
+    for (auto chain : space.chains()) {
+        if (factors.count(chain)) continue;
+        NormalizationOptions no;
+        no.chain = chain;
+        no.percentile = space.base.percentile;
+        factors[chain] = sleepnet::normalization_factors(control, x, no);
+    }
+    return factors;
+}
+
+/// Sleep callback of the runaway guard: stops sleep once the spikes of all layers exceed limit (0 = none).
+struct TuneSpikeGuard {
+    std::uint64_t limit;
+    std::size_t tripped_at = 0;  ///< the step it stopped sleep at (0 = never)
+
+    bool on_step(const SleepProgress& p)
+    {
+        std::uint64_t total = 0;
+        for (auto s : p.spikes) total += s;
+        if (limit > 0 && total > limit) tripped_at = p.step;
+        return tripped_at > 0;
+    }
+};
+
+/// Evaluates candidates (sleep a copy of the control, refit, accuracy, objective); thread-safe.
+template <class T, class Objective>
+class CandidateEvaluator {
+public:
+    /// Computes the normalization factors of the space's chains on data.sleep_x.
+    CandidateEvaluator(const DenseNetwork<T>& control, const TuneData<T>& data, const SearchSpace& space,
+                       const Objective& objective, const TuneOptions& options, double accuracy_floor)
+        : control_(control), data_(data), space_(space), objective_(objective), options_(options),
+          floor_(accuracy_floor), sim_(space.base.simulated_layers(control.num_layers())),
+          factors_(tune_normalization_factors(control, data.sleep_x, space))
+    {
     }
 
-    std::mutex refit_mutex;
-    auto evaluate = [&](TuneCandidate& c) {
+    /// Fills c's params, spikes, accuracy, feasibility, value, error and seconds from c.genes.
+    void operator()(TuneCandidate& c) const
+    {
         const auto s0 = std::chrono::steady_clock::now();
-        c.params = space.decode(c.genes, sim);
-        SleepParams run = c.params;
-        run.alpha.clear();
-        const auto& f = factors.at(run.normalization);
-        for (std::size_t l = 0; l < run.thresholds.size(); ++l) run.alpha.push_back(f[l] * run.alpha_scale);
-        DenseNetwork<T> net = control;
+        c.params = space_.decode(c.genes, sim_);
+        const SleepParams run = with_alpha(c.params);
+        DenseNetwork<T> net = control_;
         net.set_inference_threads(1);
-        default_engine e(options.sleep_seed);
-        struct Guard {
-            std::uint64_t limit;
-            std::size_t tripped_at = 0;
-            bool on_step(const SleepProgress& p)
-            {
-                std::uint64_t total = 0;
-                for (auto s : p.spikes) total += s;
-                if (limit > 0 && total > limit) tripped_at = p.step;
-                return tripped_at > 0;
-            }
-        } guard{options.max_spikes};
         try {
-            const SleepReport rep = sleep(net, data.sleep_x, run, e, guard);
-            c.spikes = rep.spikes;
-            if (guard.tripped_at > 0) {
-                c.error = "runaway activity: more than " + std::to_string(options.max_spikes) + " spikes by step " +
-                          std::to_string(guard.tripped_at) + " of " + std::to_string(run.steps);
-                c.feasible = false;
-                c.accuracy = 0.0;
-                c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
-                return;
-            }
-            if (options.refit) {
-                // one refit at a time: training goes through OpenBLAS, whose last bits depend
-                // on how many of its threads a product gets; alone, a refit gets what it
-                // gets in `sleep --params` (same OPENBLAS_NUM_THREADS), so the winner reproduces
-                std::lock_guard<std::mutex> lock(refit_mutex);
-                default_engine re(options.refit->seed);
-                refit(net, data.refit_x, data.refit_y, *options.refit, re);
-            }
-            c.accuracy = accuracy(net, data.val_x, data.val_y);
-            c.feasible = c.accuracy >= result.accuracy_floor;
-            if (c.feasible) c.value = objective(net, data.val_x, data.val_y);
-        } catch (const numeric_error& err) {
+            sleep_and_measure(net, run, c);
+        } catch (const numeric_error& err) {  // non-finite weights
             c.error = err.what();
             c.feasible = false;
             c.accuracy = 0.0;
         }
         c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+    }
+
+private:
+    /// p with the alpha sleep runs with: the chain's normalization factor times alpha_scale, per layer.
+    SleepParams with_alpha(const SleepParams& p) const
+    {
+        SleepParams run = p;
+        run.alpha.clear();
+        const auto& f = factors_.at(run.normalization);
+        for (std::size_t l = 0; l < run.thresholds.size(); ++l) run.alpha.push_back(f[l] * run.alpha_scale);
+        return run;
+    }
+
+    /// Sleeps net (stopped by the spike guard), refits it, measures it into c.
+    void sleep_and_measure(DenseNetwork<T>& net, const SleepParams& run, TuneCandidate& c) const
+    {
+        default_engine e(options_.sleep_seed);
+        TuneSpikeGuard guard{options_.max_spikes};
+        const SleepReport rep = sleepnet::sleep(net, data_.sleep_x, run, e, guard);
+        c.spikes = rep.spikes;
+        if (guard.tripped_at > 0) {
+            c.error = "runaway activity: more than " + std::to_string(options_.max_spikes) + " spikes by step " +
+                      std::to_string(guard.tripped_at) + " of " + std::to_string(run.steps);
+            c.feasible = false;
+            c.accuracy = 0.0;
+            return;
+        }
+        if (options_.refit) refit_alone(net);
+        c.accuracy = sleepnet::accuracy(net, data_.val_x, data_.val_y);
+        c.feasible = c.accuracy >= floor_;
+        if (c.feasible) c.value = objective_(net, data_.val_x, data_.val_y);
+    }
+
+    /// Refits net with a fresh engine seeded with the refit seed, one refit at a time.
+    void refit_alone(DenseNetwork<T>& net) const
+    {
+        // one refit at a time: training goes through OpenBLAS, whose last bits depend
+        // on how many of its threads a product gets; alone, a refit gets what it
+        // gets in `sleep --params` (same OPENBLAS_NUM_THREADS), so the winner reproduces
+        std::lock_guard<std::mutex> lock(refit_mutex_);
+        default_engine re(options_.refit->seed);
+        sleepnet::refit(net, data_.refit_x, data_.refit_y, *options_.refit, re);
+    }
+
+    const DenseNetwork<T>& control_;
+    const TuneData<T>& data_;
+    const SearchSpace& space_;
+    const Objective& objective_;
+    const TuneOptions& options_;
+    double floor_;
+    std::size_t sim_;
+    std::map<NormalizationChain, std::vector<double>> factors_;
+    mutable std::mutex refit_mutex_;
+};
+
+// ---- batches of candidates ----
+
+/// Runs task(0 .. count-1) on min(threads, count) threads (caller's included); rethrows the first exception.
+template <class Task>
+inline void run_work_queue(std::size_t count, unsigned threads, Task&& task)
+{
+    std::atomic<std::size_t> next{0};
+    std::atomic<bool> halt{false};
+    std::mutex mutex;
+    std::exception_ptr failure;
+    auto worker = [&] {
+        while (!halt.load()) {
+            const std::size_t k = next.fetch_add(1);
+            if (k >= count) return;
+            try {
+                task(k);
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(mutex);
+                if (!failure) failure = std::current_exception();
+                halt = true;
+                return;
+            }
+        }
     };
+    const unsigned nthreads = static_cast<unsigned>(std::min<std::size_t>(threads, count));
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < nthreads; ++t) pool.emplace_back(worker);
+    if (nthreads > 0) worker();
+    for (auto& t : pool) t.join();
+    if (failure) std::rethrow_exception(failure);
+}
 
-    bool stop = false;
-    std::size_t best = 0;
-    std::map<std::vector<double>, TuneCandidate> known;  // same genome, same seed: same result
+/// Runs a search's batches: reuse or evaluate each candidate, log it, record it, report it to the callbacks.
+template <class Evaluator, class CallbackTuple>
+class TuneRunner {
+public:
+    /// Records into result.history; evaluate must be callable from options.threads threads.
+    TuneRunner(TuneResult& result, TuneLog& log, const Evaluator& evaluate, const TuneOptions& options,
+               CallbackTuple& callbacks)
+        : result_(result), log_(log), evaluate_(evaluate), options_(options), callbacks_(callbacks)
+    {
+    }
 
-    // Evaluates a batch of candidates (indices continue result.history) on the worker
-    // threads; log lines are written in index order as soon as all earlier ones are done.
-    auto run_batch = [&](std::vector<TuneCandidate>& batch) {
+    std::size_t evaluated() const { return result_.history.size(); }                      ///< candidates recorded
+    std::size_t remaining() const { return options_.budget - result_.history.size(); }    ///< budget left
+    bool stopped() const { return stop_; }                                                ///< a callback stopped
+    bool finished() const { return stop_ || result_.history.size() >= options_.budget; }  ///< stopped or budget spent
+
+    /// Runs a batch (indices continue the history); returns the candidates it recorded.
+    std::vector<TuneCandidate> run(std::vector<TuneCandidate> batch)
+    {
         std::vector<char> done(batch.size(), 0);
+        const std::vector<std::size_t> todo = reuse(batch, done);
+        evaluate_in_order(batch, done, todo);
+        const std::size_t before = result_.history.size();
+        record(batch);
+        return {result_.history.begin() + static_cast<std::ptrdiff_t>(before), result_.history.end()};
+    }
+
+private:
+    /// Fills candidates from the log or an equal earlier genome (marked done); returns the rest.
+    std::vector<std::size_t> reuse(std::vector<TuneCandidate>& batch, std::vector<char>& done)
+    {
         std::vector<std::size_t> todo;
         for (std::size_t i = 0; i < batch.size(); ++i) {
             auto& c = batch[i];
-            const std::size_t idx = c.index, gen = c.generation;
-            if (idx < logged.size()) {
-                if (logged[idx].genes != c.genes)
-                    throw invalid_argument("tune: log '" + options.log_path + "' candidate " + std::to_string(idx) +
-                                           " has other genes than this search draws (different seed or initial genomes?)");
-                c = logged[idx];
+            if (log_.take_logged(c)) {
                 done[i] = 1;
-                ++result.resumed;
-            } else if (auto it = known.find(c.genes); it != known.end()) {
+                ++result_.resumed;
+            } else if (auto it = known_.find(c.genes); it != known_.end()) {  // same genome, same seed: same result
+                const std::size_t idx = c.index, gen = c.generation;
                 c = it->second;
                 c.index = idx;
                 c.generation = gen;
                 c.from_log = false;
-                done[i] = 2;  // copied: logged below, not evaluated
+                done[i] = 1;  // copied: logged below, not evaluated
             } else {
                 todo.push_back(i);
             }
         }
+        return todo;
+    }
+
+    /// Evaluates batch[todo[k]] on the worker threads, logging candidates in index order as they complete.
+    void evaluate_in_order(std::vector<TuneCandidate>& batch, std::vector<char>& done,
+                           const std::vector<std::size_t>& todo)
+    {
         std::mutex mutex;
         std::size_t written = 0;
         auto flush_log = [&] {  // under mutex
-            while (written < batch.size() && done[written]) {
-                const auto& c = batch[written];
-                if (log.is_open() && !c.from_log) {
-                    log << to_json(c).dump() << '\n' << std::flush;
-                    if (!log) throw io_error("tune: writing log '" + options.log_path + "' failed");
-                }
-                ++written;
-            }
+            for (; written < batch.size() && done[written]; ++written)
+                if (!batch[written].from_log) log_.append(batch[written]);
         };
         {
             std::lock_guard<std::mutex> lock(mutex);
             flush_log();
         }
-        std::atomic<std::size_t> next{0};
-        std::atomic<bool> halt{false};
-        std::exception_ptr failure;
-        auto worker = [&] {
-            while (!halt.load()) {
-                const std::size_t k = next.fetch_add(1);
-                if (k >= todo.size()) return;
-                try {
-                    evaluate(batch[todo[k]]);
-                    std::lock_guard<std::mutex> lock(mutex);
-                    done[todo[k]] = 1;
-                    flush_log();
-                } catch (...) {
-                    std::lock_guard<std::mutex> lock(mutex);
-                    if (!failure) failure = std::current_exception();
-                    halt = true;
-                    return;
-                }
-            }
-        };
-        const unsigned nthreads = static_cast<unsigned>(std::min<std::size_t>(options.threads, todo.size()));
-        std::vector<std::thread> pool;
-        for (unsigned t = 1; t < nthreads; ++t) pool.emplace_back(worker);
-        if (nthreads > 0) worker();
-        for (auto& t : pool) t.join();
-        if (failure) std::rethrow_exception(failure);
-        for (std::size_t i = 0; i < batch.size() && !stop; ++i) {
-            const auto& c = batch[i];
-            known.emplace(c.genes, c);
-            result.history.push_back(c);
-            if (result.history.size() == 1 || better(result.history.back(), result.history[best]))
-                best = result.history.size() - 1;
-            TuneProgress p{result.history.size(), options.budget, &result.history.back(), &result.history[best]};
-            if (detail::call_on_progress(callback_tuple, p)) stop = true;
-        }
-    };
+        run_work_queue(todo.size(), options_.threads, [&](std::size_t k) {
+            evaluate_(batch[todo[k]]);
+            std::lock_guard<std::mutex> lock(mutex);
+            done[todo[k]] = 1;
+            flush_log();
+        });
+    }
 
-    auto fresh_genome = [&](std::size_t k) {
-        return k < options.initial.size() ? options.initial[k] : detail::random_genome(n_genes, engine);
-    };
-
-    if (options.method == TuneMethod::random) {
-        const std::size_t chunk = std::max<std::size_t>(options.threads * 4, 8);
-        while (!stop && result.history.size() < options.budget) {
-            std::vector<TuneCandidate> batch;
-            const std::size_t n = std::min(chunk, options.budget - result.history.size());
-            for (std::size_t i = 0; i < n; ++i) {
-                TuneCandidate c;
-                c.index = result.history.size() + i;
-                c.genes = fresh_genome(c.index);
-                batch.push_back(std::move(c));
-            }
-            run_batch(batch);
-        }
-    } else {
-        const auto& go = options.genetic;
-        std::vector<TuneCandidate> population;
-        std::size_t generation = 0;
-        while (!stop && result.history.size() < options.budget) {
-            const std::size_t n = std::min(go.population, options.budget - result.history.size());
-            std::vector<std::vector<double>> genomes;
-            if (generation == 0) {
-                for (std::size_t i = 0; i < n; ++i) genomes.push_back(fresh_genome(i));
-            } else {
-                std::vector<std::size_t> order(population.size());
-                for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-                std::stable_sort(order.begin(), order.end(),
-                                 [&](std::size_t a, std::size_t b) { return better(population[a], population[b]); });
-                for (std::size_t i = 0; i < go.elite && i < order.size() && genomes.size() < n; ++i)
-                    genomes.push_back(population[order[i]].genes);
-                auto pick = [&] {
-                    auto w = static_cast<std::size_t>(rng::below(engine, population.size()));
-                    for (std::size_t t = 1; t < go.tournament; ++t) {
-                        const auto o = static_cast<std::size_t>(rng::below(engine, population.size()));
-                        if (better(population[o], population[w])) w = o;
-                    }
-                    return w;
-                };
-                while (genomes.size() < n) {
-                    const auto a = pick();
-                    const auto b = pick();
-                    genomes.push_back(detail::ga_child(population[a].genes, population[b].genes, go, engine));
-                }
-            }
-            std::vector<TuneCandidate> batch;
-            for (std::size_t i = 0; i < genomes.size(); ++i) {
-                TuneCandidate c;
-                c.index = result.history.size() + i;
-                c.generation = generation;
-                c.genes = std::move(genomes[i]);
-                batch.push_back(std::move(c));
-            }
-            const std::size_t before = result.history.size();
-            run_batch(batch);
-            population.assign(result.history.begin() + static_cast<std::ptrdiff_t>(before), result.history.end());
-            ++generation;
+    /// Appends the batch to the history in order, reporting each candidate, until a callback stops.
+    void record(const std::vector<TuneCandidate>& batch)
+    {
+        auto& history = result_.history;
+        for (std::size_t i = 0; i < batch.size() && !stop_; ++i) {
+            known_.emplace(batch[i].genes, batch[i]);
+            history.push_back(batch[i]);
+            if (history.size() == 1 || better(history.back(), history[best_])) best_ = history.size() - 1;
+            TuneProgress p{history.size(), options_.budget, &history.back(), &history[best_]};
+            if (call_on_progress(callbacks_, p)) stop_ = true;
         }
     }
 
+    TuneResult& result_;
+    TuneLog& log_;
+    const Evaluator& evaluate_;
+    const TuneOptions& options_;
+    CallbackTuple& callbacks_;
+    std::size_t best_ = 0;  ///< index of the best candidate in the history
+    bool stop_ = false;
+    std::map<std::vector<double>, TuneCandidate> known_;
+};
+
+// ---- the two searches ----
+
+/// Candidates for genomes, indexed from `first`, all of one generation.
+inline std::vector<TuneCandidate> make_batch(std::vector<std::vector<double>> genomes, std::size_t first,
+                                             std::size_t generation)
+{
+    std::vector<TuneCandidate> batch;
+    for (std::size_t i = 0; i < genomes.size(); ++i) {
+        TuneCandidate c;
+        c.index = first + i;
+        c.generation = generation;
+        c.genes = std::move(genomes[i]);
+        batch.push_back(std::move(c));
+    }
+    return batch;
+}
+
+/// The genomes of candidates first .. first+n-1 drawn afresh: options.initial, then random.
+template <class Engine>
+inline std::vector<std::vector<double>> fresh_genomes(std::size_t first, std::size_t n, std::size_t n_genes,
+                                                      const TuneOptions& options, Engine& engine)
+{
+    std::vector<std::vector<double>> genomes;
+    for (std::size_t k = first; k < first + n; ++k)
+        genomes.push_back(k < options.initial.size() ? options.initial[k] : random_genome(n_genes, engine));
+    return genomes;
+}
+
+/// Tournament selection: the best of `size` members of population drawn uniformly (its index).
+template <class Engine>
+inline std::size_t tournament_pick(const std::vector<TuneCandidate>& population, std::size_t size, Engine& engine)
+{
+    auto w = static_cast<std::size_t>(rng::below(engine, population.size()));
+    for (std::size_t t = 1; t < size; ++t) {
+        const auto o = static_cast<std::size_t>(rng::below(engine, population.size()));
+        if (better(population[o], population[w])) w = o;
+    }
+    return w;
+}
+
+/// The next generation's n genomes: the elite of population unchanged, then children of tournament picks.
+template <class Engine>
+inline std::vector<std::vector<double>> next_generation(const std::vector<TuneCandidate>& population, std::size_t n,
+                                                        const GeneticOptions& go, Engine& engine)
+{
+    std::vector<std::size_t> order(population.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return better(population[a], population[b]); });
+    std::vector<std::vector<double>> genomes;
+    for (std::size_t i = 0; i < go.elite && i < order.size() && genomes.size() < n; ++i)
+        genomes.push_back(population[order[i]].genes);
+    while (genomes.size() < n) {
+        const auto a = tournament_pick(population, go.tournament, engine);
+        const auto b = tournament_pick(population, go.tournament, engine);
+        genomes.push_back(ga_child(population[a].genes, population[b].genes, go, engine));
+    }
+    return genomes;
+}
+
+/// Random search: chunks of fresh genomes until the budget is spent or a callback stops.
+template <class Runner, class Engine>
+inline void random_search(Runner& runner, std::size_t n_genes, const TuneOptions& options, Engine& engine)
+{
+    const std::size_t chunk = std::max<std::size_t>(options.threads * 4, 8);
+    while (!runner.finished()) {
+        const std::size_t first = runner.evaluated();
+        const std::size_t n = std::min(chunk, runner.remaining());
+        runner.run(make_batch(fresh_genomes(first, n, n_genes, options, engine), first, 0));
+    }
+}
+
+/// Genetic search: a fresh first generation, then each bred from the last, until budget or callback stop.
+template <class Runner, class Engine>
+inline void genetic_search(Runner& runner, std::size_t n_genes, const TuneOptions& options, Engine& engine)
+{
+    const auto& go = options.genetic;
+    std::vector<TuneCandidate> population;
+    for (std::size_t generation = 0; !runner.finished(); ++generation) {
+        const std::size_t first = runner.evaluated();
+        const std::size_t n = std::min(go.population, runner.remaining());
+        auto genomes = generation == 0 ? fresh_genomes(first, n, n_genes, options, engine)
+                                       : next_generation(population, n, go, engine);
+        population = runner.run(make_batch(std::move(genomes), first, generation));
+    }
+}
+
+}  // namespace detail
+
+/// Runs the search; see the header comment for the contract.
+template <class T, class Objective, class Engine, class... Callbacks>
+inline TuneResult tune_sleep(const DenseNetwork<T>& control, const TuneData<T>& data, const SearchSpace& space,
+                             const Objective& objective, const TuneOptions& options, Engine& engine,
+                             Callbacks&&... callbacks)
+{
+    detail::check_tune_inputs(control, data, space, options);
+    const std::size_t n_genes = space.genes(space.base.simulated_layers(control.num_layers()));
+    auto callback_tuple = std::forward_as_tuple(std::forward<Callbacks>(callbacks)...);
+    const auto t0 = std::chrono::steady_clock::now();
+
+    TuneResult result = detail::measure_control(control, data, objective, options);
+    const detail::CandidateEvaluator<T, Objective> evaluate(control, data, space, objective, options,
+                                                            result.accuracy_floor);
+    detail::TuneLog log(options.log_path, options.resume,
+                        detail::tune_log_header(control, data, space, options, result), detail::tune_search_keys());
+    detail::TuneRunner runner(result, log, evaluate, options, callback_tuple);
+    if (options.method == TuneMethod::random)
+        detail::random_search(runner, n_genes, options, engine);
+    else
+        detail::genetic_search(runner, n_genes, options, engine);
+
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    result.stopped = stop && result.history.size() < options.budget;
+    result.stopped = runner.stopped() && result.history.size() < options.budget;
     return result;
 }
 
