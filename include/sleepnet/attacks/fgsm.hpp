@@ -129,150 +129,231 @@ inline std::vector<char> fgsm_adversarial(const DenseNetwork<T>& net, const Scra
     return adv;
 }
 
+/// The inputs of one fgsm() call and a queue of candidate rows, evaluated in batches by flush().
+template <class T>
+struct FgsmBatch {
+    const DenseNetwork<T>& net;
+    const matrix<T>& x;
+    const matrix<T>& g;  ///< fgsm_direction of x
+    const label_vector& y;
+    const FgsmOptions& o;
+    const double step;                ///< grid spacing max_epsilon / steps
+    std::vector<std::size_t> sample;  ///< queued rows: sample, epsilon, caller's index
+    std::vector<double> eps;
+    std::vector<std::size_t> index;
+    ScratchMatrix<T> cand;
+    ExactState<T> st_eval;
+
+    FgsmBatch(const DenseNetwork<T>& net_, const matrix<T>& x_, const matrix<T>& g_, const label_vector& y_,
+              const FgsmOptions& o_)
+        : net(net_), x(x_), g(g_), y(y_), o(o_), step(o_.max_epsilon / static_cast<double>(o_.steps))
+    {
+    }
+    std::size_t size() const { return x.shape()[0]; }
+    /// Epsilon of grid point k (1-based).
+    double grid_eps(std::size_t k) const { return step * static_cast<double>(k); }
+    /// Queues the candidate clip(x_i + e * g_i), reported to flush()'s callback with index k.
+    void push(std::size_t i, double e, std::size_t k)
+    {
+        sample.push_back(i);
+        eps.push_back(e);
+        index.push_back(k);
+    }
+    /// Evaluates the queued rows, calls on_result(sample, index, adversarial) for each, and empties the queue.
+    template <class F>
+    void flush(F&& on_result)
+    {
+        if (sample.empty()) return;
+        fgsm_candidates(x, g, sample, eps, o.bounds, cand);
+        const auto adv = fgsm_adversarial(net, cand, sample, y, st_eval);
+        if (o.stats) o.stats->evaluations += sample.size();
+        for (std::size_t r = 0; r < sample.size(); ++r) on_result(sample[r], index[r], adv[r] != 0);
+        sample.clear();
+        eps.clear();
+        index.clear();
+    }
+};
+
+/// State of one sample in the certified grid scan.
+struct FgsmCertState {
+    std::size_t f = 1;       ///< next grid index not known to be clean
+    std::size_t w = 0;       ///< width of the next segment (grid points)
+    std::size_t leaves = 0;  ///< consecutive clean leaf runs
+    double pred = 0.0;       ///< predicted crossing of the last bound
+    bool exact = false;      ///< evaluate the next w points directly
+    bool done = false;
+};
+
+/// One certify_chunk of samples in the certified grid scan: their states and one round's work.
+template <class T>
+struct FgsmCertChunk {
+    std::vector<std::size_t> samples;
+    std::vector<FgsmCertState> st;                         ///< per entry of samples
+    std::vector<typename FgsmCertifier<T>::Segment> segs;  ///< segments to bound ...
+    std::vector<std::size_t> seg_of;                       ///< ... and their entry in samples
+    std::vector<typename FgsmCertifier<T>::Bound> bnds;
+    std::vector<std::size_t> ex_sample, ex_index, ex_of;  ///< points to evaluate: sample, grid index, entry
+    std::vector<double> ex_eps;
+};
+
+/// The next step of a sample from the predicted flip of its last bound: a segment that stops
+/// short of it (certify_reach of the way, and at least 2 points before), or, when that would
+/// be at most certify_leaf points, the points up to just past it.
+template <class T>
+inline void fgsm_certify_plan(const FgsmBatch<T>& b, FgsmCertState& s, bool failed)
+{
+    const std::size_t leaf = b.o.certify_leaf;
+    const double dist = std::isinf(s.pred) ? 1e18 : (s.pred - b.grid_eps(s.f)) / b.step;
+    if (dist < -0.5) {  // the flip was predicted behind us
+        if (failed) {
+            s.w = leaf;  // evaluate (always makes progress)
+            s.exact = true;
+        } else {
+            s.w = leaf << std::min<std::size_t>(s.leaves, 20);  // grow after clean runs
+        }
+        return;
+    }
+    const double want = std::min(b.o.certify_reach * dist, dist - 2.0);
+    if (want <= static_cast<double>(leaf)) {
+        s.w = std::max<std::size_t>(leaf, static_cast<std::size_t>(dist) + 2);
+        s.exact = true;
+    } else if (failed && want >= static_cast<double>(s.w)) {
+        s.w /= 2;
+    } else {
+        s.w = static_cast<std::size_t>(std::min(1e9, want));
+    }
+}
+
+/// One round's work of every sample not done: a segment to bound, or (runs of at most
+/// certify_leaf points, planned exact runs) grid points to evaluate; false when none is left.
+template <class T>
+inline bool fgsm_certify_collect(const FgsmBatch<T>& b, FgsmCertChunk<T>& ch)
+{
+    ch.segs.clear();
+    ch.seg_of.clear();
+    ch.ex_sample.clear();
+    ch.ex_index.clear();
+    ch.ex_eps.clear();
+    ch.ex_of.clear();
+    for (std::size_t k = 0; k < ch.samples.size(); ++k) {
+        FgsmCertState& s = ch.st[k];
+        if (s.done) continue;
+        const std::size_t left = b.o.steps - s.f + 1;
+        s.w = std::max<std::size_t>(1, std::min(s.w, left));
+        if (s.w <= b.o.certify_leaf || s.exact) {
+            s.exact = false;
+            for (std::size_t i = 0; i < s.w; ++i) {
+                ch.ex_sample.push_back(ch.samples[k]);
+                ch.ex_index.push_back(s.f + i);
+                ch.ex_eps.push_back(b.grid_eps(s.f + i));
+                ch.ex_of.push_back(k);
+            }
+        } else {
+            ch.segs.push_back({ch.samples[k], b.grid_eps(s.f), b.grid_eps(s.f + s.w - 1)});
+            ch.seg_of.push_back(k);
+        }
+    }
+    return !(ch.segs.empty() && ch.ex_sample.empty());
+}
+
+/// Bounds the round's segments: a certified one is skipped (and recorded in `certified`),
+/// then every bounded sample plans its next step.
+template <class T>
+inline void fgsm_certify_bound(const FgsmBatch<T>& b, FgsmCertifier<T>& cert, FgsmCertChunk<T>& ch,
+                               std::vector<std::vector<std::pair<double, double>>>& certified)
+{
+    cert.bound(ch.segs, ch.bnds);
+    if (b.o.stats) b.o.stats->bounds += ch.segs.size();
+    for (std::size_t q = 0; q < ch.segs.size(); ++q) {
+        FgsmCertState& s = ch.st[ch.seg_of[q]];
+        const bool ok = ch.bnds[q].lower > 0.0;
+        s.pred = ch.bnds[q].crossing;
+        if (ok) {
+            certified[ch.segs[q].sample].emplace_back(ch.segs[q].a, ch.segs[q].b);
+            if (b.o.stats) ++b.o.stats->certified;
+            s.f += s.w;
+            s.leaves = 0;
+            if (s.f > b.o.steps) {
+                s.done = true;
+                continue;
+            }
+        }
+        fgsm_certify_plan(b, s, !ok);
+    }
+}
+
+/// Evaluates the round's grid points in batches of batch_rows: per entry of samples, the
+/// first adversarial grid index among them (0 = none).
+template <class T>
+inline std::vector<std::size_t> fgsm_certify_evaluate(FgsmBatch<T>& b, const FgsmCertChunk<T>& ch)
+{
+    std::vector<std::size_t> first_adv(ch.samples.size(), 0);
+    auto record = [&](std::size_t, std::size_t r, bool adv) {
+        const std::size_t k = ch.ex_of[r];
+        if (adv && (first_adv[k] == 0 || ch.ex_index[r] < first_adv[k])) first_adv[k] = ch.ex_index[r];
+    };
+    for (std::size_t r = 0; r < ch.ex_sample.size(); ++r) {
+        b.push(ch.ex_sample[r], ch.ex_eps[r], r);
+        if (b.sample.size() >= b.o.batch_rows) b.flush(record);
+    }
+    b.flush(record);
+    return first_adv;
+}
+
+/// Advances the evaluated samples: a hit ends a sample's scan (into `hit`), all clean moves
+/// it past its points and plans the next step.
+template <class T>
+inline void fgsm_certify_advance(const FgsmBatch<T>& b, FgsmCertChunk<T>& ch, const std::vector<std::size_t>& first_adv,
+                                 std::vector<std::size_t>& hit)
+{
+    for (std::size_t r = 0; r < ch.ex_sample.size(); ++r) {
+        const std::size_t k = ch.ex_of[r];
+        FgsmCertState& s = ch.st[k];
+        if (s.done) continue;
+        if (first_adv[k] != 0) {
+            hit[ch.samples[k]] = first_adv[k];
+            s.done = true;
+            continue;
+        }
+        // all of this sample's points were clean (handled once, at its first row)
+        s.f += s.w;
+        ++s.leaves;
+        if (s.f > b.o.steps)
+            s.done = true;
+        else
+            fgsm_certify_plan(b, s, false);
+        // skip this sample's remaining rows
+        while (r + 1 < ch.ex_sample.size() && ch.ex_of[r + 1] == k) ++r;
+    }
+}
+
 /// The certified grid scan (FgsmOptions::certify): for each sample in `todo`, the first
 /// grid index whose candidate is adversarial (0 = none), exactly as the brute-force scan
 /// finds it, and the epsilon intervals certified clean on the way. Segments of the grid
 /// are bounded (FgsmCertifier) in rounds, batched over up to certify_chunk samples; a
 /// certified segment is skipped, a failed one is shrunk, and runs of a few points next to
 /// a predicted flip are evaluated through the network. The segment widths follow the
-/// linearized margin of the last bound (see `plan`). A sample's scan (and the work it
-/// takes) does not depend on the other samples; the answer does not depend on what got
-/// certified: a certified point is clean, and every other point before the hit was
+/// linearized margin of the last bound (see fgsm_certify_plan). A sample's scan (and the
+/// work it takes) does not depend on the other samples; the answer does not depend on what
+/// got certified: a certified point is clean, and every other point before the hit was
 /// evaluated.
 template <class T>
-inline void fgsm_certified_scan(const DenseNetwork<T>& net, const matrix<T>& x, const matrix<T>& g,
-                                const label_vector& y, const FgsmOptions& o, const std::vector<std::size_t>& todo,
-                                std::vector<std::size_t>& hit,
+inline void fgsm_certified_scan(FgsmBatch<T>& b, const std::vector<std::size_t>& todo, std::vector<std::size_t>& hit,
                                 std::vector<std::vector<std::pair<double, double>>>& certified)
 {
-    const std::size_t steps = o.steps;
-    const double step = o.max_epsilon / static_cast<double>(steps);
-    auto grid_eps = [&](std::size_t k) { return step * static_cast<double>(k); };
-    const std::size_t leaf = o.certify_leaf;
-    struct St {
-        std::size_t f = 1;       // next grid index not known to be clean
-        std::size_t w = 0;       // width of the next segment (grid points)
-        std::size_t leaves = 0;  // consecutive clean leaf runs
-        double pred = 0.0;       // predicted crossing of the last bound
-        bool exact = false;      // evaluate the next w points directly
-        bool done = false;
-    };
-    FgsmCertifier<T> cert(net, x, g, y, o.bounds, o.max_epsilon, net.inference_threads());
+    const FgsmOptions& o = b.o;
+    FgsmCertifier<T> cert(b.net, b.x, b.g, b.y, o.bounds, o.max_epsilon, b.net.inference_threads());
     for (std::size_t c0 = 0; c0 < todo.size(); c0 += o.certify_chunk) {
-        const std::vector<std::size_t> samples(todo.begin() + static_cast<std::ptrdiff_t>(c0),
-                                               todo.begin() + static_cast<std::ptrdiff_t>(
-                                                                  std::min(todo.size(), c0 + o.certify_chunk)));
-        cert.prepare(samples);
-        std::vector<St> st(samples.size());
-        // the next step of a sample from the predicted flip of its last bound: a segment that
-        // stops short of it (certify_reach of the way, and at least 2 points before), or,
-        // when that would be at most certify_leaf points, the points up to just past it
-        auto plan = [&](St& s, bool failed) {
-            const double dist = std::isinf(s.pred) ? 1e18 : (s.pred - grid_eps(s.f)) / step;
-            if (dist < -0.5) {  // the flip was predicted behind us
-                if (failed) {
-                    s.w = leaf;  // evaluate (always makes progress)
-                    s.exact = true;
-                } else {
-                    s.w = leaf << std::min<std::size_t>(s.leaves, 20);  // grow after clean runs
-                }
-                return;
-            }
-            const double want = std::min(o.certify_reach * dist, dist - 2.0);
-            if (want <= static_cast<double>(leaf)) {
-                s.w = std::max<std::size_t>(leaf, static_cast<std::size_t>(dist) + 2);
-                s.exact = true;
-            } else if (failed && want >= static_cast<double>(s.w)) {
-                s.w /= 2;
-            } else {
-                s.w = static_cast<std::size_t>(std::min(1e9, want));
-            }
-        };
-        for (auto& s : st) s.w = o.certify_first == 0 ? std::max<std::size_t>(1, steps / 10) : o.certify_first;
-        std::vector<typename FgsmCertifier<T>::Segment> segs;
-        std::vector<std::size_t> seg_of;
-        std::vector<typename FgsmCertifier<T>::Bound> bnds;
-        std::vector<std::size_t> ex_sample, ex_index, ex_of;
-        std::vector<double> ex_eps;
-        ScratchMatrix<T> cand;
-        ExactState<T> st_eval;
-        for (;;) {
-            segs.clear();
-            seg_of.clear();
-            ex_sample.clear();
-            ex_index.clear();
-            ex_eps.clear();
-            ex_of.clear();
-            for (std::size_t k = 0; k < samples.size(); ++k) {
-                St& s = st[k];
-                if (s.done) continue;
-                const std::size_t left = steps - s.f + 1;
-                s.w = std::max<std::size_t>(1, std::min(s.w, left));
-                if (s.w <= leaf || s.exact) {
-                    s.exact = false;
-                    for (std::size_t i = 0; i < s.w; ++i) {
-                        ex_sample.push_back(samples[k]);
-                        ex_index.push_back(s.f + i);
-                        ex_eps.push_back(grid_eps(s.f + i));
-                        ex_of.push_back(k);
-                    }
-                } else {
-                    segs.push_back({samples[k], grid_eps(s.f), grid_eps(s.f + s.w - 1)});
-                    seg_of.push_back(k);
-                }
-            }
-            if (segs.empty() && ex_sample.empty()) break;
-            cert.bound(segs, bnds);
-            if (o.stats) o.stats->bounds += segs.size();
-            for (std::size_t q = 0; q < segs.size(); ++q) {
-                St& s = st[seg_of[q]];
-                const bool ok = bnds[q].lower > 0.0;
-                s.pred = bnds[q].crossing;
-                if (ok) {
-                    certified[segs[q].sample].emplace_back(segs[q].a, segs[q].b);
-                    if (o.stats) ++o.stats->certified;
-                    s.f += s.w;
-                    s.leaves = 0;
-                    if (s.f > steps) {
-                        s.done = true;
-                        continue;
-                    }
-                }
-                plan(s, !ok);
-            }
-            // exact evaluations, in batches of batch_rows
-            std::vector<std::size_t> first_adv(samples.size(), 0);
-            for (std::size_t b0 = 0; b0 < ex_sample.size(); b0 += o.batch_rows) {
-                const std::size_t b1 = std::min(ex_sample.size(), b0 + o.batch_rows);
-                const std::vector<std::size_t> bs(ex_sample.begin() + static_cast<std::ptrdiff_t>(b0),
-                                                  ex_sample.begin() + static_cast<std::ptrdiff_t>(b1));
-                const std::vector<double> be(ex_eps.begin() + static_cast<std::ptrdiff_t>(b0),
-                                             ex_eps.begin() + static_cast<std::ptrdiff_t>(b1));
-                fgsm_candidates(x, g, bs, be, o.bounds, cand);
-                const auto adv = fgsm_adversarial(net, cand, bs, y, st_eval);
-                if (o.stats) o.stats->evaluations += bs.size();
-                for (std::size_t r = 0; r < bs.size(); ++r) {
-                    const std::size_t k = ex_of[b0 + r];
-                    if (adv[r] && (first_adv[k] == 0 || ex_index[b0 + r] < first_adv[k])) first_adv[k] = ex_index[b0 + r];
-                }
-            }
-            for (std::size_t r = 0; r < ex_sample.size(); ++r) {
-                const std::size_t k = ex_of[r];
-                St& s = st[k];
-                if (s.done) continue;
-                if (first_adv[k] != 0) {
-                    hit[samples[k]] = first_adv[k];
-                    s.done = true;
-                    continue;
-                }
-                // all of this sample's points were clean (handled once, at its first row)
-                s.f += s.w;
-                ++s.leaves;
-                if (s.f > steps) s.done = true;
-                else plan(s, false);
-                // skip this sample's remaining rows
-                while (r + 1 < ex_sample.size() && ex_of[r + 1] == k) ++r;
-            }
+        FgsmCertChunk<T> ch;
+        ch.samples.assign(todo.begin() + static_cast<std::ptrdiff_t>(c0),
+                          todo.begin() + static_cast<std::ptrdiff_t>(std::min(todo.size(), c0 + o.certify_chunk)));
+        cert.prepare(ch.samples);
+        ch.st.resize(ch.samples.size());
+        for (auto& s : ch.st) s.w = o.certify_first == 0 ? std::max<std::size_t>(1, o.steps / 10) : o.certify_first;
+        while (fgsm_certify_collect(b, ch)) {
+            fgsm_certify_bound(b, cert, ch, certified);
+            const std::vector<std::size_t> first_adv = fgsm_certify_evaluate(b, ch);
+            fgsm_certify_advance(b, ch, first_adv, hit);
         }
     }
 }
@@ -290,178 +371,225 @@ inline matrix<T> fgsm_direction(const DenseNetwork<T>& net, const matrix<T>& x, 
     return g;
 }
 
-/// Minimal-epsilon FGSM on every row of x.
+namespace detail {
+
+/// Checks fgsm()'s options, then its inputs (the options first, as their messages say which is wrong).
 template <class T>
-inline AttackResult<T> fgsm(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y,
-                            const FgsmOptions& options = {})
+inline void fgsm_check(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y, const FgsmOptions& o)
 {
-    options.validate();
-    detail::check_attack_inputs(net, x, y, options.bounds, "fgsm");
-    AttackResult<T> result = detail::start_result(net, x, y, "fgsm");
-    const std::size_t n = x.shape()[0];
-    if (n == 0) return result;
-    const matrix<T> g = fgsm_direction(net, x, y, options.loss, options.bounds);
-    const std::size_t d = x.shape()[1];
+    o.validate();
+    check_attack_inputs(net, x, y, o.bounds, "fgsm");
+}
 
-    // per sample: next grid index to test (1-based), found index, state
-    struct State {
-        std::size_t next = 1;
-        std::size_t hit = 0;       // first adversarial grid index (0 = none yet)
-        std::size_t chunk = 8;     // grid points tested per round, doubling up to 64
-        bool done = false;
-    };
-    std::vector<State> state(n);
-    for (std::size_t i = 0; i < n; ++i) state[i].done = !result.samples[i].attempted;
-    const double step = options.max_epsilon / static_cast<double>(options.steps);
-    auto grid_eps = [&](std::size_t k) { return step * static_cast<double>(k); };
+/// Scan state of one sample: next grid index to test (1-based), first adversarial index found.
+struct FgsmState {
+    std::size_t next = 1;
+    std::size_t hit = 0;    ///< first adversarial grid index (0 = none yet)
+    std::size_t chunk = 8;  ///< grid points tested per round, doubling up to 64
+    bool done = false;
+};
 
-    std::vector<std::size_t> sample;
-    std::vector<double> eps;
-    std::vector<std::size_t> index;
-    ScratchMatrix<T> cand;
-    ExactState<T> st_eval;
-    auto flush = [&](auto&& on_result) {
-        if (sample.empty()) return;
-        detail::fgsm_candidates(x, g, sample, eps, options.bounds, cand);
-        const auto adv = detail::fgsm_adversarial(net, cand, sample, y, st_eval);
-        if (options.stats) options.stats->evaluations += sample.size();
-        for (std::size_t r = 0; r < sample.size(); ++r) on_result(sample[r], index[r], adv[r] != 0);
-        sample.clear();
-        eps.clear();
-        index.clear();
-    };
+/// What a search mode found: per sample the minimal epsilon (+inf = none) and the queries spent.
+struct FgsmFound {
+    std::vector<double> epsilon;
+    std::vector<std::size_t> queries;
+};
 
-    // 1. scan of the grid (every stride-th point for bisection), in growing chunks per sample
-    const std::size_t stride = options.search == FgsmSearch::bisection ? options.bisection_stride : 1;
-    const bool certify = options.search == FgsmSearch::grid && options.certify &&
-                         detail::FgsmCertifier<T>::applicable(net, options.bounds);
-    std::vector<std::vector<std::pair<double, double>>> certified(certify ? n : 0);
-    if (certify) {
-        std::vector<std::size_t> todo, hits(n, 0);
-        for (std::size_t i = 0; i < n; ++i)
-            if (!state[i].done) todo.push_back(i);
-        detail::fgsm_certified_scan(net, x, g, y, options, todo, hits, certified);
-        for (std::size_t i = 0; i < n; ++i) {
-            state[i].hit = hits[i];
-            state[i].done = true;
-        }
+/// Initial scan states: samples not attempted (misclassified) are done from the start.
+template <class T>
+inline std::vector<FgsmState> fgsm_start_states(const AttackResult<T>& result)
+{
+    std::vector<FgsmState> state(result.samples.size());
+    for (std::size_t i = 0; i < state.size(); ++i) state[i].done = !result.samples[i].attempted;
+    return state;
+}
+
+/// Certified grid scan of the samples not done (fgsm_certified_scan): sets every hit and marks all done.
+template <class T>
+inline void fgsm_certified_hits(FgsmBatch<T>& b, std::vector<FgsmState>& state,
+                                std::vector<std::vector<std::pair<double, double>>>& certified)
+{
+    const std::size_t n = state.size();
+    std::vector<std::size_t> todo, hits(n, 0);
+    for (std::size_t i = 0; i < n; ++i)
+        if (!state[i].done) todo.push_back(i);
+    fgsm_certified_scan(b, todo, hits, certified);
+    for (std::size_t i = 0; i < n; ++i) {
+        state[i].hit = hits[i];
+        state[i].done = true;
     }
-    for (std::size_t i = 0; i < n; ++i) state[i].next = std::min(stride, options.steps);
+}
+
+/// Scans every stride-th grid point of the samples not done, in growing chunks per sample,
+/// until each has a hit or reaches the end of the grid.
+template <class T>
+inline void fgsm_scan(FgsmBatch<T>& b, std::vector<FgsmState>& state, std::size_t stride)
+{
+    const std::size_t n = state.size(), steps = b.o.steps;
+    auto record = [&](std::size_t si, std::size_t k, bool adv) {
+        if (adv && (state[si].hit == 0 || k < state[si].hit)) state[si].hit = k;
+    };
+    for (std::size_t i = 0; i < n; ++i) state[i].next = std::min(stride, steps);
     for (;;) {
         bool any = false;
         for (std::size_t i = 0; i < n; ++i) {
-            State& s = state[i];
+            FgsmState& s = state[i];
             if (s.done) continue;
             any = true;
             std::size_t k = s.next;
-            for (std::size_t c = 0; c < s.chunk && k <= options.steps; ++c) {
-                sample.push_back(i);
-                eps.push_back(grid_eps(k));
-                index.push_back(k);
-                k = k == options.steps ? options.steps + 1 : std::min(options.steps, k + stride);
+            for (std::size_t c = 0; c < s.chunk && k <= steps; ++c) {
+                b.push(i, b.grid_eps(k), k);
+                k = k == steps ? steps + 1 : std::min(steps, k + stride);
             }
             s.next = k;
             s.chunk = std::min<std::size_t>(64, s.chunk * 2);
-            if (sample.size() >= options.batch_rows) {
-                flush([&](std::size_t si, std::size_t k, bool adv) {
-                    if (adv && (state[si].hit == 0 || k < state[si].hit)) state[si].hit = k;
-                });
-            }
+            if (b.sample.size() >= b.o.batch_rows) b.flush(record);
         }
-        flush([&](std::size_t si, std::size_t k, bool adv) {
-            if (adv && (state[si].hit == 0 || k < state[si].hit)) state[si].hit = k;
-        });
+        b.flush(record);
         if (!any) break;
         for (std::size_t i = 0; i < n; ++i) {
-            State& s = state[i];
-            if (!s.done && (s.hit != 0 || s.next > options.steps)) s.done = true;
+            FgsmState& s = state[i];
+            if (!s.done && (s.hit != 0 || s.next > steps)) s.done = true;
         }
     }
+}
 
-    // 2. refinement (grid) or bisection
-    std::vector<double> found(n, std::numeric_limits<double>::infinity());
-    std::vector<std::size_t> queries(n, 0);
+/// The scan's answer: epsilon of the first hit (+inf = none), and the grid points scanned up
+/// to it (all of them on failure), whatever the batching.
+template <class T>
+inline FgsmFound fgsm_scan_found(const FgsmBatch<T>& b, const AttackResult<T>& result,
+                                 const std::vector<FgsmState>& state, std::size_t stride)
+{
+    const std::size_t n = state.size();
+    FgsmFound f{std::vector<double>(n, std::numeric_limits<double>::infinity()), std::vector<std::size_t>(n, 0)};
     for (std::size_t i = 0; i < n; ++i) {
         if (state[i].hit != 0) {
-            found[i] = grid_eps(state[i].hit);
+            f.epsilon[i] = b.grid_eps(state[i].hit);
         }
-        // grid points scanned up to the first hit (all of them on failure), whatever the batching
-        queries[i] = result.samples[i].attempted ? (state[i].hit != 0 ? state[i].hit : options.steps) / stride : 0;
+        f.queries[i] = result.samples[i].attempted ? (state[i].hit != 0 ? state[i].hit : b.o.steps) / stride : 0;
     }
-    if (options.search == FgsmSearch::grid) {
-        std::vector<std::size_t> best(n, 0);
-        for (std::size_t i = 0; i < n; ++i) {
-            if (state[i].hit == 0 || state[i].hit > options.refine_below) continue;
-            const double top = found[i];
-            for (std::size_t j = 1; j <= options.refine_steps; ++j) {
-                const double e = top * static_cast<double>(j) / static_cast<double>(options.refine_steps);
-                if (certify && std::any_of(certified[i].begin(), certified[i].end(),
-                                           [e](const std::pair<double, double>& s) { return s.first <= e && e <= s.second; }))
-                    continue;  // proven clean
-                sample.push_back(i);
-                eps.push_back(e);
-                index.push_back(j);
-            }
-            queries[i] += options.refine_steps;
-            if (sample.size() >= options.batch_rows) {
-                flush([&](std::size_t si, std::size_t j, bool adv) {
-                    if (adv && (best[si] == 0 || j < best[si])) best[si] = j;
-                });
-            }
+    return f;
+}
+
+/// Foolbox refinement: a hit among the first refine_below grid points is replaced by the
+/// first adversarial of refine_steps points in (0, hit]; points in `certified` (one list
+/// per sample, or none at all) are known clean and skipped.
+template <class T>
+inline void fgsm_refine(FgsmBatch<T>& b, const std::vector<FgsmState>& state,
+                        const std::vector<std::vector<std::pair<double, double>>>& certified, FgsmFound& f)
+{
+    const std::size_t n = state.size(), refine = b.o.refine_steps;
+    const bool certify = !certified.empty();
+    std::vector<std::size_t> best(n, 0);
+    auto record = [&](std::size_t si, std::size_t j, bool adv) {
+        if (adv && (best[si] == 0 || j < best[si])) best[si] = j;
+    };
+    for (std::size_t i = 0; i < n; ++i) {
+        if (state[i].hit == 0 || state[i].hit > b.o.refine_below) continue;
+        const double top = f.epsilon[i];
+        for (std::size_t j = 1; j <= refine; ++j) {
+            const double e = top * static_cast<double>(j) / static_cast<double>(refine);
+            auto covers = [e](const std::pair<double, double>& s) { return s.first <= e && e <= s.second; };
+            if (certify && std::any_of(certified[i].begin(), certified[i].end(), covers)) continue;  // proven clean
+            b.push(i, e, j);
         }
-        flush([&](std::size_t si, std::size_t j, bool adv) {
-            if (adv && (best[si] == 0 || j < best[si])) best[si] = j;
-        });
-        for (std::size_t i = 0; i < n; ++i) {
-            if (best[i] != 0) {
-                found[i] = found[i] * static_cast<double>(best[i]) / static_cast<double>(options.refine_steps);
-            }
+        f.queries[i] += refine;
+        if (b.sample.size() >= b.o.batch_rows) b.flush(record);
+    }
+    b.flush(record);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (best[i] != 0) {
+            f.epsilon[i] = f.epsilon[i] * static_cast<double>(best[i]) / static_cast<double>(refine);
         }
-    } else {
-        // bisection between the last clean grid point and the first adversarial one
-        std::vector<double> lo(n, 0.0), hi(n, 0.0);
+    }
+}
+
+/// FgsmSearch::grid: the first adversarial grid point (certified scan when FgsmOptions::certify
+/// and the bound applies, else brute force), refined on a finer grid near zero.
+template <class T>
+inline FgsmFound fgsm_grid(FgsmBatch<T>& b, const AttackResult<T>& result)
+{
+    std::vector<FgsmState> state = fgsm_start_states(result);
+    const bool certify = b.o.certify && FgsmCertifier<T>::applicable(b.net, b.o.bounds);
+    std::vector<std::vector<std::pair<double, double>>> certified(certify ? b.size() : 0);
+    if (certify) fgsm_certified_hits(b, state, certified);
+    fgsm_scan(b, state, 1);  // a no-op after the certified scan (every sample is done)
+    FgsmFound f = fgsm_scan_found(b, result, state, 1);
+    fgsm_refine(b, state, certified, f);
+    return f;
+}
+
+/// FgsmSearch::bisection: scan every bisection_stride-th grid point, then bisect between the
+/// last clean grid point and the first adversarial one (bisection_iterations halvings).
+template <class T>
+inline FgsmFound fgsm_bisection(FgsmBatch<T>& b, const AttackResult<T>& result)
+{
+    const std::size_t n = b.size(), stride = b.o.bisection_stride;
+    std::vector<FgsmState> state = fgsm_start_states(result);
+    fgsm_scan(b, state, stride);
+    FgsmFound f = fgsm_scan_found(b, result, state, stride);
+    std::vector<double> lo(n, 0.0), hi(n, 0.0);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (state[i].hit == 0) continue;
+        hi[i] = f.epsilon[i];
+        lo[i] = state[i].hit > stride ? b.grid_eps(state[i].hit - stride) : 0.0;
+    }
+    for (std::size_t it = 0; it < b.o.bisection_iterations; ++it) {
         for (std::size_t i = 0; i < n; ++i) {
             if (state[i].hit == 0) continue;
-            hi[i] = found[i];
-            lo[i] = state[i].hit > stride ? grid_eps(state[i].hit - stride) : 0.0;
+            b.push(i, 0.5 * (lo[i] + hi[i]), 0);
+            ++f.queries[i];
         }
-        for (std::size_t it = 0; it < options.bisection_iterations; ++it) {
-            for (std::size_t i = 0; i < n; ++i) {
-                if (state[i].hit == 0) continue;
-                sample.push_back(i);
-                eps.push_back(0.5 * (lo[i] + hi[i]));
-                index.push_back(0);
-                ++queries[i];
-            }
-            std::size_t r = 0;
-            std::vector<double> mids = eps;
-            flush([&](std::size_t si, std::size_t, bool adv) {
-                (adv ? hi[si] : lo[si]) = mids[r++];
-            });
-        }
-        for (std::size_t i = 0; i < n; ++i)
-            if (state[i].hit != 0) found[i] = hi[i];
+        std::size_t r = 0;
+        const std::vector<double> mids = b.eps;
+        b.flush([&](std::size_t si, std::size_t, bool adv) { (adv ? hi[si] : lo[si]) = mids[r++]; });
     }
+    for (std::size_t i = 0; i < n; ++i)
+        if (state[i].hit != 0) f.epsilon[i] = hi[i];
+    return f;
+}
 
-    // 3. write the adversarials and verify them
-    for (std::size_t i = 0; i < n; ++i) {
+/// Writes what a search found into result (adversarial rows clip(x + eps g), epsilon,
+/// iterations) and re-verifies every success (verify_result).
+template <class T>
+inline void fgsm_finish(const FgsmBatch<T>& b, const FgsmFound& f, AttackResult<T>& result)
+{
+    const std::size_t d = b.x.shape()[1];
+    for (std::size_t i = 0; i < result.samples.size(); ++i) {
         auto& s = result.samples[i];
-        s.iterations = queries[i];
+        s.iterations = f.queries[i];
         if (!s.attempted) continue;
-        if (std::isfinite(found[i])) {
+        if (std::isfinite(f.epsilon[i])) {
             s.success = true;
-            s.epsilon = found[i];
+            s.epsilon = f.epsilon[i];
             T* row = result.adversarial.data() + i * d;
-            const T* x0 = x.data() + i * d;
-            const T* gr = g.data() + i * d;
-            const T e = static_cast<T>(found[i]);
-            const T blo = static_cast<T>(options.bounds.lo), bhi = static_cast<T>(options.bounds.hi);
+            const T* x0 = b.x.data() + i * d;
+            const T* gr = b.g.data() + i * d;
+            const T e = static_cast<T>(f.epsilon[i]);
+            const T blo = static_cast<T>(b.o.bounds.lo), bhi = static_cast<T>(b.o.bounds.hi);
             for (std::size_t j = 0; j < d; ++j) row[j] = std::min(bhi, std::max(blo, x0[j] + e * gr[j]));
         } else {
             s.epsilon = std::numeric_limits<double>::infinity();
         }
     }
-    detail::verify_result(net, x, result, options.bounds);
+    verify_result(b.net, b.x, result, b.o.bounds);
+}
+
+}  // namespace detail
+
+/// Minimal-epsilon FGSM on every row of x.
+template <class T>
+inline AttackResult<T> fgsm(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y,
+                            const FgsmOptions& options = {})
+{
+    detail::fgsm_check(net, x, y, options);
+    AttackResult<T> result = detail::start_result(net, x, y, "fgsm");
+    if (x.shape()[0] == 0) return result;
+    const matrix<T> g = fgsm_direction(net, x, y, options.loss, options.bounds);
+    detail::FgsmBatch<T> batch(net, x, g, y, options);
+    const detail::FgsmFound found =
+        options.search == FgsmSearch::grid ? detail::fgsm_grid(batch, result) : detail::fgsm_bisection(batch, result);
+    detail::fgsm_finish(batch, found, result);
     return result;
 }
 
