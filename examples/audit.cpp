@@ -32,6 +32,34 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+struct Args {
+    std::string model_dir, surrogate_dir, dataset, data_dir, json_file, plot_dir;
+    std::size_t count = 1000, offset = 0, steps = 0, queries = 0;
+    std::uint64_t seed = 1;
+    double eps = 0.0, tolerance = -1.0;
+    std::vector<double> epsilons;
+    bool no_l2 = false;
+};
+
+void add_options(CLI::App& app, Args& a)
+{
+    app.add_option("--model", a.model_dir, "model directory (model.json + W*.npy)")->required();
+    app.add_option("--surrogate", a.surrogate_dir, "model directory of a surrogate for the transfer check (e.g. the control)");
+    app.add_option("--dataset", a.dataset, "mnist | fashion | patches | features | synthetic-features")->required();
+    app.add_option("--data", a.data_dir, "data directory");
+    app.add_option("--count", a.count, "audit the first N test inputs (after --offset); 0 = all");
+    app.add_option("--offset", a.offset, "skip this many test inputs");
+    app.add_option("--eps", a.eps, "the L-inf budget of the per-budget checks (default 0.1)");
+    app.add_option("--epsilons", a.epsilons, "L-inf grid of the curves (default 0.025 0.05 0.075 0.1 0.15 0.2 0.3)");
+    app.add_option("--steps", a.steps, "APGD iterations per run (default 100)");
+    app.add_option("--queries", a.queries, "Square queries per input (default 1000)");
+    app.add_option("--tolerance", a.tolerance, "robust accuracies this close count as equal (default 0.01)");
+    app.add_flag("--no-l2", a.no_l2, "skip the L2 curves (APGD-L2 and FMN-L2)");
+    app.add_option("--seed", a.seed, "seed of the random parts (and of generated data sets)");
+    app.add_option("--json", a.json_file, "write options, checks, curves and per-input worst case here")->required();
+    app.add_option("--plot", a.plot_dir, "write the curves (data, gnuplot script, PNG) into this directory");
+}
+
 /// Stage lines on stderr, a bar inside the APGD runs, and the seconds of every stage.
 struct AuditBar {
     examples::Progress bar{"audit"};
@@ -192,90 +220,121 @@ nlohmann::json write_plots(const std::string& dir, const sleepnet::AuditReport<T
     return {{"dir", dir}, {"script", "audit_curves.gp"}, {"png", png ? nlohmann::json("audit_curves.png") : nlohmann::json()}};
 }
 
+/// The library's defaults, overridden by the options given.
+sleepnet::AuditOptions audit_options(const Args& a)
+{
+    sleepnet::AuditOptions o;
+    if (a.eps > 0.0) o.epsilon = a.eps;
+    if (!a.epsilons.empty()) o.epsilons = a.epsilons;
+    if (a.steps > 0) o.attack.steps = a.steps;
+    if (a.queries > 0) o.square_queries = a.queries;
+    if (a.tolerance >= 0.0) o.tolerance = a.tolerance;
+    o.l2 = !a.no_l2;
+    o.validate();
+    return o;
+}
+
+/// The test inputs audited: --count of them (0 = all) after the first --offset.
+template <class T>
+struct Inputs {
+    sleepnet::matrix<T> x;
+    sleepnet::label_vector y;
+};
+
+template <class T>
+Inputs<T> test_inputs(const sleepnet::Dataset<T>& test, std::size_t offset, std::size_t count)
+{
+    const std::size_t total = test.size();
+    if (offset >= total)
+        throw sleepnet::invalid_argument("--offset " + std::to_string(offset) + " >= " + std::to_string(total) + " test inputs");
+    const std::size_t n = count == 0 ? total - offset : std::min(count, total - offset);
+    return {xt::view(test.x, xt::range(offset, offset + n), xt::all()), xt::view(test.y, xt::range(offset, offset + n))};
+}
+
+/// An audit with its total and per-stage seconds.
+template <class T>
+struct TimedAudit {
+    sleepnet::AuditReport<T> report;
+    double seconds;
+    std::vector<std::pair<std::string, double>> stages;
+};
+
+template <class T>
+TimedAudit<T> run_audit(const sleepnet::DenseNetwork<T>& net, const sleepnet::DenseNetwork<T>* surrogate,
+                        const Inputs<T>& in, const sleepnet::AuditOptions& o, std::uint64_t seed)
+{
+    sleepnet::default_engine engine(seed);
+    AuditBar bar;
+    const auto t0 = Clock::now();
+    auto r = sleepnet::audit(net, in.x, in.y, surrogate, o, engine, bar);
+    bar.close();
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    return {std::move(r), seconds, bar.seconds};
+}
+
+/// Everything but the plots: options, checks, curves, worst case per input, seconds.
+template <class T>
+nlohmann::json audit_json(const Args& a, const std::string& dataset, const std::string& dtype, std::size_t n,
+                          const sleepnet::AuditOptions& o, const TimedAudit<T>& t)
+{
+    const auto& r = t.report;
+    nlohmann::json j, passed = nlohmann::json::object(), stage_seconds = nlohmann::json::array();
+    j["program"] = "audit";
+    j["model"] = a.model_dir;
+    j["surrogate"] = a.surrogate_dir.empty() ? nlohmann::json() : nlohmann::json(a.surrogate_dir);
+    j["dataset"] = dataset;
+    j["dtype"] = dtype;
+    j["offset"] = a.offset;
+    j["count"] = n;
+    j["seed"] = a.seed;
+    j["options"] = options_json(o);
+    j["clean_accuracy"] = r.clean_accuracy;
+    j["checks"] = checks_json(r, passed);
+    j["passed"] = passed;
+    j["failed"] = static_cast<int>(std::count_if(r.checks.begin(), r.checks.end(), [](const auto& c) { return !c.pass; }));
+    j["masking_suspected"] = r.masking_suspected();
+    j["converged"] = r.converged();
+    j["robust_accuracy"] = sleepnet::json_number(r.robust_accuracy);
+    j["stopped"] = r.stopped;
+    j["curves"] = {{"linf", curves_json(r.epsilons, r.linf_curves)}, {"l2", curves_json(r.l2_norms, r.l2_curves)}};
+    j["worst_case"] = worst_rows(r, a.offset);
+    for (const auto& [stage, s] : t.stages) stage_seconds.push_back({{"stage", stage}, {"seconds", s}});
+    j["seconds"] = {{"total", t.seconds}, {"stages", stage_seconds}};
+    return j;
+}
+
+/// Loads the model (and surrogate) and data in precision T, audits, prints, writes JSON and plots.
+template <class T>
+int audit_model(const Args& a, const sleepnet::AuditOptions& o, const std::string& dtype)
+{
+    const auto net = sleepnet::load_model<T>(a.model_dir);
+    std::optional<sleepnet::DenseNetwork<T>> surrogate;
+    if (!a.surrogate_dir.empty()) surrogate = sleepnet::load_model<T>(a.surrogate_dir);
+    const auto data = sleepnet::load_dataset<T>(a.dataset, a.data_dir, a.seed);
+    const auto in = test_inputs(data.test, a.offset, a.count);
+    const auto t = run_audit(net, surrogate ? &*surrogate : nullptr, in, o, a.seed);
+    print_report(t.report, o.epsilon);
+    std::printf("time %.1f s\n", t.seconds);
+    auto j = audit_json(a, data.test.name, dtype, in.y.size(), o, t);
+    if (!a.plot_dir.empty()) j["plots"] = write_plots(a.plot_dir, t.report, a.model_dir + " (" + data.test.name + ")");
+    examples::write_json(a.json_file, j);
+    return 0;
+}
+
+int run(const Args& a)
+{
+    const auto o = audit_options(a);
+    const auto info = sleepnet::read_model_info(a.model_dir);
+    return examples::with_precision(info.dtype, [&](auto zero) { return audit_model<decltype(zero)>(a, o, info.dtype); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
 {
     CLI::App app{"Robustness audit (Carlini et al. 2019 checklist): is the measured robustness gradient masking?"};
-    std::string model_dir, surrogate_dir, dataset, data_dir, json_file, plot_dir;
-    std::size_t count = 1000, offset = 0, steps = 0, queries = 0;
-    std::uint64_t seed = 1;
-    double eps = 0.0, tolerance = -1.0;
-    std::vector<double> epsilons;
-    bool no_l2 = false;
-    app.add_option("--model", model_dir, "model directory (model.json + W*.npy)")->required();
-    app.add_option("--surrogate", surrogate_dir, "model directory of a surrogate for the transfer check (e.g. the control)");
-    app.add_option("--dataset", dataset, "mnist | fashion | patches | features | synthetic-features")->required();
-    app.add_option("--data", data_dir, "data directory");
-    app.add_option("--count", count, "audit the first N test inputs (after --offset); 0 = all");
-    app.add_option("--offset", offset, "skip this many test inputs");
-    app.add_option("--eps", eps, "the L-inf budget of the per-budget checks (default 0.1)");
-    app.add_option("--epsilons", epsilons, "L-inf grid of the curves (default 0.025 0.05 0.075 0.1 0.15 0.2 0.3)");
-    app.add_option("--steps", steps, "APGD iterations per run (default 100)");
-    app.add_option("--queries", queries, "Square queries per input (default 1000)");
-    app.add_option("--tolerance", tolerance, "robust accuracies this close count as equal (default 0.01)");
-    app.add_flag("--no-l2", no_l2, "skip the L2 curves (APGD-L2 and FMN-L2)");
-    app.add_option("--seed", seed, "seed of the random parts (and of generated data sets)");
-    app.add_option("--json", json_file, "write options, checks, curves and per-input worst case here")->required();
-    app.add_option("--plot", plot_dir, "write the curves (data, gnuplot script, PNG) into this directory");
+    Args args;
+    add_options(app, args);
     CLI11_PARSE(app, argc, argv);
-
-    return examples::guarded("audit", [&] {
-        sleepnet::AuditOptions o;
-        if (eps > 0.0) o.epsilon = eps;
-        if (!epsilons.empty()) o.epsilons = epsilons;
-        if (steps > 0) o.attack.steps = steps;
-        if (queries > 0) o.square_queries = queries;
-        if (tolerance >= 0.0) o.tolerance = tolerance;
-        o.l2 = !no_l2;
-        o.validate();
-        const auto info = sleepnet::read_model_info(model_dir);
-        return examples::with_precision(info.dtype, [&](auto zero) {
-            using T = decltype(zero);
-            const auto net = sleepnet::load_model<T>(model_dir);
-            std::optional<sleepnet::DenseNetwork<T>> surrogate;
-            if (!surrogate_dir.empty()) surrogate = sleepnet::load_model<T>(surrogate_dir);
-            const auto data = sleepnet::load_dataset<T>(dataset, data_dir, seed);
-            const std::size_t total = data.test.size();
-            if (offset >= total)
-                throw sleepnet::invalid_argument("--offset " + std::to_string(offset) + " >= " + std::to_string(total) + " test inputs");
-            const std::size_t n = count == 0 ? total - offset : std::min(count, total - offset);
-            const sleepnet::matrix<T> x = xt::view(data.test.x, xt::range(offset, offset + n), xt::all());
-            const sleepnet::label_vector y = xt::view(data.test.y, xt::range(offset, offset + n));
-            sleepnet::default_engine engine(seed);
-            AuditBar bar;
-            const auto t0 = Clock::now();
-            const auto r = sleepnet::audit(net, x, y, surrogate ? &*surrogate : nullptr, o, engine, bar);
-            bar.close();
-            const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-            print_report(r, o.epsilon);
-            std::printf("time %.1f s\n", seconds);
-
-            nlohmann::json j, passed = nlohmann::json::object(), stage_seconds = nlohmann::json::array();
-            j["program"] = "audit";
-            j["model"] = model_dir;
-            j["surrogate"] = surrogate_dir.empty() ? nlohmann::json() : nlohmann::json(surrogate_dir);
-            j["dataset"] = data.test.name;
-            j["dtype"] = info.dtype;
-            j["offset"] = offset;
-            j["count"] = n;
-            j["seed"] = seed;
-            j["options"] = options_json(o);
-            j["clean_accuracy"] = r.clean_accuracy;
-            j["checks"] = checks_json(r, passed);
-            j["passed"] = passed;
-            j["failed"] = static_cast<int>(std::count_if(r.checks.begin(), r.checks.end(), [](const auto& c) { return !c.pass; }));
-            j["masking_suspected"] = r.masking_suspected();
-            j["converged"] = r.converged();
-            j["robust_accuracy"] = sleepnet::json_number(r.robust_accuracy);
-            j["stopped"] = r.stopped;
-            j["curves"] = {{"linf", curves_json(r.epsilons, r.linf_curves)}, {"l2", curves_json(r.l2_norms, r.l2_curves)}};
-            j["worst_case"] = worst_rows(r, offset);
-            for (const auto& [stage, s] : bar.seconds) stage_seconds.push_back({{"stage", stage}, {"seconds", s}});
-            j["seconds"] = {{"total", seconds}, {"stages", stage_seconds}};
-            if (!plot_dir.empty()) j["plots"] = write_plots(plot_dir, r, model_dir + " (" + data.test.name + ")");
-            examples::write_json(json_file, j);
-            return 0;
-        });
-    });
+    return examples::guarded("audit", [&] { return run(args); });
 }

@@ -25,6 +25,34 @@
 
 namespace {
 
+struct Args {
+    std::string model_dir, out_dir, preset, params_file, dataset = "mnist", data_dir, raster_file, json_file;
+    std::uint64_t seed = 1;
+    std::size_t steps = 0;
+    bool refit_flag = false, no_refit = false;
+    std::size_t refit_epochs = 0, refit_frozen = 0;
+    double refit_lr = 0.0;
+};
+
+void add_options(CLI::App& app, Args& a)
+{
+    app.add_option("--model", a.model_dir, "model directory to sleep")->required();
+    app.add_option("--out", a.out_dir, "where to write the slept model")->required();
+    app.add_option("--preset", a.preset, "mnist-fgsm | mnist-deepfool | patches | cub200");
+    app.add_option("--params", a.params_file, "sleep parameters as JSON (see docs/sleep.md)");
+    app.add_option("--dataset", a.dataset, "mnist | fashion | patches | features | synthetic-features")->required();
+    app.add_option("--data", a.data_dir, "data directory");
+    app.add_option("--raster", a.raster_file, "replay this (steps x inputs) bool/uint8 .npy instead of Poisson input");
+    app.add_option("--steps", a.steps, "override the number of sleep steps");
+    app.add_option("--seed", a.seed, "seed of the engine drawing the input spikes");
+    app.add_option("--json", a.json_file, "write the report and accuracies here");
+    app.add_flag("--refit", a.refit_flag, "refit the layers above the slept ones after sleep (defaults of docs/sleep.md)");
+    app.add_flag("--no-refit", a.no_refit, "do not refit, even when the parameter file has a \"refit\" object");
+    app.add_option("--refit-epochs", a.refit_epochs, "refit: epochs (implies --refit)");
+    app.add_option("--refit-frozen", a.refit_frozen, "refit: leading layers kept frozen (implies --refit)");
+    app.add_option("--refit-lr", a.refit_lr, "refit: learning rate (implies --refit)");
+}
+
 struct SleepProgressBar {
     examples::Progress bar{"sleep"};
     void on_step(const sleepnet::SleepProgress& s)
@@ -43,113 +71,145 @@ sleepnet::SleepParams read_params(const std::string& preset, const std::string& 
     return sleepnet::sleep_preset(preset.empty() ? "mnist-fgsm" : preset);
 }
 
+/// --preset or --params (default mnist-fgsm), with --steps applied.
+sleepnet::SleepParams sleep_params(const Args& a)
+{
+    auto params = read_params(a.preset, a.params_file);
+    if (a.steps > 0) params.steps = a.steps;
+    return params;
+}
+
+/// The refit after sleep: the parameter file's "refit" object and the --refit* flags; none
+/// without either or with --no-refit.
+std::optional<sleepnet::RefitOptions> refit_options(const Args& a)
+{
+    std::optional<sleepnet::RefitOptions> refit;
+    if (!a.params_file.empty()) refit = sleepnet::load_refit_options(a.params_file);
+    const bool refit_override = a.refit_epochs > 0 || a.refit_frozen > 0 || a.refit_lr > 0.0;
+    if (a.no_refit && (a.refit_flag || refit_override))
+        throw sleepnet::invalid_argument("--no-refit contradicts --refit / --refit-epochs / --refit-frozen / --refit-lr");
+    if (a.no_refit) refit.reset();
+    if ((a.refit_flag || refit_override) && !refit) refit = sleepnet::RefitOptions{};
+    if (refit) {
+        if (a.refit_epochs > 0) refit->epochs = a.refit_epochs;
+        if (a.refit_frozen > 0) refit->frozen_layers = a.refit_frozen;
+        if (a.refit_lr > 0.0) refit->learning_rate = a.refit_lr;
+        refit->validate();
+    }
+    return refit;
+}
+
+/// Sleeps `net` on Poisson input from the training set, or on the --raster replay.
+template <class T>
+sleepnet::SleepReport sleep_network(sleepnet::DenseNetwork<T>& net, const sleepnet::matrix<T>& train_x,
+                                    const sleepnet::SleepParams& params, const Args& a)
+{
+    sleepnet::default_engine engine(a.seed);
+    SleepProgressBar progress;
+    if (!a.raster_file.empty()) {
+        sleepnet::RasterReplay raster(sleepnet::npy::load<std::uint8_t, 2>(a.raster_file));
+        return sleepnet::sleep_with_source(net, raster, train_x, params, engine, progress);
+    }
+    return sleepnet::sleep(net, train_x, params, engine, progress);
+}
+
+/// What sleep (and refit) did, for the printout and the JSON file.
+struct Outcome {
+    sleepnet::SleepReport report;
+    sleepnet::TrainReport refit_report;
+    double before = 0.0, after_sleep = 0.0, after = 0.0;
+    std::size_t layers = 0, train_rows = 0;
+    std::string dataset;
+};
+
+void print_sleep_report(const sleepnet::SleepReport& report)
+{
+    std::printf("sleep: %zu steps in %.3f s, %llu input spikes\n", report.steps, report.seconds,
+                static_cast<unsigned long long>(report.input_spikes));
+    for (std::size_t l = 0; l < report.spikes.size(); ++l) {
+        std::printf("  layer %zu: alpha %.4g threshold %.4g, %llu spikes, %zu of %zu neurons spiked, "
+                    "%zu of %zu weights changed\n",
+                    l + 1, report.alpha[l], report.thresholds[l], static_cast<unsigned long long>(report.spikes[l]),
+                    report.neurons_spiked[l], report.neurons[l], report.weights_changed[l], report.weights[l]);
+    }
+}
+
+void print_outcome(const Args& a, const Outcome& o, const std::optional<sleepnet::RefitOptions>& refit)
+{
+    print_sleep_report(o.report);
+    if (refit) {
+        std::printf("refit: layers %zu-%zu on %zu training rows, %zu epochs, lr %g, loss %s, %.1f s\n",
+                    refit->frozen_layers + 1, o.layers, refit->samples == 0 ? o.train_rows : refit->samples,
+                    refit->epochs, refit->learning_rate, sleepnet::to_string(refit->loss).c_str(),
+                    o.refit_report.seconds);
+        std::printf("test accuracy after sleep %.4f (before refit)\n", o.after_sleep);
+    }
+    std::printf("test accuracy before %.4f\ntest accuracy after %.4f\nslept model written to %s\n", o.before, o.after,
+                a.out_dir.c_str());
+}
+
+nlohmann::json outcome_json(const Args& a, const sleepnet::SleepParams& params,
+                            const std::optional<sleepnet::RefitOptions>& refit, const Outcome& o)
+{
+    nlohmann::json j;
+    j["program"] = "sleep";
+    j["model"] = a.model_dir;
+    j["out"] = a.out_dir;
+    j["dataset"] = o.dataset;
+    j["seed"] = a.seed;
+    j["params"] = sleepnet::to_json(params);
+    j["report"] = sleepnet::to_json(o.report);
+    j["test_accuracy_before"] = o.before;
+    j["test_accuracy_after"] = o.after;
+    if (refit) {
+        j["refit"] = sleepnet::to_json(*refit);
+        j["refit_seconds"] = o.refit_report.seconds;
+        j["test_accuracy_after_sleep"] = o.after_sleep;
+    }
+    return j;
+}
+
+/// Loads the model and data in precision T, sleeps (and refits), writes the slept model.
+template <class T>
+int sleep_model(const Args& a, const sleepnet::SleepParams& params, const std::optional<sleepnet::RefitOptions>& refit)
+{
+    auto net = sleepnet::load_model<T>(a.model_dir);
+    const auto data = sleepnet::load_dataset<T>(a.dataset, a.data_dir, a.seed);
+    params.validate(net.num_layers());
+    if (refit) refit->validate(net.num_layers());  // before sleeping, not after
+    Outcome o;
+    o.layers = net.num_layers();
+    o.train_rows = data.train.size();
+    o.dataset = data.test.name;
+    o.before = sleepnet::accuracy(net, data.test);
+    o.report = sleep_network(net, data.train.x, params, a);
+    o.after_sleep = sleepnet::accuracy(net, data.test);
+    if (refit) {
+        sleepnet::default_engine refit_engine(refit->seed);
+        o.refit_report = sleepnet::refit(net, data.train.x, data.train.y, *refit, refit_engine);
+    }
+    o.after = refit ? sleepnet::accuracy(net, data.test) : o.after_sleep;
+    sleepnet::save_model(net, a.out_dir);
+    print_outcome(a, o, refit);
+    if (!a.json_file.empty()) examples::write_json(a.json_file, outcome_json(a, params, refit, o));
+    return 0;
+}
+
+int run(const Args& a)
+{
+    const auto params = sleep_params(a);
+    const auto refit = refit_options(a);
+    const auto info = sleepnet::read_model_info(a.model_dir);
+    return examples::with_precision(info.dtype, [&](auto zero) { return sleep_model<decltype(zero)>(a, params, refit); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
 {
     CLI::App app{"Sleep a trained network (Tadros et al. 2020) and write the slept model"};
-    std::string model_dir, out_dir, preset, params_file, dataset = "mnist", data_dir, raster_file, json_file;
-    std::uint64_t seed = 1;
-    std::size_t steps = 0;
-    bool refit_flag = false, no_refit = false;
-    std::size_t refit_epochs = 0, refit_frozen = 0;
-    double refit_lr = 0.0;
-    app.add_option("--model", model_dir, "model directory to sleep")->required();
-    app.add_option("--out", out_dir, "where to write the slept model")->required();
-    app.add_option("--preset", preset, "mnist-fgsm | mnist-deepfool | patches | cub200");
-    app.add_option("--params", params_file, "sleep parameters as JSON (see docs/sleep.md)");
-    app.add_option("--dataset", dataset, "mnist | fashion | patches | features | synthetic-features")->required();
-    app.add_option("--data", data_dir, "data directory");
-    app.add_option("--raster", raster_file, "replay this (steps x inputs) bool/uint8 .npy instead of Poisson input");
-    app.add_option("--steps", steps, "override the number of sleep steps");
-    app.add_option("--seed", seed, "seed of the engine drawing the input spikes");
-    app.add_option("--json", json_file, "write the report and accuracies here");
-    app.add_flag("--refit", refit_flag, "refit the layers above the slept ones after sleep (defaults of docs/sleep.md)");
-    app.add_flag("--no-refit", no_refit, "do not refit, even when the parameter file has a \"refit\" object");
-    app.add_option("--refit-epochs", refit_epochs, "refit: epochs (implies --refit)");
-    app.add_option("--refit-frozen", refit_frozen, "refit: leading layers kept frozen (implies --refit)");
-    app.add_option("--refit-lr", refit_lr, "refit: learning rate (implies --refit)");
+    Args args;
+    add_options(app, args);
     CLI11_PARSE(app, argc, argv);
-
-    return examples::guarded("sleep", [&] {
-        auto params = read_params(preset, params_file);
-        if (steps > 0) params.steps = steps;
-        std::optional<sleepnet::RefitOptions> refit;
-        if (!params_file.empty()) refit = sleepnet::load_refit_options(params_file);
-        const bool refit_override = refit_epochs > 0 || refit_frozen > 0 || refit_lr > 0.0;
-        if (no_refit && (refit_flag || refit_override))
-            throw sleepnet::invalid_argument("--no-refit contradicts --refit / --refit-epochs / --refit-frozen / --refit-lr");
-        if (no_refit) refit.reset();
-        if ((refit_flag || refit_override) && !refit) refit = sleepnet::RefitOptions{};
-        if (refit) {
-            if (refit_epochs > 0) refit->epochs = refit_epochs;
-            if (refit_frozen > 0) refit->frozen_layers = refit_frozen;
-            if (refit_lr > 0.0) refit->learning_rate = refit_lr;
-            refit->validate();
-        }
-        const auto info = sleepnet::read_model_info(model_dir);
-        return examples::with_precision(info.dtype, [&](auto zero) {
-            using T = decltype(zero);
-            auto net = sleepnet::load_model<T>(model_dir);
-            const auto data = sleepnet::load_dataset<T>(dataset, data_dir, seed);
-            params.validate(net.num_layers());
-            if (refit) refit->validate(net.num_layers());  // before sleeping, not after
-            const double before = sleepnet::accuracy(net, data.test);
-            sleepnet::default_engine engine(seed);
-            SleepProgressBar progress;
-            sleepnet::SleepReport report;
-            if (!raster_file.empty()) {
-                sleepnet::RasterReplay raster(sleepnet::npy::load<std::uint8_t, 2>(raster_file));
-                report = sleepnet::sleep_with_source(net, raster, data.train.x, params, engine, progress);
-            } else {
-                report = sleepnet::sleep(net, data.train.x, params, engine, progress);
-            }
-            const double after_sleep = sleepnet::accuracy(net, data.test);
-            sleepnet::TrainReport refit_report;
-            if (refit) {
-                sleepnet::default_engine refit_engine(refit->seed);
-                refit_report = sleepnet::refit(net, data.train.x, data.train.y, *refit, refit_engine);
-            }
-            const double after = refit ? sleepnet::accuracy(net, data.test) : after_sleep;
-            sleepnet::save_model(net, out_dir);
-
-            std::printf("sleep: %zu steps in %.3f s, %llu input spikes\n", report.steps, report.seconds,
-                        static_cast<unsigned long long>(report.input_spikes));
-            for (std::size_t l = 0; l < report.spikes.size(); ++l) {
-                std::printf("  layer %zu: alpha %.4g threshold %.4g, %llu spikes, %zu of %zu neurons spiked, "
-                            "%zu of %zu weights changed\n",
-                            l + 1, report.alpha[l], report.thresholds[l],
-                            static_cast<unsigned long long>(report.spikes[l]), report.neurons_spiked[l],
-                            report.neurons[l], report.weights_changed[l], report.weights[l]);
-            }
-            if (refit) {
-                std::printf("refit: layers %zu-%zu on %zu training rows, %zu epochs, lr %g, loss %s, %.1f s\n",
-                            refit->frozen_layers + 1, net.num_layers(),
-                            refit->samples == 0 ? data.train.size() : refit->samples, refit->epochs,
-                            refit->learning_rate, sleepnet::to_string(refit->loss).c_str(), refit_report.seconds);
-                std::printf("test accuracy after sleep %.4f (before refit)\n", after_sleep);
-            }
-            std::printf("test accuracy before %.4f\ntest accuracy after %.4f\nslept model written to %s\n", before,
-                        after, out_dir.c_str());
-            if (!json_file.empty()) {
-                nlohmann::json j;
-                j["program"] = "sleep";
-                j["model"] = model_dir;
-                j["out"] = out_dir;
-                j["dataset"] = data.test.name;
-                j["seed"] = seed;
-                j["params"] = sleepnet::to_json(params);
-                j["report"] = sleepnet::to_json(report);
-                j["test_accuracy_before"] = before;
-                j["test_accuracy_after"] = after;
-                if (refit) {
-                    j["refit"] = sleepnet::to_json(*refit);
-                    j["refit_seconds"] = refit_report.seconds;
-                    j["test_accuracy_after_sleep"] = after_sleep;
-                }
-                examples::write_json(json_file, j);
-            }
-            return 0;
-        });
-    });
+    return examples::guarded("sleep", [&] { return run(args); });
 }
