@@ -186,7 +186,7 @@ TEST_CASE("training attack on an affine 2-class model: one sign step >= eps land
     }
 }
 
-TEST_CASE("adversarial_train = train() on the crafted rows of each batch (momentum 0; clean_fraction 0 and 0.5)")
+TEST_CASE("adversarial_train = train() on the crafted rows of each batch (momentum 0, clean_fraction 0 and 0.5)")
 {
     const auto data = robust_and_weak_features(120, 9, 11);
     for (double f : {0.0, 0.5}) {
@@ -253,7 +253,7 @@ TEST_CASE("clean_fraction f: the batch loss is (1 - f) L(adversarial) + f L(clea
     }
 }
 
-TEST_CASE("adversarial training is deterministic: same seed, same weights; another seed, other weights")
+TEST_CASE("adversarial training is deterministic: same seed, same weights, another seed, other weights")
 {
     const auto data = robust_and_weak_features(200, 9, 21);
     SgdOptions sgd;
@@ -314,7 +314,7 @@ TEST_CASE("the defense works: robust accuracy under APGD rises by a clear margin
     CHECK(rob_robust > rob_plain + 0.5);
 }
 
-TEST_CASE("adversarial_train: callbacks see train()'s TrainInfo and can stop; FGSM-RS and PGD both train")
+TEST_CASE("adversarial_train: callbacks see train()'s TrainInfo and can stop, FGSM-RS and PGD both train")
 {
     const auto data = robust_and_weak_features(100, 9, 41);
     SgdOptions sgd;

@@ -101,7 +101,7 @@ TEST_CASE("class activation statistics: per-class means and the layer maximum, c
                    "class_activation_stats: class 4 has no samples"));
 }
 
-TEST_CASE("pearson_rows: symmetric, unit diagonal, equals a hand computation; constant rows are NaN")
+TEST_CASE("pearson_rows: symmetric, unit diagonal, equals a hand computation, constant rows are NaN")
 {
     default_engine eng(2);
     const Mat v = random_matrix(4, 9, eng);
@@ -127,7 +127,7 @@ TEST_CASE("pearson_rows: symmetric, unit diagonal, equals a hand computation; co
     CHECK(contains(message_of<invalid_argument>([] { pearson_rows(Mat::from_shape({0, 3})); }), "pearson_rows: empty"));
 }
 
-TEST_CASE("layer correlations (class means): hand computation on tiny data; perfectly correlated classes give 1")
+TEST_CASE("layer correlations (class means): hand computation on tiny data, perfectly correlated classes give 1")
 {
     // identity network: activations are the inputs
     const auto net = identity_net(4);
@@ -375,7 +375,7 @@ TEST_CASE("weight spread on a hand-built weight matrix equals the hand-computed 
     CHECK(contains(message_of<numeric_error>([&] { weight_spread(bad, proto); }), "weight (1, 1) is not finite"));
 }
 
-TEST_CASE("Patches: prototypes are the images; a trained one-layer network has positive weight spread")
+TEST_CASE("Patches: prototypes are the images, a trained one-layer network has positive weight spread")
 {
     default_engine eng(6);
     PatchesOptions po;
@@ -408,7 +408,7 @@ TEST_CASE("Patches: prototypes are the images; a trained one-layer network has p
     CHECK(message_of<invalid_argument>([&] { class_prototypes(empty); }) == "class_prototypes: data set 'none' is empty");
 }
 
-TEST_CASE("weight grid: tiles in row-major order with padding; per-tile normalization")
+TEST_CASE("weight grid: tiles in row-major order with padding, per-tile normalization")
 {
     Mat w = Mat::from_shape({3, 4});  // 3 units of 2 x 2 images
     for (std::size_t u = 0; u < 3; ++u)

@@ -202,7 +202,7 @@ TEST_CASE("attack invariants: misclassified skipped, bounds, verification, batch
     CHECK(cd.samples[0].iterations == 5);
 }
 
-TEST_CASE("FGSM bisection agrees with the grid on a monotone model; accuracy curve")
+TEST_CASE("FGSM bisection agrees with the grid on a monotone model, accuracy curve")
 {
     const auto net = brightness_model(50);
     matrix<double> x = matrix<double>::from_shape({4, 100});

@@ -170,7 +170,7 @@ TEST_CASE("boundary: affine model, the analytic minimal distance is approached f
     }
 }
 
-TEST_CASE("boundary: same seed, same result; results do not depend on the batch")
+TEST_CASE("boundary: same seed, same result, results do not depend on the batch")
 {
     const auto net = random_mlp<double>({16, 24, 4}, 5);
     const matrix<double> x = random_inputs<double>(10, 16, 3);

@@ -243,7 +243,7 @@ TEST_CASE("softmax cross-entropy at T = 50 with soft targets: gradients match fi
     CHECK(worst < 1e-9);
 }
 
-TEST_CASE("distillation at T = 50 learns Patches; the student is used at T = 1")
+TEST_CASE("distillation at T = 50 learns Patches, the student is used at T = 1")
 {
     default_engine eng(3);
     PatchesOptions po;
@@ -346,7 +346,7 @@ DenseNetwork<double> trained_control(const Dataset<double>& data, std::uint64_t 
 
 }  // namespace
 
-TEST_CASE("fine-tuning replaces exactly the requested rows, in order; other rows and labels are kept")
+TEST_CASE("fine-tuning replaces exactly the requested rows, in order, other rows and labels are kept")
 {
     const auto data = blobs(30, 3);
     std::vector<Mat> xs;
@@ -423,7 +423,7 @@ TEST_CASE("fine-tuning is reproducible with the same seed and leaves the caller'
     CHECK(same_weights(inplace, a.network));
 }
 
-TEST_CASE("FGSM random-step generator: clip(x + eps * sign(grad)), eps ~ U[0, 0.1) per pixel or per image")
+TEST_CASE("FGSM random-step generator: clip(x + eps * sign(grad)), eps uniform in 0 to 0.1 per pixel or per image")
 {
     const auto data = blobs(12, 5);
     const auto net = trained_control(data, 1);

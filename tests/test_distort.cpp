@@ -201,7 +201,7 @@ TEST_CASE("gaussian_noise: a variance level is the square of the std level")
     CHECK(std::sqrt(s2 / static_cast<double>(y.size())) == doctest::Approx(0.05).epsilon(0.015));
 }
 
-TEST_CASE_TEMPLATE("gaussian_noise: results stay inside [lo, hi] and reach both bounds", T, float, double)
+TEST_CASE_TEMPLATE("gaussian_noise: results stay inside lo..hi and reach both bounds", T, float, double)
 {
     const matrix<T> x = random_matrix<T>(50, 60, 4);
     default_engine eng(6);
@@ -241,7 +241,7 @@ TEST_CASE("gaussian_noise: documented draw order (row-major, one normal per elem
     CHECK_FALSE(same(y, gaussian_noise(x, sigma, NoiseLevel::std_dev, other)));
 }
 
-TEST_CASE_TEMPLATE("gaussian_noise: level 0 returns x exactly and draws nothing; input unchanged", T, float, double)
+TEST_CASE_TEMPLATE("gaussian_noise: level 0 returns x exactly and draws nothing, input unchanged", T, float, double)
 {
     matrix<T> x = random_matrix<T>(6, 8, 1);
     x(0, 0) = T(1.5);  // outside [lo, hi]: level 0 does not clip
@@ -352,7 +352,7 @@ TEST_CASE("gaussian_blur: constant images stay constant under reflect and replic
     }
 }
 
-TEST_CASE_TEMPLATE("gaussian_blur: sigma 0 returns x exactly; input unchanged", T, float, double)
+TEST_CASE_TEMPLATE("gaussian_blur: sigma 0 returns x exactly, input unchanged", T, float, double)
 {
     matrix<T> x = random_matrix<T>(3, 20, 2);
     x(1, 3) = T(2.0);  // outside [0, 1]: not clipped at sigma 0
@@ -403,7 +403,7 @@ TEST_CASE_TEMPLATE("gaussian_blur: equals a direct 2-D convolution on a random 7
     }
 }
 
-TEST_CASE("gaussian_blur: clips to [lo, hi]")
+TEST_CASE("gaussian_blur: clips to lo..hi")
 {
     // a bright pixel on a dark, out-of-range background: the blur leaves values outside
     // [0.1, 0.2] on both sides, which must be clipped
@@ -502,7 +502,7 @@ struct Toy {
 
 }  // namespace
 
-TEST_CASE("noise_accuracy_curve: level 0 is the plain accuracy; each level equals gaussian_noise + accuracy")
+TEST_CASE("noise_accuracy_curve: level 0 is the plain accuracy, each level equals gaussian_noise + accuracy")
 {
     const Toy toy(2500);  // > 2 chunks of 1024 rows
     const std::vector<double> levels{0.0, 0.1, 0.3, 0.0, 0.9};
@@ -528,7 +528,7 @@ TEST_CASE("noise_accuracy_curve: level 0 is the plain accuracy; each level equal
     CHECK(noise_accuracy_curve(toy.net, toy.x, toy.y, {}, NoiseLevel::std_dev, eng).empty());
 }
 
-TEST_CASE("blur_accuracy_curve: sigma 0 is the plain accuracy; each sigma equals gaussian_blur + accuracy")
+TEST_CASE("blur_accuracy_curve: sigma 0 is the plain accuracy, each sigma equals gaussian_blur + accuracy")
 {
     const Toy toy(2100);
     const std::vector<double> sigmas{0.0, 0.5, 1.0, 2.5};

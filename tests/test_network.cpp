@@ -337,7 +337,7 @@ TEST_CASE("training-mode dropout: drop rate and the two scaling conventions")
                     invalid_argument);
 }
 
-TEST_CASE("SGD with momentum follows v = m v + lr g; W -= v")
+TEST_CASE("SGD with momentum follows v = m v + lr g, W -= v")
 {
     // one linear layer, MSE exact: g = (x w^T - y)^T x / m
     DenseNetwork<double> net({2, 1}, NetworkOptions{Activation::relu, Activation::linear});

@@ -185,7 +185,7 @@ TEST_CASE("PGD is never weaker than FGSM on the same sample and eps")
     }
 }
 
-TEST_CASE("saturated softmax masks the cross-entropy gradient; the margin loss is not fooled")
+TEST_CASE("saturated softmax masks the cross-entropy gradient, the margin loss is not fooled")
 {
     // logits scaled by 1e4: exp underflows, the CE gradient is exactly 0
     const auto net = affine_model(20, 5, 1e4);
@@ -268,7 +268,7 @@ TEST_CASE("PGD invariants: inputs kept, ball and bounds, verification, batch, th
     }
 }
 
-TEST_CASE("targeted DLR runs one target after another; robust accuracy falls to 0 with eps")
+TEST_CASE("targeted DLR runs one target after another, robust accuracy falls to 0 with eps")
 {
     const auto net = relu_model(21);
     const auto x = unit_inputs(40, 40, 22);
@@ -357,7 +357,7 @@ TEST_CASE("APGD step-size schedule: checkpoints of the paper, halving rule")
     CHECK(s.x(1, 0) == 0.7);
 }
 
-TEST_CASE("PGD progress callbacks: one call per block and run; true stops")
+TEST_CASE("PGD progress callbacks: one call per block and run, true stops")
 {
     const auto net = relu_model(31);
     const auto x = unit_inputs(30, 40, 32);

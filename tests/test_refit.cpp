@@ -220,7 +220,7 @@ TEST_CASE("refit: trains the layers above frozen_layers on the first `samples` r
     CHECK(same(g.weights(2), start.weights(2)));  // nothing was half-done
 }
 
-TEST_CASE("refit options: JSON round trip, defaults for missing keys, errors name the key; sleep files may carry them")
+TEST_CASE("refit options: JSON round trip, defaults for missing keys, errors name the key, sleep files may carry them")
 {
     RefitOptions o;
     o.frozen_layers = 2;

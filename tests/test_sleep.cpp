@@ -266,7 +266,7 @@ TEST_CASE("sleep on a DenseNetwork: presets validate, reports add up, seeds repr
     CHECK(sleep(net5, x, m, e5).input_spikes > 0);
 }
 
-TEST_CASE("bad sleep parameters and inputs give clear errors; non-finite weights are restored")
+TEST_CASE("bad sleep parameters and inputs give clear errors, non-finite weights are restored")
 {
     auto net = random_net<double>({10, 5, 3}, 1, -0.1, 0.1);
     const auto x = random_images<double>(5, 10, 2, 0.0);
@@ -336,7 +336,7 @@ TEST_CASE("bad sleep parameters and inputs give clear errors; non-finite weights
     CHECK(bitwise_equal(net.weights(1), before.weights(1)));
 }
 
-TEST_CASE("Poisson sources: spike frequencies match rate_factor * dt * rate * x; bad inputs are named")
+TEST_CASE("Poisson sources: spike frequencies match rate_factor * dt * rate * x, bad inputs are named")
 {
     matrix<double> x{{0.0, 0.25, 1.0, 0.5}, {1.0, 1.0, 0.0, 0.0}};
     const PoissonOptions po{200.0, 0.001, 2.0};  // P = 0.4 x

@@ -50,7 +50,7 @@ struct Recorder {
 
 }  // namespace
 
-TEST_CASE("training learns a separable problem; the loss goes down; callbacks see every batch")
+TEST_CASE("training learns a separable problem, the loss goes down, callbacks see every batch")
 {
     const auto data = blobs(303, 1);  // 303 = 3 full batches of 100 + one of 3
     NetworkOptions opt;
@@ -74,7 +74,7 @@ TEST_CASE("training learns a separable problem; the loss goes down; callbacks se
     CHECK(accuracy(net, blobs(300, 9)) >= 0.98);
 }
 
-TEST_CASE("same seed, same weights; another seed, other weights")
+TEST_CASE("same seed, same weights, another seed, other weights")
 {
     const auto data = blobs(200, 3);
     auto run = [&](std::uint64_t seed) {

@@ -277,7 +277,7 @@ TEST_CASE("search with optional genes: every candidate reproduces through plain 
     CHECK(paper < 16);
 }
 
-TEST_CASE("ranking: feasible first, then value, then accuracy; infeasible by accuracy")
+TEST_CASE("ranking: feasible first, then value, then accuracy, infeasible by accuracy")
 {
     TuneCandidate a, b;
     a.feasible = true, a.value = 0.1, a.accuracy = 0.5;
@@ -601,7 +601,7 @@ TEST_CASE("objectives: FGSM, DeepFool and noise measure what they name")
     CHECK(contains(message_of<invalid_argument>([&] { n(net, data.val_x, data.val_y); }), "no noise levels"));
 }
 
-TEST_CASE("the PGD objective measures what it names; every attack setting is in the name")
+TEST_CASE("the PGD objective measures what it names, every attack setting is in the name")
 {
     const auto net = small_net(5);
     const auto data = small_data(5);
