@@ -68,13 +68,13 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "../core/tensor.hpp"
 #include "../detail/exact_gemm.hpp"
+#include "../detail/parallel.hpp"
 #include "../nn/dense_network.hpp"
 #include "common.hpp"
 
@@ -404,22 +404,12 @@ private:
         return nu / (1.0 - nu);
     }
 
+    // f(begin, end) over [0, count) in detail::parallel_for's contiguous chunks, on at
+    // most one thread per 8 items
     template <class F>
     void run_parallel(std::size_t count, F&& f) const
     {
-        const unsigned t = static_cast<unsigned>(std::min<std::size_t>(threads_, count / 8 + 1));
-        if (t <= 1) {
-            f(0, count);
-            return;
-        }
-        std::vector<std::thread> pool;
-        const std::size_t per = (count + t - 1) / t;
-        for (unsigned i = 1; i < t; ++i) {
-            const std::size_t begin = std::min(count, i * per), end = std::min(count, begin + per);
-            if (begin < end) pool.emplace_back([&f, begin, end] { f(begin, end); });
-        }
-        f(0, std::min(count, per));
-        for (auto& th : pool) th.join();
+        parallel_for(count, static_cast<unsigned>(std::min<std::size_t>(threads_, count / 8 + 1)), f);
     }
 
     // midpoint and half-width of a segment's epsilon interval (the half-width rounded up)

@@ -14,8 +14,8 @@
 #include <cstddef>
 #include <cstring>
 #include <memory>
-#include <thread>
-#include <vector>
+
+#include "parallel.hpp"
 
 namespace sleepnet {
 namespace detail {
@@ -151,22 +151,10 @@ inline void exact_gemm(std::size_t m, std::size_t n, std::size_t k, const T* a, 
 {
     if (m == 0 || n == 0) return;
     const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-    const unsigned t = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(m)));
-    if (t == 1 || work < 2e6) {
-        exact_rows(0, m, n, k, a, lda, trans_a, b, ldb, c, ldc);
-        return;
-    }
-    std::vector<std::thread> pool;
-    const std::size_t per = (m + t - 1) / t;
-    for (unsigned i = 1; i < t; ++i) {
-        const std::size_t begin = std::min(m, i * per);
-        const std::size_t end = std::min(m, begin + per);
-        if (begin < end) {
-            pool.emplace_back([=] { exact_rows(begin, end, n, k, a, lda, trans_a, b, ldb, c, ldc); });
-        }
-    }
-    exact_rows(0, std::min(m, per), n, k, a, lda, trans_a, b, ldb, c, ldc);
-    for (auto& th : pool) th.join();
+    // small products on the caller's thread; larger ones in contiguous row chunks
+    parallel_for(m, work < 2e6 ? 1u : threads, [&](std::size_t begin, std::size_t end) {
+        exact_rows(begin, end, n, k, a, lda, trans_a, b, ldb, c, ldc);
+    });
 }
 
 }  // namespace detail

@@ -40,19 +40,16 @@
 //   (not refitted).
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <exception>
 #include <limits>
 #include <map>
 #include <mutex>
 #include <numeric>
 #include <optional>
 #include <string>
-#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -63,6 +60,7 @@
 #include "../core/callbacks.hpp"
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
+#include "../detail/parallel.hpp"
 #include "../nn/dense_network.hpp"
 #include "../nn/train.hpp"
 #include "../snn/normalize.hpp"
@@ -428,36 +426,6 @@ private:
 
 // ---- batches of candidates ----
 
-/// Runs task(0 .. count-1) on min(threads, count) threads (caller's included); rethrows the first exception.
-template <class Task>
-inline void run_work_queue(std::size_t count, unsigned threads, Task&& task)
-{
-    std::atomic<std::size_t> next{0};
-    std::atomic<bool> halt{false};
-    std::mutex mutex;
-    std::exception_ptr failure;
-    auto worker = [&] {
-        while (!halt.load()) {
-            const std::size_t k = next.fetch_add(1);
-            if (k >= count) return;
-            try {
-                task(k);
-            } catch (...) {
-                std::lock_guard<std::mutex> lock(mutex);
-                if (!failure) failure = std::current_exception();
-                halt = true;
-                return;
-            }
-        }
-    };
-    const unsigned nthreads = static_cast<unsigned>(std::min<std::size_t>(threads, count));
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < nthreads; ++t) pool.emplace_back(worker);
-    if (nthreads > 0) worker();
-    for (auto& t : pool) t.join();
-    if (failure) std::rethrow_exception(failure);
-}
-
 /// Runs a search's batches: reuse or evaluate each candidate, log it, record it, report it to the callbacks.
 template <class Evaluator, class CallbackTuple>
 class TuneRunner {
@@ -523,12 +491,19 @@ private:
             std::lock_guard<std::mutex> lock(mutex);
             flush_log();
         }
-        run_work_queue(todo.size(), options_.threads, [&](std::size_t k) {
-            evaluate_(batch[todo[k]]);
-            std::lock_guard<std::mutex> lock(mutex);
-            done[todo[k]] = 1;
-            flush_log();
-        });
+        // candidates handed out one at a time (their costs differ); the first exception
+        // stops the hand-out and is rethrown here
+        parallel_for(
+            todo.size(), options_.threads,
+            [&](std::size_t begin, std::size_t end) {
+                for (std::size_t k = begin; k < end; ++k) {
+                    evaluate_(batch[todo[k]]);
+                    std::lock_guard<std::mutex> lock(mutex);
+                    done[todo[k]] = 1;
+                    flush_log();
+                }
+            },
+            Schedule::queue);
     }
 
     /// Appends the batch to the history in order, reporting each candidate, until a callback stops.
