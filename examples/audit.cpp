@@ -27,6 +27,7 @@
 
 #include "common.hpp"
 #include "reproduce_plots.hpp"
+#include "test_slice.hpp"
 
 namespace {
 
@@ -234,23 +235,6 @@ sleepnet::AuditOptions audit_options(const Args& a)
     return o;
 }
 
-/// The test inputs audited: --count of them (0 = all) after the first --offset.
-template <class T>
-struct Inputs {
-    sleepnet::matrix<T> x;
-    sleepnet::label_vector y;
-};
-
-template <class T>
-Inputs<T> test_inputs(const sleepnet::Dataset<T>& test, std::size_t offset, std::size_t count)
-{
-    const std::size_t total = test.size();
-    if (offset >= total)
-        throw sleepnet::invalid_argument("--offset " + std::to_string(offset) + " >= " + std::to_string(total) + " test inputs");
-    const std::size_t n = count == 0 ? total - offset : std::min(count, total - offset);
-    return {xt::view(test.x, xt::range(offset, offset + n), xt::all()), xt::view(test.y, xt::range(offset, offset + n))};
-}
-
 /// An audit with its total and per-stage seconds.
 template <class T>
 struct TimedAudit {
@@ -261,7 +245,7 @@ struct TimedAudit {
 
 template <class T>
 TimedAudit<T> run_audit(const sleepnet::DenseNetwork<T>& net, const sleepnet::DenseNetwork<T>* surrogate,
-                        const Inputs<T>& in, const sleepnet::AuditOptions& o, std::uint64_t seed)
+                        const examples::TestInputs<T>& in, const sleepnet::AuditOptions& o, std::uint64_t seed)
 {
     sleepnet::default_engine engine(seed);
     AuditBar bar;
@@ -311,7 +295,7 @@ int audit_model(const Args& a, const sleepnet::AuditOptions& o, const std::strin
     std::optional<sleepnet::DenseNetwork<T>> surrogate;
     if (!a.surrogate_dir.empty()) surrogate = sleepnet::load_model<T>(a.surrogate_dir);
     const auto data = sleepnet::load_dataset<T>(a.dataset, a.data_dir, a.seed);
-    const auto in = test_inputs(data.test, a.offset, a.count);
+    const auto in = examples::test_inputs(data.test, a.offset, a.count);
     const auto t = run_audit(net, surrogate ? &*surrogate : nullptr, in, o, a.seed);
     print_report(t.report, o.epsilon);
     std::printf("time %.1f s\n", t.seconds);
