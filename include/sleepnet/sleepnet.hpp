@@ -3,6 +3,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/callbacks.hpp"
+#include "core/check.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "core/tensor.hpp"

@@ -30,6 +30,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
 #include "../nn/dense_network.hpp"
@@ -111,9 +112,7 @@ inline SelectivityAnalysis class_selectivity(const DenseNetwork<T>& before, cons
         for (auto s : after.layer_sizes()) b += (b.empty() ? "" : "-") + std::to_string(s);
         throw invalid_argument(std::string(who) + ": the networks differ in layer sizes (" + a + " vs " + b + ")");
     }
-    if (options.top_k == 0) {
-        throw invalid_argument(std::string(who) + ": top_k must be > 0");
-    }
+    check::positive(who, "top_k", options.top_k);
     std::vector<std::size_t> layers = options.layers;
     const std::size_t nl = before.num_layers();
     if (layers.empty()) {

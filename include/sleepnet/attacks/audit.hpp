@@ -75,6 +75,7 @@
 #include <vector>
 
 #include "../core/callbacks.hpp"
+#include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
 #include "../core/tensor.hpp"
@@ -118,9 +119,7 @@ inline void audit_check_grid(const std::vector<double>& v, const char* field)
 {
     if (v.empty()) throw invalid_argument(std::string("AuditOptions: ") + field + " must not be empty");
     for (std::size_t i = 0; i < v.size(); ++i) {
-        if (!(v[i] > 0.0) || !std::isfinite(v[i]))
-            throw invalid_argument(std::string("AuditOptions: ") + field + " must be finite and > 0, got " +
-                                   std::to_string(v[i]) + " at position " + std::to_string(i));
+        check::finite_positive("AuditOptions", field, v[i], "at position " + std::to_string(i));
         if (i > 0 && !(v[i] > v[i - 1]))
             throw invalid_argument(std::string("AuditOptions: ") + field + " must be strictly increasing, got " +
                                    std::to_string(v[i - 1]) + " then " + std::to_string(v[i]));
@@ -145,17 +144,18 @@ struct AuditOptions {
     /// the network's classes by audit().)
     void validate() const
     {
-        auto fail = [](const std::string& m) { throw invalid_argument("AuditOptions: " + m); };
+        const std::string who = "AuditOptions";
         detail::audit_check_grid(epsilons, "epsilons");
-        if (!(epsilon > 0.0) || !std::isfinite(epsilon)) fail("epsilon must be finite and > 0, got " + std::to_string(epsilon));
-        if (attack.norm != Norm::linf) fail("attack.norm must be linf (the audit runs its L2 attacks itself)");
+        check::finite_positive(who, "epsilon", epsilon);
+        if (attack.norm != Norm::linf)
+            throw invalid_argument(who + ": attack.norm must be linf (the audit runs its L2 attacks itself)");
         detail::audit_prefixed("AuditOptions: attack: ", [&] { attack.validate(std::numeric_limits<std::size_t>::max()); });
         detail::audit_prefixed("AuditOptions: search: ", [&] { search.validate(); });
-        if (square_queries == 0) fail("square_queries must be > 0");
-        if (noise_draws == 0) fail("noise_draws must be > 0");
-        if (!(tolerance >= 0.0 && tolerance < 1.0)) fail("tolerance must be in [0, 1), got " + std::to_string(tolerance));
+        check::positive(who, "square_queries", square_queries);
+        check::positive(who, "noise_draws", noise_draws);
+        check::in_range(who, "tolerance", tolerance, 0.0, 1.0, check::Interval::closed_open);
         if (!l2) return;
-        if (!(l2_max > 0.0) || !std::isfinite(l2_max)) fail("l2_max must be finite and > 0, got " + std::to_string(l2_max));
+        check::finite_positive(who, "l2_max", l2_max);
         detail::audit_check_grid(l2_norms, "l2_norms");
     }
 };

@@ -70,6 +70,7 @@
 #include <vector>
 
 #include "../core/callbacks.hpp"
+#include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
 #include "../core/tensor.hpp"
@@ -112,29 +113,18 @@ namespace detail {
 /// Throws invalid_argument naming the first option of o that is out of range.
 inline void check_boundary_options(const BoundaryOptions& o)
 {
-    auto positive = [](double v, const char* name) {
-        if (!(v > 0.0) || !std::isfinite(v)) {
-            throw invalid_argument(std::string("boundary: options.") + name + " must be finite and > 0, got " +
-                                   std::to_string(v));
-        }
-    };
-    auto at_least_one = [](std::size_t v, const char* name) {
-        if (v == 0) {
-            throw invalid_argument(std::string("boundary: options.") + name + " must be >= 1, got 0");
-        }
-    };
-    at_least_one(o.candidates, "candidates");
-    at_least_one(o.init_tries, "init_tries");
-    at_least_one(o.blend_steps, "blend_steps");
-    at_least_one(o.spherical_check_every, "spherical_check_every");
-    at_least_one(o.spherical_window, "spherical_window");
-    at_least_one(o.source_window, "source_window");
-    positive(o.spherical_step, "spherical_step");
-    positive(o.source_step, "source_step");
+    check::at_least("boundary", "options.candidates", o.candidates, 1);
+    check::at_least("boundary", "options.init_tries", o.init_tries, 1);
+    check::at_least("boundary", "options.blend_steps", o.blend_steps, 1);
+    check::at_least("boundary", "options.spherical_check_every", o.spherical_check_every, 1);
+    check::at_least("boundary", "options.spherical_window", o.spherical_window, 1);
+    check::at_least("boundary", "options.source_window", o.source_window, 1);
+    check::finite_positive("boundary", "options.spherical_step", o.spherical_step);
+    check::finite_positive("boundary", "options.source_step", o.source_step);
     if (!(o.source_step < 1.0)) {
         throw invalid_argument("boundary: options.source_step must be < 1, got " + std::to_string(o.source_step));
     }
-    positive(o.convergence, "convergence");
+    check::finite_positive("boundary", "options.convergence", o.convergence);
     if (!(o.step_adaptation > 1.0) || !std::isfinite(o.step_adaptation)) {
         throw invalid_argument("boundary: options.step_adaptation must be finite and > 1, got " +
                                std::to_string(o.step_adaptation));

@@ -26,6 +26,7 @@
 #include <numeric>
 #include <vector>
 
+#include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
 #include "../nn/dense_network.hpp"
@@ -46,11 +47,11 @@ struct DeepFoolOptions {
 
     void validate() const
     {
-        if (max_iterations == 0) throw invalid_argument("DeepFoolOptions: max_iterations must be > 0");
-        if (batch == 0) throw invalid_argument("DeepFoolOptions: batch must be > 0");
-        if (candidates < 2) throw invalid_argument("DeepFoolOptions: candidates must be >= 2, got " + std::to_string(candidates));
-        if (!(overshoot >= 0.0) || !std::isfinite(overshoot))
-            throw invalid_argument("DeepFoolOptions: overshoot must be finite and >= 0, got " + std::to_string(overshoot));
+        const std::string who = "DeepFoolOptions";
+        check::positive(who, "max_iterations", max_iterations);
+        check::positive(who, "batch", batch);
+        check::at_least(who, "candidates", candidates, 2);
+        check::finite_nonnegative(who, "overshoot", overshoot);
     }
 };
 

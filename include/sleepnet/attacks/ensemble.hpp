@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
 #include "../core/tensor.hpp"
@@ -141,8 +142,7 @@ inline AttackResult<T> transfer_attack(const DenseNetwork<T>& surrogate, const D
         throw invalid_argument("transfer_attack: the surrogate maps " + std::to_string(surrogate.input_size()) + " -> " +
                                std::to_string(surrogate.output_size()) + ", the target " +
                                std::to_string(target.input_size()) + " -> " + std::to_string(target.output_size()));
-    if (!(epsilon >= 0.0) || !std::isfinite(epsilon))
-        throw invalid_argument("transfer_attack: epsilon must be finite and >= 0, got " + std::to_string(epsilon));
+    check::finite_nonnegative("transfer_attack", "epsilon", epsilon);
     AttackResult<T> result = detail::start_result(target, x, y, "transfer-" + to_string(options.method));
     const detail::PgdJob job = detail::pgd_job(surrogate, x, y, result, epsilon, options, engine);
     const std::size_t d = x.shape()[1];

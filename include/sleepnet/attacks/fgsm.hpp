@@ -32,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
 #include "../nn/dense_network.hpp"
@@ -71,16 +72,15 @@ struct FgsmOptions {
 
     void validate() const
     {
-        if (steps == 0) throw invalid_argument("FgsmOptions: steps must be > 0");
-        if (!(max_epsilon > 0.0) || !std::isfinite(max_epsilon))
-            throw invalid_argument("FgsmOptions: max_epsilon must be finite and > 0, got " + std::to_string(max_epsilon));
-        if (batch_rows == 0) throw invalid_argument("FgsmOptions: batch_rows must be > 0");
-        if (refine_steps == 0) throw invalid_argument("FgsmOptions: refine_steps must be > 0");
-        if (bisection_stride == 0) throw invalid_argument("FgsmOptions: bisection_stride must be > 0");
-        if (certify_leaf == 0) throw invalid_argument("FgsmOptions: certify_leaf must be > 0");
-        if (certify_chunk == 0) throw invalid_argument("FgsmOptions: certify_chunk must be > 0");
-        if (!(certify_reach > 0.0 && certify_reach <= 1.0))
-            throw invalid_argument("FgsmOptions: certify_reach must be in (0, 1], got " + std::to_string(certify_reach));
+        const std::string who = "FgsmOptions";
+        check::positive(who, "steps", steps);
+        check::finite_positive(who, "max_epsilon", max_epsilon);
+        check::positive(who, "batch_rows", batch_rows);
+        check::positive(who, "refine_steps", refine_steps);
+        check::positive(who, "bisection_stride", bisection_stride);
+        check::positive(who, "certify_leaf", certify_leaf);
+        check::positive(who, "certify_chunk", certify_chunk);
+        check::in_range(who, "certify_reach", certify_reach, 0.0, 1.0, check::Interval::open_closed);
     }
 };
 
@@ -609,9 +609,7 @@ inline std::vector<double> fgsm_accuracy_curve(const DenseNetwork<T>& net, const
     for (std::size_t i = 0; i < n; ++i) all[i] = i;
     matrix<T> cand;
     for (double e : epsilons) {
-        if (!(e >= 0.0) || !std::isfinite(e)) {
-            throw invalid_argument("fgsm_accuracy_curve: epsilon must be finite and >= 0, got " + std::to_string(e));
-        }
+        check::finite_nonnegative("fgsm_accuracy_curve", "epsilon", e);
         std::vector<double> eps(n, e);
         detail::fgsm_candidates(x, g, all, eps, bounds, cand);
         const label_vector p = net.predict(cand);

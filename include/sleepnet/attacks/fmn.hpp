@@ -69,6 +69,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
 #include "../nn/dense_network.hpp"
@@ -95,18 +96,17 @@ struct FmnOptions {
 
     void validate() const
     {
-        if (steps == 0) throw invalid_argument("FmnOptions: steps must be > 0");
-        if (batch == 0) throw invalid_argument("FmnOptions: batch must be > 0");
+        const std::string who = "FmnOptions";
+        check::positive(who, "steps", steps);
+        check::positive(who, "batch", batch);
         if (!(alpha_init >= 0.0) || !std::isfinite(alpha_init))
             throw invalid_argument("FmnOptions: alpha_init must be finite and >= 0 (0 = the norm's default), got " +
                                    std::to_string(alpha_init));
         if (!(alpha_final >= 0.0) || !std::isfinite(alpha_final))
             throw invalid_argument("FmnOptions: alpha_final must be finite and >= 0 (0 = alpha_init / 100), got " +
                                    std::to_string(alpha_final));
-        if (!(gamma_init >= 0.0 && gamma_init < 1.0))
-            throw invalid_argument("FmnOptions: gamma_init must be in [0, 1), got " + std::to_string(gamma_init));
-        if (!(gamma_final >= 0.0 && gamma_final < 1.0))
-            throw invalid_argument("FmnOptions: gamma_final must be in [0, 1), got " + std::to_string(gamma_final));
+        check::in_range(who, "gamma_init", gamma_init, 0.0, 1.0, check::Interval::closed_open);
+        check::in_range(who, "gamma_final", gamma_final, 0.0, 1.0, check::Interval::closed_open);
     }
 };
 

@@ -58,6 +58,7 @@
 #include <vector>
 
 #include "../core/callbacks.hpp"
+#include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
 #include "../detail/exact_gemm.hpp"
@@ -94,12 +95,8 @@ namespace detail {
 
 inline void check_jsma_options(const JsmaOptions& o)
 {
-    if (!(o.theta > 0.0) || !std::isfinite(o.theta)) {
-        throw invalid_argument("jsma: options.theta must be finite and > 0, got " + std::to_string(o.theta));
-    }
-    if (o.max_changes_per_pixel == 0) {
-        throw invalid_argument("jsma: options.max_changes_per_pixel must be >= 1, got 0");
-    }
+    check::finite_positive("jsma", "options.theta", o.theta);
+    check::at_least("jsma", "options.max_changes_per_pixel", o.max_changes_per_pixel, 1);
     if (o.max_changes_per_pixel > 127) {
         throw invalid_argument("jsma: options.max_changes_per_pixel must be <= 127, got " +
                                std::to_string(o.max_changes_per_pixel));

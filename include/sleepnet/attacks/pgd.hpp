@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "../core/callbacks.hpp"
+#include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
 #include "../core/tensor.hpp"
@@ -87,13 +88,13 @@ struct PgdOptions {
 
     void validate(std::size_t classes) const
     {
-        auto fail = [](const std::string& m) { throw invalid_argument("PgdOptions: " + m); };
-        if (steps == 0) fail("steps must be > 0");
-        if (restarts == 0) fail("restarts must be > 0");
-        if (batch == 0) fail("batch must be > 0");
+        const std::string who = "PgdOptions";
+        auto fail = [&](const std::string& m) { throw invalid_argument(who + ": " + m); };
+        check::positive(who, "steps", steps);
+        check::positive(who, "restarts", restarts);
+        check::positive(who, "batch", batch);
         if (losses.empty()) fail("losses must not be empty");
-        if (!(step_size >= 0.0) || !std::isfinite(step_size))
-            fail("step_size must be finite and >= 0, got " + std::to_string(step_size));
+        check::finite_nonnegative(who, "step_size", step_size);
         for (LogitLoss l : losses) {
             if (classes < min_classes(l))
                 fail("loss " + to_string(l) + " needs at least " + std::to_string(min_classes(l)) +
@@ -111,12 +112,8 @@ struct MinimalEpsilonSearch {
 
     void validate() const
     {
-        if (!(max_epsilon > 0.0) || !std::isfinite(max_epsilon))
-            throw invalid_argument("MinimalEpsilonSearch: max_epsilon must be finite and > 0, got " +
-                                   std::to_string(max_epsilon));
-        if (!(tolerance > 0.0) || !std::isfinite(tolerance))
-            throw invalid_argument("MinimalEpsilonSearch: tolerance must be finite and > 0, got " +
-                                   std::to_string(tolerance));
+        check::finite_positive("MinimalEpsilonSearch", "max_epsilon", max_epsilon);
+        check::finite_positive("MinimalEpsilonSearch", "tolerance", tolerance);
     }
 };
 
@@ -508,8 +505,7 @@ inline AttackResult<T> pgd(const DenseNetwork<T>& net, const matrix<T>& x, const
 {
     auto hooks = std::forward_as_tuple(callbacks...);
     detail::pgd_check(net, x, y, options, "pgd");
-    if (!(epsilon >= 0.0) || !std::isfinite(epsilon))
-        throw invalid_argument("pgd: epsilon must be finite and >= 0, got " + std::to_string(epsilon));
+    check::finite_nonnegative("pgd", "epsilon", epsilon);
     AttackResult<T> result = detail::start_result(net, x, y, to_string(options.method) + "-" + to_string(options.norm));
     const detail::PgdJob job = detail::pgd_job(net, x, y, result, epsilon, options, engine);
     std::vector<char> success(y.size(), 0);

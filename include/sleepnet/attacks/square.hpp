@@ -45,6 +45,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
 #include "../core/tensor.hpp"
@@ -65,11 +66,12 @@ struct SquareOptions {
 
     void validate() const
     {
-        auto fail = [](const std::string& m) { throw invalid_argument("SquareOptions: " + m); };
-        if (queries == 0) fail("queries must be > 0");
-        if (!(p_init > 0.0 && p_init <= 1.0)) fail("p_init must be in (0, 1], got " + std::to_string(p_init));
-        if (channels == 0) fail("channels must be > 0");
-        if (batch == 0) fail("batch must be > 0");
+        const std::string who = "SquareOptions";
+        auto fail = [&](const std::string& m) { throw invalid_argument(who + ": " + m); };
+        check::positive(who, "queries", queries);
+        check::in_range(who, "p_init", p_init, 0.0, 1.0, check::Interval::open_closed);
+        check::positive(who, "channels", channels);
+        check::positive(who, "batch", batch);
         if ((height == 0) != (width == 0))
             fail("height and width must both be set or both be 0, got height = " + std::to_string(height) +
                  ", width = " + std::to_string(width));
@@ -331,8 +333,7 @@ inline AttackResult<T> square_attack(const DenseNetwork<T>& net, const matrix<T>
                                      double epsilon, const SquareOptions& options, Engine& engine)
 {
     options.validate();
-    if (!(epsilon > 0.0) || !std::isfinite(epsilon))
-        throw invalid_argument("square_attack: epsilon must be finite and > 0, got " + std::to_string(epsilon));
+    check::finite_positive("square_attack", "epsilon", epsilon);
     detail::check_attack_inputs(net, x, y, options.bounds, "square_attack");
     const detail::SquareImage image = detail::square_image(options, net.input_size());
     AttackResult<T> result = detail::start_result(net, x, y, "square");

@@ -49,6 +49,7 @@
 #include "../attacks/logit_losses.hpp"
 #include "../attacks/pgd.hpp"
 #include "../core/callbacks.hpp"
+#include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
 #include "../core/tensor.hpp"
@@ -90,15 +91,14 @@ struct AdversarialTrainingOptions {
     /// Throws invalid_argument naming the field and its value.
     void validate() const
     {
-        auto fail = [](const std::string& m) { throw invalid_argument("AdversarialTrainingOptions: " + m); };
-        if (!(epsilon > 0.0) || !std::isfinite(epsilon))
-            fail("epsilon must be finite and > 0, got " + std::to_string(epsilon) + " (use train() for clean training)");
+        const std::string who = "AdversarialTrainingOptions";
+        auto fail = [&](const std::string& m) { throw invalid_argument(who + ": " + m); };
+        check::finite_positive(who, "epsilon", epsilon, "(use train() for clean training)");
         if (method == AdversarialTrainingMethod::pgd && steps == 0) fail("steps must be > 0 with method pgd, got 0");
         if (!(step_size >= 0.0) || !std::isfinite(step_size))
             fail("step_size must be finite and >= 0 (0 = default), got " + std::to_string(step_size));
-        if (!(clean_fraction >= 0.0 && clean_fraction < 1.0))
-            fail("clean_fraction must be in [0, 1), got " + std::to_string(clean_fraction) +
-                 " (1 is clean training: use train())");
+        check::in_range(who, "clean_fraction", clean_fraction, 0.0, 1.0, check::Interval::closed_open,
+                        "(1 is clean training: use train())");
         if (attack_loss != LogitLoss::cross_entropy && attack_loss != LogitLoss::margin)
             fail("attack_loss must be ce or margin, got " + to_string(attack_loss));
         if (!(bounds.hi > bounds.lo) || !std::isfinite(bounds.lo) || !std::isfinite(bounds.hi))

@@ -41,6 +41,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
 #include "../data/dataset.hpp"
@@ -72,9 +73,7 @@ struct DistillationOptions {
     /// Throws invalid_argument naming the option (prefixed with `who`).
     void validate(const std::string& who = "DistillationOptions") const
     {
-        if (!(temperature > 0.0) || !std::isfinite(temperature)) {
-            throw invalid_argument(who + ": temperature must be finite and > 0, got " + std::to_string(temperature));
-        }
+        check::finite_positive(who, "temperature", temperature);
         if (network.output != Activation::linear) {
             throw invalid_argument(who + ": network.output must be linear (logits) for a softmax at temperature, got " +
                                    to_string(network.output) +
@@ -112,9 +111,7 @@ struct DistillationResult {
 template <class T>
 inline matrix<T> soft_labels(const DenseNetwork<T>& teacher, const matrix<T>& x, double temperature)
 {
-    if (!(temperature > 0.0) || !std::isfinite(temperature)) {
-        throw invalid_argument("soft_labels: temperature must be finite and > 0, got " + std::to_string(temperature));
-    }
+    check::finite_positive("soft_labels", "temperature", temperature);
     teacher.check_input(x, "soft_labels");
     if (x.shape()[0] == 0) {
         throw invalid_argument("soft_labels: no inputs (x has 0 rows)");

@@ -33,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../attacks/common.hpp"
+#include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
 #include "../core/tensor.hpp"
@@ -237,10 +238,7 @@ struct FgsmRandomStepOptions {
 
     void validate() const
     {
-        if (!(max_epsilon >= 0.0) || !std::isfinite(max_epsilon)) {
-            throw invalid_argument("FgsmRandomStepOptions: max_epsilon must be finite and >= 0, got " +
-                                   std::to_string(max_epsilon));
-        }
+        check::finite_nonnegative("FgsmRandomStepOptions", "max_epsilon", max_epsilon);
         if (!(bounds.hi > bounds.lo) || !std::isfinite(bounds.lo) || !std::isfinite(bounds.hi)) {
             throw invalid_argument("FgsmRandomStepOptions: bounds must satisfy lo < hi, got [" +
                                    std::to_string(bounds.lo) + ", " + std::to_string(bounds.hi) + "]");

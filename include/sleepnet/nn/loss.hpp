@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
 #include "activation.hpp"
@@ -92,10 +93,7 @@ struct SoftmaxCrossEntropy {
                  detail::identity_t<matrix<T>>* dz = nullptr) const
     {
         detail::check_loss_shapes(z, a, target, "SoftmaxCrossEntropy");
-        if (!(temperature > 0.0) || !std::isfinite(temperature)) {
-            throw invalid_argument("SoftmaxCrossEntropy: temperature must be finite and > 0, got " +
-                                   std::to_string(temperature));
-        }
+        check::finite_positive("SoftmaxCrossEntropy", "temperature", temperature);
         const std::size_t n = z.shape()[0];
         const std::size_t c = z.shape()[1];
         if (dz != nullptr && dz->shape() != z.shape()) {
@@ -137,9 +135,7 @@ struct SoftmaxCrossEntropy {
 template <class T>
 inline matrix<T> softmax(const matrix<T>& a, double temperature = 1.0)
 {
-    if (!(temperature > 0.0) || !std::isfinite(temperature)) {
-        throw invalid_argument("softmax: temperature must be finite and > 0, got " + std::to_string(temperature));
-    }
+    check::finite_positive("softmax", "temperature", temperature);
     const std::size_t n = a.shape()[0];
     const std::size_t c = a.shape()[1];
     matrix<T> p = matrix<T>::from_shape({n, c});

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../detail/transpose.hpp"
 #include "stdp.hpp"
@@ -56,9 +57,7 @@ public:
             throw invalid_argument("IfNetwork: " + std::to_string(params_.size()) + " layer parameters for " +
                                    std::to_string(layers_.size()) + " layers");
         }
-        if (!(decay > 0.0 && decay <= 1.0)) {
-            throw invalid_argument("IfNetwork: decay must be in (0, 1], got " + std::to_string(decay));
-        }
+        check::in_range("IfNetwork", "decay", decay, 0.0, 1.0, check::Interval::open_closed);
         for (std::size_t l = 0; l < layers_.size(); ++l) {
             const auto& w = layers_[l];
             if (w.data == nullptr || w.out == 0 || w.in == 0) {
@@ -70,10 +69,7 @@ public:
                                        std::to_string(layers_[l - 1].out) + " neurons");
             }
             const auto& p = params_[l];
-            if (!(p.threshold > 0.0) || !std::isfinite(p.threshold)) {
-                throw invalid_argument("IfNetwork: threshold of layer " + std::to_string(l + 1) +
-                                       " must be finite and > 0, got " + std::to_string(p.threshold));
-            }
+            check::finite_positive("IfNetwork", "threshold of layer " + std::to_string(l + 1), p.threshold);
             if (!std::isfinite(p.alpha)) {
                 throw invalid_argument("IfNetwork: alpha of layer " + std::to_string(l + 1) + " is not finite");
             }

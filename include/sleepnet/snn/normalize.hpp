@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
 #include "../nn/dense_network.hpp"
@@ -66,10 +67,7 @@ inline std::vector<double> chain_factors(const std::vector<double>& scale, Norma
     std::vector<double> factors;
     double prev = 1.0;
     for (std::size_t l = 0; l < scale.size(); ++l) {
-        if (!(scale[l] > 0.0) || !std::isfinite(scale[l])) {
-            throw invalid_argument("chain_factors: scale " + std::to_string(l + 1) + " must be finite and > 0, got " +
-                                   std::to_string(scale[l]));
-        }
+        check::finite_positive("chain_factors", "scale " + std::to_string(l + 1), scale[l]);
         if (chain == NormalizationChain::authors) {
             const double inv = scale[l] / prev;  // the released code carries inv, not s_l
             factors.push_back(1.0 / inv);
@@ -112,9 +110,9 @@ inline Normalization compute_normalization(const DenseNetwork<T>& net, const mat
     if (x.shape()[0] == 0) {
         throw invalid_argument("compute_normalization: no samples");
     }
-    if (options.chain == NormalizationChain::percentile && !(options.percentile > 0.0 && options.percentile <= 100.0)) {
-        throw invalid_argument("compute_normalization: percentile must be in (0, 100], got " +
-                               std::to_string(options.percentile));
+    if (options.chain == NormalizationChain::percentile) {
+        check::in_range("compute_normalization", "percentile", options.percentile, 0.0, 100.0,
+                        check::Interval::open_closed);
     }
     const std::size_t layers = net.num_layers();
     Normalization norm;

@@ -29,6 +29,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
 #include "../data/dataset.hpp"
@@ -68,14 +69,12 @@ struct RefitOptions {
     /// Throws invalid_argument naming the first bad value.
     void validate() const
     {
-        auto bad = [](const std::string& what) { throw invalid_argument("refit options: " + what); };
-        if (epochs == 0) bad("epochs must be > 0");
-        if (!(temperature > 0.0) || !std::isfinite(temperature))
-            bad("temperature must be finite and > 0, got " + std::to_string(temperature));
+        check::positive("refit options", "epochs", epochs);
+        check::finite_positive("refit options", "temperature", temperature);
         try {
             sgd().validate();
         } catch (const invalid_argument& e) {
-            bad(e.what());
+            throw invalid_argument(std::string("refit options: ") + e.what());
         }
     }
 

@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../core/callbacks.hpp"
+#include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../nn/dense_network.hpp"
 #include "integrate_fire.hpp"
@@ -65,18 +66,16 @@ struct SleepParams {
     /// Throws invalid_argument naming the first bad value.
     void validate(std::size_t weight_layers) const
     {
-        auto bad = [](const std::string& what) { throw invalid_argument("sleep parameters: " + what); };
-        auto finite_positive = [&](const char* name, double v) {
-            if (!(v > 0.0) || !std::isfinite(v)) bad(std::string(name) + " must be finite and > 0, got " + std::to_string(v));
-        };
-        finite_positive("rate", rate);
-        finite_positive("rate_factor", rate_factor);
-        finite_positive("dt", dt);
-        finite_positive("alpha_scale", alpha_scale);
-        if (!(decay > 0.0 && decay <= 1.0)) bad("decay must be in (0, 1], got " + std::to_string(decay));
-        if (!(inc >= 0.0) || !std::isfinite(inc)) bad("inc must be finite and >= 0, got " + std::to_string(inc));
-        if (!(dec >= 0.0) || !std::isfinite(dec)) bad("dec must be finite and >= 0, got " + std::to_string(dec));
-        if (steps == 0) bad("steps must be > 0");
+        const std::string who = "sleep parameters";
+        auto bad = [&](const std::string& what) { throw invalid_argument(who + ": " + what); };
+        check::finite_positive(who, "rate", rate);
+        check::finite_positive(who, "rate_factor", rate_factor);
+        check::finite_positive(who, "dt", dt);
+        check::finite_positive(who, "alpha_scale", alpha_scale);
+        check::in_range(who, "decay", decay, 0.0, 1.0, check::Interval::open_closed);
+        check::finite_nonnegative(who, "inc", inc);
+        check::finite_nonnegative(who, "dec", dec);
+        check::positive(who, "steps", steps);
         if (rate_factor * dt * rate > 1.0 + 1e-12)
             bad("spike probability rate_factor * dt * rate = " + std::to_string(rate_factor * dt * rate) +
                 " exceeds 1 for an input of 1");
@@ -86,16 +85,14 @@ struct SleepParams {
             bad(std::to_string(thresholds.size()) + " thresholds given, the network has " + std::to_string(sim) +
                 " simulated layers");
         for (std::size_t l = 0; l < thresholds.size(); ++l)
-            if (!(thresholds[l] > 0.0) || !std::isfinite(thresholds[l]))
-                bad("threshold " + std::to_string(l + 1) + " must be finite and > 0, got " + std::to_string(thresholds[l]));
+            check::finite_positive(who, "threshold " + std::to_string(l + 1), thresholds[l]);
         if (!alpha.empty() && alpha.size() != sim)
             bad(std::to_string(alpha.size()) + " alpha values given, the network has " + std::to_string(sim) +
                 " simulated layers");
         for (std::size_t l = 0; l < alpha.size(); ++l)
-            if (!(alpha[l] > 0.0) || !std::isfinite(alpha[l]))
-                bad("alpha " + std::to_string(l + 1) + " must be finite and > 0, got " + std::to_string(alpha[l]));
-        if (normalization == NormalizationChain::percentile && !(percentile > 0.0 && percentile <= 100.0))
-            bad("percentile must be in (0, 100], got " + std::to_string(percentile));
+            check::finite_positive(who, "alpha " + std::to_string(l + 1), alpha[l]);
+        if (normalization == NormalizationChain::percentile)
+            check::in_range(who, "percentile", percentile, 0.0, 100.0, check::Interval::open_closed);
     }
 };
 
@@ -312,7 +309,7 @@ inline SleepReport sleep_weights(const std::vector<WeightView<T>>& layers, const
 {
     const auto t0 = std::chrono::steady_clock::now();
     detail::validate_rule(rule);
-    if (steps == 0) throw invalid_argument("sleep: steps must be > 0");
+    check::positive("sleep", "steps", steps);
     if (layers.empty()) throw invalid_argument("sleep: no layers");
     if (source.size() != layers.front().in) {
         throw invalid_argument("sleep: the spike source has " + std::to_string(source.size()) +

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
 #include "../core/tensor.hpp"
@@ -39,11 +40,9 @@ namespace detail {
 
 inline void validate_poisson(const PoissonOptions& o, const char* who)
 {
-    auto bad = [&](const std::string& what) { throw invalid_argument(std::string(who) + ": " + what); };
-    if (!(o.rate > 0.0) || !std::isfinite(o.rate)) bad("rate must be finite and > 0, got " + std::to_string(o.rate));
-    if (!(o.dt > 0.0) || !std::isfinite(o.dt)) bad("dt must be finite and > 0, got " + std::to_string(o.dt));
-    if (!(o.rate_factor > 0.0) || !std::isfinite(o.rate_factor))
-        bad("rate_factor must be finite and > 0, got " + std::to_string(o.rate_factor));
+    check::finite_positive(who, "rate", o.rate);
+    check::finite_positive(who, "dt", o.dt);
+    check::finite_positive(who, "rate_factor", o.rate_factor);
 }
 
 /// Spike probabilities as 32-bit integer thresholds: input j spikes when a uniform 32-bit

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
 #include "../nn/dense_network.hpp"
@@ -43,9 +44,7 @@ inline label_vector spiking_predict(const DenseNetwork<T>& net, const matrix<T>&
         throw invalid_argument("spiking_predict: " + std::to_string(alpha.size()) + " alpha values for " +
                                std::to_string(net.num_layers()) + " layers");
     }
-    if (options.steps == 0) {
-        throw invalid_argument("spiking_predict: steps must be > 0");
-    }
+    check::positive("spiking_predict", "steps", options.steps);
     // The simulation never writes the weights when plasticity is off, so views of the const
     // network are safe.
     std::vector<WeightView<T>> views;

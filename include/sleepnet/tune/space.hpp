@@ -35,6 +35,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../snn/sleep.hpp"
 
@@ -128,23 +129,22 @@ struct SearchSpace {
         alpha_scale.validate("alpha_scale");
         steps.validate("steps");
         threshold.validate("threshold");
-        if (!(rate.lo > 0.0)) throw invalid_argument("search space: rate must be > 0");
+        check::positive("search space", "rate", rate.lo);
         if (base.rate_factor * base.dt * rate.hi > 1.0 + 1e-12)
             throw invalid_argument("search space: rate up to " + std::to_string(rate.hi) +
                                    " Hz gives a spike probability rate_factor * dt * rate = " +
                                    std::to_string(base.rate_factor * base.dt * rate.hi) + " > 1");
         if (inc.lo < 0.0 || dec.lo < 0.0) throw invalid_argument("search space: inc and dec must be >= 0");
-        if (!(alpha_scale.lo > 0.0)) throw invalid_argument("search space: alpha_scale must be > 0");
+        check::positive("search space", "alpha_scale", alpha_scale.lo);
         if (!(steps.lo >= 1.0)) throw invalid_argument("search space: steps must be >= 1");
-        if (!(threshold.lo > 0.0)) throw invalid_argument("search space: thresholds must be > 0");
+        check::positive("search space", "thresholds", threshold.lo);
         if (!per_layer_threshold.empty() && per_layer_threshold.size() != simulated_layers)
             throw invalid_argument("search space: " + std::to_string(per_layer_threshold.size()) +
                                    " per-layer threshold ranges for " + std::to_string(simulated_layers) +
                                    " simulated layers");
         for (std::size_t l = 0; l < per_layer_threshold.size(); ++l) {
             per_layer_threshold[l].validate("threshold " + std::to_string(l + 1));
-            if (!(per_layer_threshold[l].lo > 0.0))
-                throw invalid_argument("search space: threshold " + std::to_string(l + 1) + " must be > 0");
+            check::positive("search space", "threshold " + std::to_string(l + 1), per_layer_threshold[l].lo);
         }
         if (inputs.empty()) throw invalid_argument("search space: no input mode to choose from");
         if (decay) {
