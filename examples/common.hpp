@@ -1,19 +1,22 @@
 #pragma once
 // Shared bits of the example programs: progress display on stderr, JSON result files,
-// per-data-set defaults (paper Table 2) and precision dispatch.
+// per-data-set defaults (paper Table 2), precision dispatch and the refit flags.
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <sleepnet/attacks/common.hpp>
 #include <sleepnet/core/atomic_file.hpp>
 #include <sleepnet/nn/train.hpp>
+#include <sleepnet/snn/refit.hpp>
 
 namespace examples {
 
@@ -150,5 +153,57 @@ public:
 private:
     Progress bar_;
 };
+
+/// The refit flags of sleep and tune: --refit, --no-refit (sleep only) and the overrides
+/// --refit-epochs, --refit-frozen and --refit-lr, each of which implies --refit (0 = not given).
+struct RefitFlags {
+    bool refit = false, no_refit = false;
+    std::size_t epochs = 0, frozen = 0;
+    double lr = 0.0;
+
+    bool overridden() const { return epochs > 0 || frozen > 0 || lr > 0.0; }
+    /// --refit or an override.
+    bool requested() const { return refit || overridden(); }
+};
+
+/// The program's wording of the refit flags.
+struct RefitFlagsHelp {
+    std::string refit;           ///< help of --refit
+    std::string no_refit;        ///< help of --no-refit; empty: the program has no --no-refit
+    bool show_defaults = false;  ///< name the library's defaults in the overrides' help
+};
+
+/// Adds --refit, --no-refit (when help.no_refit is set) and the overrides, in this order.
+inline void add_refit_flags(CLI::App& app, RefitFlags& f, const RefitFlagsHelp& help)
+{
+    auto implies = [&](const char* what, const char* fallback) {
+        return std::string("refit: ") + what + " (" +
+               (help.show_defaults ? std::string("default ") + fallback + "; " : "") + "implies --refit)";
+    };
+    app.add_flag("--refit", f.refit, help.refit);
+    if (!help.no_refit.empty()) app.add_flag("--no-refit", f.no_refit, help.no_refit);
+    app.add_option("--refit-epochs", f.epochs, implies("epochs", "2"));
+    app.add_option("--refit-frozen", f.frozen, implies("leading layers kept frozen", "1"));
+    app.add_option("--refit-lr", f.lr, implies("learning rate", "0.05"));
+}
+
+/// The refit the flags ask for on top of `base` (e.g. a parameter file's): none with
+/// --no-refit, the library's defaults when only the flags ask for one, with the overrides
+/// applied. Not validated.
+inline std::optional<sleepnet::RefitOptions> refit_options(const RefitFlags& f,
+                                                           std::optional<sleepnet::RefitOptions> base = std::nullopt)
+{
+    if (f.no_refit && f.requested())
+        throw sleepnet::invalid_argument(
+            "--no-refit contradicts --refit / --refit-epochs / --refit-frozen / --refit-lr");
+    if (f.no_refit) return std::nullopt;
+    if (f.requested() && !base) base = sleepnet::RefitOptions{};
+    if (base) {
+        if (f.epochs > 0) base->epochs = f.epochs;
+        if (f.frozen > 0) base->frozen_layers = f.frozen;
+        if (f.lr > 0.0) base->learning_rate = f.lr;
+    }
+    return base;
+}
 
 }  // namespace examples

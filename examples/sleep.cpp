@@ -29,9 +29,7 @@ struct Args {
     std::string model_dir, out_dir, preset, params_file, dataset = "mnist", data_dir, raster_file, json_file;
     std::uint64_t seed = 1;
     std::size_t steps = 0;
-    bool refit_flag = false, no_refit = false;
-    std::size_t refit_epochs = 0, refit_frozen = 0;
-    double refit_lr = 0.0;
+    examples::RefitFlags refit;
 };
 
 void add_options(CLI::App& app, Args& a)
@@ -46,11 +44,9 @@ void add_options(CLI::App& app, Args& a)
     app.add_option("--steps", a.steps, "override the number of sleep steps");
     app.add_option("--seed", a.seed, "seed of the engine drawing the input spikes");
     app.add_option("--json", a.json_file, "write the report and accuracies here");
-    app.add_flag("--refit", a.refit_flag, "refit the layers above the slept ones after sleep (defaults of docs/sleep.md)");
-    app.add_flag("--no-refit", a.no_refit, "do not refit, even when the parameter file has a \"refit\" object");
-    app.add_option("--refit-epochs", a.refit_epochs, "refit: epochs (implies --refit)");
-    app.add_option("--refit-frozen", a.refit_frozen, "refit: leading layers kept frozen (implies --refit)");
-    app.add_option("--refit-lr", a.refit_lr, "refit: learning rate (implies --refit)");
+    examples::add_refit_flags(app, a.refit,
+                              {"refit the layers above the slept ones after sleep (defaults of docs/sleep.md)",
+                               "do not refit, even when the parameter file has a \"refit\" object", false});
 }
 
 struct SleepProgressBar {
@@ -83,19 +79,10 @@ sleepnet::SleepParams sleep_params(const Args& a)
 /// without either or with --no-refit.
 std::optional<sleepnet::RefitOptions> refit_options(const Args& a)
 {
-    std::optional<sleepnet::RefitOptions> refit;
-    if (!a.params_file.empty()) refit = sleepnet::load_refit_options(a.params_file);
-    const bool refit_override = a.refit_epochs > 0 || a.refit_frozen > 0 || a.refit_lr > 0.0;
-    if (a.no_refit && (a.refit_flag || refit_override))
-        throw sleepnet::invalid_argument("--no-refit contradicts --refit / --refit-epochs / --refit-frozen / --refit-lr");
-    if (a.no_refit) refit.reset();
-    if ((a.refit_flag || refit_override) && !refit) refit = sleepnet::RefitOptions{};
-    if (refit) {
-        if (a.refit_epochs > 0) refit->epochs = a.refit_epochs;
-        if (a.refit_frozen > 0) refit->frozen_layers = a.refit_frozen;
-        if (a.refit_lr > 0.0) refit->learning_rate = a.refit_lr;
-        refit->validate();
-    }
+    std::optional<sleepnet::RefitOptions> from_file;
+    if (!a.params_file.empty()) from_file = sleepnet::load_refit_options(a.params_file);
+    auto refit = examples::refit_options(a.refit, from_file);
+    if (refit) refit->validate();
     return refit;
 }
 

@@ -16,8 +16,12 @@
 // --refit: every candidate's layers above the slept ones are refitted (snn/refit.hpp) on
 // the training rows before the validation split before it is measured; the output file
 // carries that refit, so `sleep --params OUT` does the same.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -30,23 +34,7 @@
 
 namespace {
 
-struct TuneBar {
-    examples::Progress bar{"tune"};
-    void on_progress(const sleepnet::TuneProgress& p)
-    {
-        char buf[160];
-        const auto& b = *p.best;
-        std::snprintf(buf, sizeof buf, "best %s value %.4g acc %.4f", b.feasible ? "feasible" : "infeasible",
-                      b.value, b.accuracy);
-        bar.update(p.evaluated, p.budget, buf);
-    }
-};
-
-}  // namespace
-
-int main(int argc, char** argv)
-{
-    CLI::App app{"Search sleep parameters for a trained network (objective on a validation split)"};
+struct Args {
     std::string model_dir, dataset = "mnist", data_dir, out_file, log_file, method = "genetic", objective = "pgd";
     std::string fgsm_search = "bisection", fgsm_loss = "network", rule = "authors";
     std::size_t budget = 100, validation = 2000, objective_count = 500, population = 16, pgd_steps = 100;
@@ -55,219 +43,337 @@ int main(int argc, char** argv)
     std::uint64_t seed = 1, sleep_seed = 1, max_spikes = 500000;
     double max_drop = 0.03;
     unsigned threads = 2;
-    bool restart = false, vary_include_output = false, refit_flag = false;
-    std::size_t refit_epochs = 0, refit_frozen = 0, refit_samples = 0;
-    double refit_lr = 0.0;
+    bool restart = false, vary_include_output = false;
+    examples::RefitFlags refit;
+    std::size_t refit_samples = 0;
     std::vector<double> decay_range, inc_range, dec_range, rate_range, alpha_range, steps_range, threshold_range;
     std::vector<std::string> rules, normalizations, initial_files;
-    app.add_option("--model", model_dir, "trained model directory")->required();
-    app.add_option("--dataset", dataset, "mnist | fashion | patches | features | synthetic-features")->required();
-    app.add_option("--data", data_dir, "data directory");
-    app.add_option("--out", out_file, "where to write the best parameters (JSON for sleep --params)")->required();
-    app.add_option("--log", log_file, "JSON-lines log of every candidate; an existing one is continued");
-    app.add_flag("--restart", restart, "start afresh, overwriting an existing --log");
-    app.add_option("--budget", budget, "candidates to evaluate");
-    app.add_option("--method", method, "genetic | random");
-    app.add_option("--population", population, "GA population size");
-    app.add_option("--objective", objective, "pgd (APGD robust accuracy at --pgd-eps, or median minimal eps with --pgd-minimal; "
-                                             "the default) | fgsm (median minimal eps; rewards gradient masking) | deepfool "
-                                             "(median distance) | noise (accuracy at std 0.5, 0.7)");
-    app.add_option("--pgd-eps", pgd_eps, "pgd objective: the L-inf budget of the robust accuracy");
-    app.add_flag("--pgd-minimal", pgd_minimal, "pgd objective: median minimal eps (bisection, ~10x the cost) instead");
-    app.add_option("--pgd-steps", pgd_steps, "pgd objective: APGD steps per loss (CE, margin)");
-    app.add_option("--rule", rule, "STDP rule of every candidate: authors (code) | paper (text)");
-    app.add_option("--fgsm-search", fgsm_search, "bisection (fast) | grid (Foolbox parity)");
-    app.add_option("--fgsm-loss", fgsm_loss, "network (the training loss, the paper's) | ce (softmax cross-entropy)");
-    app.add_option("--validation", validation, "validation images: the last N of the training set");
-    app.add_option("--objective-count", objective_count, "validation images the objective runs on");
-    app.add_option("--max-drop", max_drop, "feasible: validation accuracy >= control - this");
-    app.add_option("--max-spikes", max_spikes, "runaway guard: stop a candidate after this many spikes (0 = none)");
-    app.add_option("--seed", seed, "seed of the search (candidates drawn)");
-    app.add_option("--sleep-seed", sleep_seed, "seed of every candidate's input spikes (pass it to sleep --seed)");
-    app.add_option("--threads", threads, "candidates evaluated at once");
-    // search space: ranges are LO HI (log scale; LO == HI fixes the value)
-    app.add_option("--inc-range", inc_range, "inc range LO HI (default 1e-4 0.1)")->expected(2);
-    app.add_option("--dec-range", dec_range, "dec range LO HI (default 1e-5 0.1)")->expected(2);
-    app.add_option("--rate-range", rate_range, "input rate range in Hz, LO HI (default 10 490)")->expected(2);
-    app.add_option("--alpha-range", alpha_range, "alpha_scale range LO HI (default 0.3 100)")->expected(2);
-    app.add_option("--steps-range", steps_range, "steps range LO HI (default 300 30000)")->expected(2);
-    app.add_option("--threshold-range", threshold_range, "threshold range of every layer, LO HI (default 0.3 100)")
+};
+
+/// The search space: ranges are LO HI (log scale; LO == HI fixes the value), the varied choices, --initial.
+void add_space_options(CLI::App& app, Args& a)
+{
+    app.add_option("--inc-range", a.inc_range, "inc range LO HI (default 1e-4 0.1)")->expected(2);
+    app.add_option("--dec-range", a.dec_range, "dec range LO HI (default 1e-5 0.1)")->expected(2);
+    app.add_option("--rate-range", a.rate_range, "input rate range in Hz, LO HI (default 10 490)")->expected(2);
+    app.add_option("--alpha-range", a.alpha_range, "alpha_scale range LO HI (default 0.3 100)")->expected(2);
+    app.add_option("--steps-range", a.steps_range, "steps range LO HI (default 300 30000)")->expected(2);
+    app.add_option("--threshold-range", a.threshold_range, "threshold range of every layer, LO HI (default 0.3 100)")
         ->expected(2);
-    app.add_option("--decay-range", decay_range, "vary the membrane decay over LO HI (linear, inside (0, 1]; default: fixed 0.999)")
+    app.add_option("--decay-range", a.decay_range,
+                   "vary the membrane decay over LO HI (linear, inside (0, 1]; default: fixed 0.999)")
         ->expected(2);
-    app.add_option("--rules", rules, "vary the STDP rule over these: authors paper (default: --rule only)");
-    app.add_option("--normalizations", normalizations,
+    app.add_option("--rules", a.rules, "vary the STDP rule over these: authors paper (default: --rule only)");
+    app.add_option("--normalizations", a.normalizations,
                    "vary the normalization chain over these: authors textbook percentile (default: authors only)");
-    app.add_flag("--vary-include-output", vary_include_output, "let the search choose whether the output layer sleeps");
-    app.add_option("--initial", initial_files,
-                   "parameter files (sleep --params format) placed first in the initial population (values clamped to the space)");
-    app.add_flag("--refit", refit_flag,
-                 "refit every candidate's layers above the slept ones on the training rows before the validation "
-                 "split, then measure it (snn/refit.hpp; the output file carries the refit)");
-    app.add_option("--refit-epochs", refit_epochs, "refit: epochs (default 2; implies --refit)");
-    app.add_option("--refit-frozen", refit_frozen, "refit: leading layers kept frozen (default 1; implies --refit)");
-    app.add_option("--refit-lr", refit_lr, "refit: learning rate (default 0.05; implies --refit)");
-    app.add_option("--refit-samples", refit_samples,
+    app.add_flag("--vary-include-output", a.vary_include_output,
+                 "let the search choose whether the output layer sleeps");
+    app.add_option(
+        "--initial", a.initial_files,
+        "parameter files (sleep --params format) placed first in the initial population (values clamped to the space)");
+}
+
+void add_options(CLI::App& app, Args& a)
+{
+    app.add_option("--model", a.model_dir, "trained model directory")->required();
+    app.add_option("--dataset", a.dataset, "mnist | fashion | patches | features | synthetic-features")->required();
+    app.add_option("--data", a.data_dir, "data directory");
+    app.add_option("--out", a.out_file, "where to write the best parameters (JSON for sleep --params)")->required();
+    app.add_option("--log", a.log_file, "JSON-lines log of every candidate; an existing one is continued");
+    app.add_flag("--restart", a.restart, "start afresh, overwriting an existing --log");
+    app.add_option("--budget", a.budget, "candidates to evaluate");
+    app.add_option("--method", a.method, "genetic | random");
+    app.add_option("--population", a.population, "GA population size");
+    app.add_option("--objective", a.objective,
+                   "pgd (APGD robust accuracy at --pgd-eps, or median minimal eps with --pgd-minimal; "
+                   "the default) | fgsm (median minimal eps; rewards gradient masking) | deepfool "
+                   "(median distance) | noise (accuracy at std 0.5, 0.7)");
+    app.add_option("--pgd-eps", a.pgd_eps, "pgd objective: the L-inf budget of the robust accuracy");
+    app.add_flag("--pgd-minimal", a.pgd_minimal,
+                 "pgd objective: median minimal eps (bisection, ~10x the cost) instead");
+    app.add_option("--pgd-steps", a.pgd_steps, "pgd objective: APGD steps per loss (CE, margin)");
+    app.add_option("--rule", a.rule, "STDP rule of every candidate: authors (code) | paper (text)");
+    app.add_option("--fgsm-search", a.fgsm_search, "bisection (fast) | grid (Foolbox parity)");
+    app.add_option("--fgsm-loss", a.fgsm_loss, "network (the training loss, the paper's) | ce (softmax cross-entropy)");
+    app.add_option("--validation", a.validation, "validation images: the last N of the training set");
+    app.add_option("--objective-count", a.objective_count, "validation images the objective runs on");
+    app.add_option("--max-drop", a.max_drop, "feasible: validation accuracy >= control - this");
+    app.add_option("--max-spikes", a.max_spikes, "runaway guard: stop a candidate after this many spikes (0 = none)");
+    app.add_option("--seed", a.seed, "seed of the search (candidates drawn)");
+    app.add_option("--sleep-seed", a.sleep_seed, "seed of every candidate's input spikes (pass it to sleep --seed)");
+    app.add_option("--threads", a.threads, "candidates evaluated at once");
+    add_space_options(app, a);
+    examples::add_refit_flags(app, a.refit,
+                              {"refit every candidate's layers above the slept ones on the training rows before the "
+                               "validation split, then measure it (snn/refit.hpp; the output file carries the refit)",
+                               "", true});
+    app.add_option("--refit-samples", a.refit_samples,
                    "refit: the first N training rows (default: all before the validation split; implies --refit)");
-    CLI11_PARSE(app, argc, argv);
+}
 
-    return examples::guarded("tune", [&] {
-        const auto info = sleepnet::read_model_info(model_dir);
-        return examples::with_precision(info.dtype, [&](auto zero) {
-            using T = decltype(zero);
-            const auto control = sleepnet::load_model<T>(model_dir);
-            const auto data = sleepnet::load_dataset<T>(dataset, data_dir, seed);
-            const std::size_t n = data.train.size();
-            if (validation == 0 || validation > n)
-                throw sleepnet::invalid_argument("--validation must be in [1, " + std::to_string(n) + "], got " +
-                                                 std::to_string(validation));
-            const std::size_t m = std::min(objective_count, validation);
-            sleepnet::TuneData<T> td;
-            td.sleep_x = data.train.x;
-            td.val_x = xt::view(data.train.x, xt::range(n - validation, n - validation + m), xt::all());
-            td.val_y = xt::view(data.train.y, xt::range(n - validation, n - validation + m));
+struct TuneBar {
+    examples::Progress bar{"tune"};
+    void on_progress(const sleepnet::TuneProgress& p)
+    {
+        char buf[160];
+        const auto& b = *p.best;
+        std::snprintf(buf, sizeof buf, "best %s value %.4g acc %.4f", b.feasible ? "feasible" : "infeasible", b.value,
+                      b.accuracy);
+        bar.update(p.evaluated, p.budget, buf);
+    }
+};
 
-            sleepnet::TuneOptions opts;
-            opts.method = sleepnet::tune_method_from_string(method);
-            opts.budget = budget;
-            opts.genetic.population = population;
-            opts.max_accuracy_drop = max_drop;
-            opts.sleep_seed = sleep_seed;
-            opts.max_spikes = max_spikes;
-            opts.threads = threads;
-            opts.log_path = log_file;
-            opts.resume = !restart;
-            std::string refit_flags;  // for the provenance
-            if (refit_flag || refit_epochs > 0 || refit_frozen > 0 || refit_lr > 0.0 || refit_samples > 0) {
-                sleepnet::RefitOptions ro;
-                if (refit_epochs > 0) ro.epochs = refit_epochs;
-                if (refit_frozen > 0) ro.frozen_layers = refit_frozen;
-                if (refit_lr > 0.0) ro.learning_rate = refit_lr;
-                const std::size_t available = n - validation;
-                if (refit_samples > available)
-                    throw sleepnet::invalid_argument("--refit-samples " + std::to_string(refit_samples) + " exceeds the " +
-                                                     std::to_string(available) +
-                                                     " training rows before the validation split");
-                ro.samples = refit_samples > 0 ? refit_samples : available;
-                if (ro.samples == 0)
-                    throw sleepnet::invalid_argument("--refit: no training rows are left before the validation split");
-                ro.validate();
-                td.refit_x = xt::view(data.train.x, xt::range(0, ro.samples), xt::all());
-                td.refit_y = xt::view(data.train.y, xt::range(0, ro.samples));
-                char buf[160];
-                std::snprintf(buf, sizeof buf, " --refit-epochs %zu --refit-frozen %zu --refit-lr %g --refit-samples %zu",
-                              ro.epochs, ro.frozen_layers, ro.learning_rate, ro.samples);
-                refit_flags = buf;
-                opts.refit = ro;
-            }
-            sleepnet::SearchSpace space;
-            if (rule == "paper") space.base.rule = sleepnet::StdpRuleKind::paper;
-            else if (rule != "authors") throw sleepnet::invalid_argument("--rule must be authors or paper, got '" + rule + "'");
-            std::string space_flags;  // for the provenance
-            auto range = [&](const char* flag, const std::vector<double>& v, sleepnet::ParamRange& r, bool log) {
-                if (v.empty()) return;
-                r = {v[0], v[1], log};
-                char buf[96];
-                std::snprintf(buf, sizeof buf, " %s %g %g", flag, v[0], v[1]);
-                space_flags += buf;
-            };
-            range("--inc-range", inc_range, space.inc, true);
-            range("--dec-range", dec_range, space.dec, true);
-            range("--rate-range", rate_range, space.rate, true);
-            range("--alpha-range", alpha_range, space.alpha_scale, true);
-            range("--steps-range", steps_range, space.steps, true);
-            range("--threshold-range", threshold_range, space.threshold, true);
-            if (!decay_range.empty()) {
-                space.decay = sleepnet::ParamRange{};
-                range("--decay-range", decay_range, *space.decay, false);
-            }
-            for (const auto& r : rules) {
-                if (r == "authors") space.rules.push_back(sleepnet::StdpRuleKind::authors);
-                else if (r == "paper") space.rules.push_back(sleepnet::StdpRuleKind::paper);
-                else throw sleepnet::invalid_argument("--rules: unknown rule '" + r + "' (authors or paper)");
-                space_flags += (&r == &rules.front() ? " --rules " : " ") + r;
-            }
-            for (const auto& c : normalizations) {
-                space.normalizations.push_back(sleepnet::normalization_from_string(c));
-                space_flags += (&c == &normalizations.front() ? " --normalizations " : " ") + c;
-            }
-            space.vary_include_output = vary_include_output;
-            if (vary_include_output) space_flags += " --vary-include-output";
-            const std::size_t threshold_genes =
-                space.vary_include_output ? control.num_layers() : space.base.simulated_layers(control.num_layers());
-            space.validate(threshold_genes);
-            for (const auto& f : initial_files) {
-                const sleepnet::SleepParams ip = sleepnet::load_sleep_params(f);
-                const std::size_t sim = ip.simulated_layers(control.num_layers());
-                if (ip.thresholds.size() != sim)
-                    throw sleepnet::invalid_argument("--initial " + f + ": " + std::to_string(ip.thresholds.size()) +
-                                                     " thresholds for " + std::to_string(sim) + " simulated layers");
-                if (!space.vary_include_output && ip.include_output != space.base.include_output)
-                    throw sleepnet::invalid_argument("--initial " + f + ": include_output differs from the search's "
-                                                     "(add --vary-include-output)");
-                opts.initial.push_back(space.encode(ip));
-                space_flags += " --initial " + f;
-            }
-            sleepnet::default_engine engine(seed);
-            TuneBar bar;
+/// The validation images the objective runs on: the first --objective-count of the split.
+std::size_t objective_images(const Args& a) { return std::min(a.objective_count, a.validation); }
 
-            auto run = [&](const auto& obj) { return sleepnet::tune_sleep(control, td, space, obj, opts, engine, bar); };
-            sleepnet::TuneResult r;
-            if (objective == "pgd") {
-                sleepnet::PgdObjective o;
-                o.epsilon = pgd_eps;
-                o.options.steps = pgd_steps;
-                if (pgd_minimal) o.mode = sleepnet::PgdObjective::Mode::minimal_epsilon;
-                char buf[64];
-                std::snprintf(buf, sizeof buf, " --pgd-eps %g", pgd_eps);
-                space_flags += pgd_minimal ? std::string(" --pgd-minimal") : std::string(buf);
-                if (pgd_steps != 100) space_flags += " --pgd-steps " + std::to_string(pgd_steps);
-                r = run(o);
-            } else if (objective == "fgsm") {
-                sleepnet::FgsmObjective o;
-                if (fgsm_search == "grid") o.options.search = sleepnet::FgsmSearch::grid;
-                else if (fgsm_search != "bisection")
-                    throw sleepnet::invalid_argument("--fgsm-search must be bisection or grid, got '" + fgsm_search + "'");
-                if (fgsm_search == "grid") space_flags += " --fgsm-search grid";
-                if (fgsm_loss == "ce") {
-                    o.options.loss = sleepnet::AttackLoss::cross_entropy;
-                    space_flags += " --fgsm-loss ce";
-                } else if (fgsm_loss != "network") {
-                    throw sleepnet::invalid_argument("--fgsm-loss must be network or ce, got '" + fgsm_loss + "'");
-                }
-                r = run(o);
-            } else if (objective == "deepfool") {
-                r = run(sleepnet::DeepFoolObjective{});
-            } else if (objective == "noise") {
-                r = run(sleepnet::NoiseObjective{});
-            } else {
-                throw sleepnet::invalid_argument("unknown --objective '" + objective + "' (pgd, fgsm, deepfool or noise)");
-            }
+/// Sleep input (the whole training set) and the validation split (its last --validation rows).
+template <class T>
+sleepnet::TuneData<T> tune_data(const Args& a, const sleepnet::Dataset<T>& train)
+{
+    const std::size_t n = train.size();
+    if (a.validation == 0 || a.validation > n)
+        throw sleepnet::invalid_argument("--validation must be in [1, " + std::to_string(n) + "], got " +
+                                         std::to_string(a.validation));
+    const std::size_t first = n - a.validation, m = objective_images(a);
+    sleepnet::TuneData<T> td;
+    td.sleep_x = train.x;
+    td.val_x = xt::view(train.x, xt::range(first, first + m), xt::all());
+    td.val_y = xt::view(train.y, xt::range(first, first + m));
+    return td;
+}
 
-            const auto& best = r.best();
-            std::printf("tune: %zu candidates (%zu from the log) in %.1f s; objective %s on %zu validation images\n",
-                        r.history.size(), r.resumed, r.seconds, r.objective.c_str(), m);
-            std::printf("control: validation accuracy %.4f, objective %.6g (floor %.4f)\n", r.control_accuracy,
-                        r.control_value, r.accuracy_floor);
-            std::printf("best: candidate %zu (generation %zu), %s, validation accuracy %.4f, objective %.6g\n",
-                        best.index, best.generation, best.feasible ? "feasible" : "INFEASIBLE", best.accuracy,
-                        best.value);
-            auto j = sleepnet::to_json(best.params);
-            char prov[2048];
-            std::snprintf(prov, sizeof prov,
-                          "tune --method %s --objective %s --budget %zu --seed %llu --sleep-seed %llu%s on %s "
-                          "(%zu validation images from the training set): validation accuracy %.4f vs control "
-                          "%.4f, objective %.6g vs control %.6g",
-                          method.c_str(), objective.c_str(), budget, static_cast<unsigned long long>(seed),
-                          static_cast<unsigned long long>(sleep_seed), (space_flags + refit_flags).c_str(),
-                          model_dir.c_str(), m,
-                          best.accuracy, r.control_accuracy, best.value, r.control_value);
-            j["provenance"] = prov;
-            if (opts.refit) j["refit"] = sleepnet::to_json(*opts.refit);
-            examples::write_json(out_file, j);
-            std::printf("parameters written to %s (use: sleep --params %s --seed %llu)\n", out_file.c_str(),
-                        out_file.c_str(), static_cast<unsigned long long>(sleep_seed));
-            return best.feasible ? 0 : 2;
-        });
+sleepnet::TuneOptions tune_options(const Args& a)
+{
+    sleepnet::TuneOptions opts;
+    opts.method = sleepnet::tune_method_from_string(a.method);
+    opts.budget = a.budget;
+    opts.genetic.population = a.population;
+    opts.max_accuracy_drop = a.max_drop;
+    opts.sleep_seed = a.sleep_seed;
+    opts.max_spikes = a.max_spikes;
+    opts.threads = a.threads;
+    opts.log_path = a.log_file;
+    opts.resume = !a.restart;
+    return opts;
+}
+
+/// The refit of every candidate (--refit, its overrides, --refit-samples) on the training
+/// rows before the validation split; none without those flags.
+std::optional<sleepnet::RefitOptions> refit_options(const Args& a, std::size_t train_rows)
+{
+    if (!a.refit.requested() && a.refit_samples == 0) return std::nullopt;
+    auto ro = *examples::refit_options(a.refit, sleepnet::RefitOptions{});
+    const std::size_t available = train_rows - a.validation;
+    if (a.refit_samples > available)
+        throw sleepnet::invalid_argument("--refit-samples " + std::to_string(a.refit_samples) + " exceeds the " +
+                                         std::to_string(available) + " training rows before the validation split");
+    ro.samples = a.refit_samples > 0 ? a.refit_samples : available;
+    if (ro.samples == 0)
+        throw sleepnet::invalid_argument("--refit: no training rows are left before the validation split");
+    ro.validate();
+    return ro;
+}
+
+/// The refit's flags for the provenance.
+std::string refit_provenance(const sleepnet::RefitOptions& ro)
+{
+    char buf[160];
+    std::snprintf(buf, sizeof buf, " --refit-epochs %zu --refit-frozen %zu --refit-lr %g --refit-samples %zu",
+                  ro.epochs, ro.frozen_layers, ro.learning_rate, ro.samples);
+    return buf;
+}
+
+/// The ranges given (--inc-range ... --decay-range), each appended to `flags`.
+void set_ranges(const Args& a, sleepnet::SearchSpace& space, std::string& flags)
+{
+    auto range = [&](const char* flag, const std::vector<double>& v, sleepnet::ParamRange& r, bool log) {
+        if (v.empty()) return;
+        r = {v[0], v[1], log};
+        char buf[96];
+        std::snprintf(buf, sizeof buf, " %s %g %g", flag, v[0], v[1]);
+        flags += buf;
+    };
+    range("--inc-range", a.inc_range, space.inc, true);
+    range("--dec-range", a.dec_range, space.dec, true);
+    range("--rate-range", a.rate_range, space.rate, true);
+    range("--alpha-range", a.alpha_range, space.alpha_scale, true);
+    range("--steps-range", a.steps_range, space.steps, true);
+    range("--threshold-range", a.threshold_range, space.threshold, true);
+    if (!a.decay_range.empty()) {
+        space.decay = sleepnet::ParamRange{};
+        range("--decay-range", a.decay_range, *space.decay, false);
+    }
+}
+
+/// The choices the search varies (--rules, --normalizations, --vary-include-output), appended to `flags`.
+void set_choices(const Args& a, sleepnet::SearchSpace& space, std::string& flags)
+{
+    for (const auto& r : a.rules) {
+        if (r == "authors")
+            space.rules.push_back(sleepnet::StdpRuleKind::authors);
+        else if (r == "paper")
+            space.rules.push_back(sleepnet::StdpRuleKind::paper);
+        else
+            throw sleepnet::invalid_argument("--rules: unknown rule '" + r + "' (authors or paper)");
+        flags += (&r == &a.rules.front() ? " --rules " : " ") + r;
+    }
+    for (const auto& c : a.normalizations) {
+        space.normalizations.push_back(sleepnet::normalization_from_string(c));
+        flags += (&c == &a.normalizations.front() ? " --normalizations " : " ") + c;
+    }
+    space.vary_include_output = a.vary_include_output;
+    if (a.vary_include_output) flags += " --vary-include-output";
+}
+
+/// The search space of the flags, validated for a network of `layers` layers; its flags go to `flags`.
+sleepnet::SearchSpace search_space(const Args& a, std::size_t layers, std::string& flags)
+{
+    sleepnet::SearchSpace space;
+    if (a.rule == "paper")
+        space.base.rule = sleepnet::StdpRuleKind::paper;
+    else if (a.rule != "authors")
+        throw sleepnet::invalid_argument("--rule must be authors or paper, got '" + a.rule + "'");
+    set_ranges(a, space, flags);
+    set_choices(a, space, flags);
+    const std::size_t threshold_genes = space.vary_include_output ? layers : space.base.simulated_layers(layers);
+    space.validate(threshold_genes);
+    return space;
+}
+
+/// The --initial files as genomes of `space`, checked against a network of `layers` layers.
+std::vector<std::vector<double>> initial_genomes(const Args& a, const sleepnet::SearchSpace& space, std::size_t layers,
+                                                 std::string& flags)
+{
+    std::vector<std::vector<double>> genomes;
+    for (const auto& f : a.initial_files) {
+        const sleepnet::SleepParams ip = sleepnet::load_sleep_params(f);
+        const std::size_t sim = ip.simulated_layers(layers);
+        if (ip.thresholds.size() != sim)
+            throw sleepnet::invalid_argument("--initial " + f + ": " + std::to_string(ip.thresholds.size()) +
+                                             " thresholds for " + std::to_string(sim) + " simulated layers");
+        if (!space.vary_include_output && ip.include_output != space.base.include_output)
+            throw sleepnet::invalid_argument("--initial " + f +
+                                             ": include_output differs from the search's "
+                                             "(add --vary-include-output)");
+        genomes.push_back(space.encode(ip));
+        flags += " --initial " + f;
+    }
+    return genomes;
+}
+
+sleepnet::PgdObjective pgd_objective(const Args& a, std::string& flags)
+{
+    sleepnet::PgdObjective o;
+    o.epsilon = a.pgd_eps;
+    o.options.steps = a.pgd_steps;
+    if (a.pgd_minimal) o.mode = sleepnet::PgdObjective::Mode::minimal_epsilon;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " --pgd-eps %g", a.pgd_eps);
+    flags += a.pgd_minimal ? std::string(" --pgd-minimal") : std::string(buf);
+    if (a.pgd_steps != 100) flags += " --pgd-steps " + std::to_string(a.pgd_steps);
+    return o;
+}
+
+sleepnet::FgsmObjective fgsm_objective(const Args& a, std::string& flags)
+{
+    sleepnet::FgsmObjective o;
+    if (a.fgsm_search == "grid")
+        o.options.search = sleepnet::FgsmSearch::grid;
+    else if (a.fgsm_search != "bisection")
+        throw sleepnet::invalid_argument("--fgsm-search must be bisection or grid, got '" + a.fgsm_search + "'");
+    if (a.fgsm_search == "grid") flags += " --fgsm-search grid";
+    if (a.fgsm_loss == "ce") {
+        o.options.loss = sleepnet::AttackLoss::cross_entropy;
+        flags += " --fgsm-loss ce";
+    } else if (a.fgsm_loss != "network") {
+        throw sleepnet::invalid_argument("--fgsm-loss must be network or ce, got '" + a.fgsm_loss + "'");
+    }
+    return o;
+}
+
+/// search(objective) with the objective named by --objective; its flags go to `flags`.
+template <class Search>
+sleepnet::TuneResult with_objective(const Args& a, std::string& flags, Search&& search)
+{
+    if (a.objective == "pgd") return search(pgd_objective(a, flags));
+    if (a.objective == "fgsm") return search(fgsm_objective(a, flags));
+    if (a.objective == "deepfool") return search(sleepnet::DeepFoolObjective{});
+    if (a.objective == "noise") return search(sleepnet::NoiseObjective{});
+    throw sleepnet::invalid_argument("unknown --objective '" + a.objective + "' (pgd, fgsm, deepfool or noise)");
+}
+
+void print_result(const sleepnet::TuneResult& r, std::size_t m)
+{
+    const auto& best = r.best();
+    std::printf("tune: %zu candidates (%zu from the log) in %.1f s; objective %s on %zu validation images\n",
+                r.history.size(), r.resumed, r.seconds, r.objective.c_str(), m);
+    std::printf("control: validation accuracy %.4f, objective %.6g (floor %.4f)\n", r.control_accuracy, r.control_value,
+                r.accuracy_floor);
+    std::printf("best: candidate %zu (generation %zu), %s, validation accuracy %.4f, objective %.6g\n", best.index,
+                best.generation, best.feasible ? "feasible" : "INFEASIBLE", best.accuracy, best.value);
+}
+
+/// The best parameters for `sleep --params`, with the provenance (the search's `flags`) and the refit.
+nlohmann::json best_params_json(const Args& a, const sleepnet::TuneResult& r, const std::string& flags,
+                                const std::optional<sleepnet::RefitOptions>& refit)
+{
+    const auto& best = r.best();
+    auto j = sleepnet::to_json(best.params);
+    char prov[2048];
+    std::snprintf(prov, sizeof prov,
+                  "tune --method %s --objective %s --budget %zu --seed %llu --sleep-seed %llu%s on %s "
+                  "(%zu validation images from the training set): validation accuracy %.4f vs control "
+                  "%.4f, objective %.6g vs control %.6g",
+                  a.method.c_str(), a.objective.c_str(), a.budget, static_cast<unsigned long long>(a.seed),
+                  static_cast<unsigned long long>(a.sleep_seed), flags.c_str(), a.model_dir.c_str(),
+                  objective_images(a), best.accuracy, r.control_accuracy, best.value, r.control_value);
+    j["provenance"] = prov;
+    if (refit) j["refit"] = sleepnet::to_json(*refit);
+    return j;
+}
+
+/// Loads the model and data in precision T, searches, prints the result, writes the best parameters.
+template <class T>
+int tune_model(const Args& a)
+{
+    const auto control = sleepnet::load_model<T>(a.model_dir);
+    const auto data = sleepnet::load_dataset<T>(a.dataset, a.data_dir, a.seed);
+    auto td = tune_data(a, data.train);
+    auto opts = tune_options(a);
+    opts.refit = refit_options(a, data.train.size());
+    if (opts.refit) {
+        td.refit_x = xt::view(data.train.x, xt::range(0, opts.refit->samples), xt::all());
+        td.refit_y = xt::view(data.train.y, xt::range(0, opts.refit->samples));
+    }
+    std::string flags;  // for the provenance
+    const auto space = search_space(a, control.num_layers(), flags);
+    opts.initial = initial_genomes(a, space, control.num_layers(), flags);
+    sleepnet::default_engine engine(a.seed);
+    TuneBar bar;
+    const auto r = with_objective(a, flags, [&](const auto& objective) {
+        return sleepnet::tune_sleep(control, td, space, objective, opts, engine, bar);
     });
+    print_result(r, objective_images(a));
+    if (opts.refit) flags += refit_provenance(*opts.refit);
+    examples::write_json(a.out_file, best_params_json(a, r, flags, opts.refit));
+    std::printf("parameters written to %s (use: sleep --params %s --seed %llu)\n", a.out_file.c_str(),
+                a.out_file.c_str(), static_cast<unsigned long long>(a.sleep_seed));
+    return r.best().feasible ? 0 : 2;
+}
+
+int run(const Args& a)
+{
+    const auto info = sleepnet::read_model_info(a.model_dir);
+    return examples::with_precision(info.dtype, [&](auto zero) { return tune_model<decltype(zero)>(a); });
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    CLI::App app{"Search sleep parameters for a trained network (objective on a validation split)"};
+    Args args;
+    add_options(app, args);
+    CLI11_PARSE(app, argc, argv);
+    return examples::guarded("tune", [&] { return run(args); });
 }
