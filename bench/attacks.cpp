@@ -58,7 +58,7 @@ struct ApgdTime {
 // APGD at budget eps on x: time, robust accuracy, passes made, and the cost against the
 // forward + backward baseline.
 ApgdTime run_apgd(const char* name, const sleepnet::DenseNetwork<float>& net, const sleepnet::matrix<float>& x,
-                const sleepnet::label_vector& y, double eps, std::size_t steps, double gradient_seconds)
+                  const sleepnet::label_vector& y, double eps, std::size_t steps, double gradient_seconds)
 {
     sleepnet::PgdOptions o;  // apgd, linf, {cross_entropy, margin}
     o.steps = steps;
@@ -70,12 +70,12 @@ ApgdTime run_apgd(const char* name, const sleepnet::DenseNetwork<float>& net, co
     std::size_t passes = 0;
     for (const auto& s : r.samples) passes += s.iterations;
     const double per_image = gradient_seconds / static_cast<double>(n);
-    std::printf("  %-16s %6zu images %8.2f s %9.1f images/s  eps %.3g  robust accuracy %.4f  success %.3f\n", name, n, t,
-                static_cast<double>(n) / t, eps, r.robust_accuracy(), r.success_rate());
+    std::printf("  %-16s %6zu images %8.2f s %9.1f images/s  eps %.3g  robust accuracy %.4f  success %.3f\n", name, n,
+                t, static_cast<double>(n) / t, eps, r.robust_accuracy(), r.success_rate());
     std::printf("    %.2f forward+backward passes/image made (of at most %zu); %.1fx the baseline pass time, "
                 "%.2fx the baseline per pass made\n",
-                static_cast<double>(passes) / static_cast<double>(n), o.losses.size() * (steps + 1), t / gradient_seconds,
-                passes == 0 ? 0.0 : t / static_cast<double>(passes) / per_image);
+                static_cast<double>(passes) / static_cast<double>(n), o.losses.size() * (steps + 1),
+                t / gradient_seconds, passes == 0 ? 0.0 : t / static_cast<double>(passes) / per_image);
     return {t, passes};
 }
 
@@ -93,9 +93,9 @@ void torch_comparison(const std::string& model, const std::string& data, std::si
         std::printf("  pytorch: comparison needs --model DIR, skipped\n");
         return;
     }
-    const std::string cmd = "/usr/bin/python3 " SLEEPNET_BENCH_DIR "/pgd_torch.py --model '" + model + "' --data '" + data +
-                            "' --count " + std::to_string(std::min<std::size_t>(count, 2000)) + " --steps " + std::to_string(steps) + " --threads " +
-                            std::to_string(threads);
+    const std::string cmd = "/usr/bin/python3 " SLEEPNET_BENCH_DIR "/pgd_torch.py --model '" + model + "' --data '" +
+                            data + "' --count " + std::to_string(std::min<std::size_t>(count, 2000)) + " --steps " +
+                            std::to_string(steps) + " --threads " + std::to_string(threads);
     FILE* p = ::popen(cmd.c_str(), "r");
     double seconds = 0.0;
     unsigned long long passes = 0;
@@ -108,8 +108,10 @@ void torch_comparison(const std::string& model, const std::string& data, std::si
     }
     const double per_pass_torch = seconds / static_cast<double>(passes);
     const double per_pass_ours = ours.seconds / static_cast<double>(ours.passes);
-    std::printf("  pytorch %s, same worst case (2 losses x (1 + %zu) passes per image, %u threads): %.2f s for %llu passes; "
-                "sleepnet %.2f s for %zu passes\n", version, steps, threads, seconds, passes, ours.seconds, ours.passes);
+    std::printf(
+        "  pytorch %s, same worst case (2 losses x (1 + %zu) passes per image, %u threads): %.2f s for %llu passes; "
+        "sleepnet %.2f s for %zu passes\n",
+        version, steps, threads, seconds, passes, ours.seconds, ours.passes);
     std::printf("    sleepnet is %.2fx faster per pass (goal >= 3x: %s)\n", per_pass_torch / per_pass_ours,
                 per_pass_torch / per_pass_ours >= 3.0 ? "met" : "NOT met");
 }
@@ -138,14 +140,22 @@ int main(int argc, char** argv)
             std::fprintf(stderr, "%s", usage);
             return 2;
         }
-        if (!std::strcmp(argv[i], "--model")) model = argv[i + 1];
-        else if (!std::strcmp(argv[i], "--data")) data = argv[i + 1];
-        else if (!std::strcmp(argv[i], "--count")) count = std::strtoul(argv[i + 1], nullptr, 10);
-        else if (!std::strcmp(argv[i], "--small")) small = std::strtoul(argv[i + 1], nullptr, 10);
-        else if (!std::strcmp(argv[i], "--brute")) brute = std::strtoul(argv[i + 1], nullptr, 10);
-        else if (!std::strcmp(argv[i], "--threads")) threads = static_cast<unsigned>(std::atoi(argv[i + 1]));
-        else if (!std::strcmp(argv[i], "--pgd-eps")) pgd_eps = std::strtod(argv[i + 1], nullptr);
-        else if (!std::strcmp(argv[i], "--pgd-steps")) pgd_steps = std::strtoul(argv[i + 1], nullptr, 10);
+        if (!std::strcmp(argv[i], "--model"))
+            model = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--data"))
+            data = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--count"))
+            count = std::strtoul(argv[i + 1], nullptr, 10);
+        else if (!std::strcmp(argv[i], "--small"))
+            small = std::strtoul(argv[i + 1], nullptr, 10);
+        else if (!std::strcmp(argv[i], "--brute"))
+            brute = std::strtoul(argv[i + 1], nullptr, 10);
+        else if (!std::strcmp(argv[i], "--threads"))
+            threads = static_cast<unsigned>(std::atoi(argv[i + 1]));
+        else if (!std::strcmp(argv[i], "--pgd-eps"))
+            pgd_eps = std::strtod(argv[i + 1], nullptr);
+        else if (!std::strcmp(argv[i], "--pgd-steps"))
+            pgd_steps = std::strtoul(argv[i + 1], nullptr, 10);
         else {
             std::fprintf(stderr, "%s", usage);
             return 2;
@@ -200,10 +210,11 @@ int main(int argc, char** argv)
             const auto f = sleepnet::fgsm(net, x, y, certified);
             const double t_cert = since(t0);
             report("fgsm (grid)", f, count, t_cert, forward, true);
-            std::printf("    certified grid: %.2f segment bounds/image (%.2f certified), %.2f network evaluations/image\n",
-                        static_cast<double>(stats.bounds) / static_cast<double>(count),
-                        static_cast<double>(stats.certified) / static_cast<double>(count),
-                        static_cast<double>(stats.evaluations) / static_cast<double>(count));
+            std::printf(
+                "    certified grid: %.2f segment bounds/image (%.2f certified), %.2f network evaluations/image\n",
+                static_cast<double>(stats.bounds) / static_cast<double>(count),
+                static_cast<double>(stats.certified) / static_cast<double>(count),
+                static_cast<double>(stats.evaluations) / static_cast<double>(count));
             if (count == 10000)
                 std::printf("    target (all 10,000 MNIST test images in <= 10 s on 2 cores): %s, %.2f s\n",
                             t_cert <= 10.0 ? "met" : "NOT met", t_cert);
@@ -226,7 +237,8 @@ int main(int argc, char** argv)
                         a.adversarial_prediction != b.adversarial_prediction)
                         ++differ;
                 }
-                const double per_cert = t_cert / static_cast<double>(count), per_brute = t_brute / static_cast<double>(brute);
+                const double per_cert = t_cert / static_cast<double>(count),
+                             per_brute = t_brute / static_cast<double>(brute);
                 std::printf("    brute-force grid on the first %zu images: %.2f ms/image vs certified %.3f ms/image, "
                             "ratio %.1fx (brute-force estimate for all %zu: %.1f s); %s\n",
                             brute, per_brute * 1e3, per_cert * 1e3, per_brute / per_cert, count,
@@ -249,8 +261,8 @@ int main(int argc, char** argv)
             const double t_df = since(t0);
             report("deepfool", d, count, t_df, forward, false);
             if (count == 10000)
-                std::printf("    target (all 10,000 in <= 60 s on 2 cores): %s, %.2f s\n", t_df <= 60.0 ? "met" : "NOT met",
-                            t_df);
+                std::printf("    target (all 10,000 in <= 60 s on 2 cores): %s, %.2f s\n",
+                            t_df <= 60.0 ? "met" : "NOT met", t_df);
             t0 = clock_type::now();
             const auto j = sleepnet::jsma(net, xs, ys);
             report("jsma", j, small, since(t0), forward, false);
@@ -266,7 +278,8 @@ int main(int argc, char** argv)
                         t_apgd <= 30.0 ? "met" : "NOT met", t_apgd);
         const ApgdTime worst = run_apgd("apgd-linf eps=0", net, x, y, 0.0, pgd_steps, gradient);
         const double t_worst = worst.seconds;
-        std::printf("    worst case (no input broken, every pass made): %.2f s, the upper bound for any eps\n", t_worst);
+        std::printf("    worst case (no input broken, every pass made): %.2f s, the upper bound for any eps\n",
+                    t_worst);
         if (target)
             std::printf("    target at the worst case: %s, %.2f s\n", t_worst <= 30.0 ? "met" : "NOT met", t_worst);
         torch_comparison(model, data, count, pgd_steps, threads, worst);

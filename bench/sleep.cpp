@@ -32,9 +32,12 @@ int main(int argc, char** argv)
     std::string model, data = "data/mnist";
     std::size_t ref_steps = 3365;
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (!std::strcmp(argv[i], "--model")) model = argv[i + 1];
-        else if (!std::strcmp(argv[i], "--data")) data = argv[i + 1];
-        else if (!std::strcmp(argv[i], "--reference-steps")) ref_steps = std::strtoul(argv[i + 1], nullptr, 10);
+        if (!std::strcmp(argv[i], "--model"))
+            model = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--data"))
+            data = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--reference-steps"))
+            ref_steps = std::strtoul(argv[i + 1], nullptr, 10);
         else {
             std::fprintf(stderr, "usage: sleep [--model DIR] [--data DIR] [--reference-steps N]\n");
             return 2;
@@ -79,8 +82,8 @@ int main(int argc, char** argv)
                                                                 src_ref, rule, e1);
             const double t_ref = since(t0);
             t0 = clock_type::now();
-            const auto prefix = sleepnet::sleep_weights(sleepnet::weight_views(fast_net, 3), params, p.decay, n,
-                                                        src_fast, rule, e2);
+            const auto prefix =
+                sleepnet::sleep_weights(sleepnet::weight_views(fast_net, 3), params, p.decay, n, src_fast, rule, e2);
             const double t_fast_prefix = since(t0);
             bool identical = counts.spikes == prefix.spikes;
             for (std::size_t l = 0; l < 3; ++l) identical = identical && ref_net.weights(l) == fast_net.weights(l);
@@ -94,16 +97,17 @@ int main(int argc, char** argv)
             std::uint64_t events = report.input_spikes;
             for (std::size_t l = 0; l < 3; ++l) events += report.spikes[l];
             double synaptic = static_cast<double>(report.input_spikes) * 1200.0 +
-                              static_cast<double>(report.spikes[0]) * 1200.0 + static_cast<double>(report.spikes[1]) * 10.0;
-            std::printf("%s (%zu steps): %.3f s total (%.3f s in the sleep loop), %.0f steps/s, %.3g synaptic events/s\n",
-                        name, p.steps, t_full, report.seconds, static_cast<double>(p.steps) / report.seconds,
-                        synaptic / report.seconds);
-            std::printf("  spikes per layer (input, 1, 2, 3): %llu %llu %llu %llu; weights changed %zu %zu %zu\n",
-                        static_cast<unsigned long long>(report.input_spikes),
-                        static_cast<unsigned long long>(report.spikes[0]),
-                        static_cast<unsigned long long>(report.spikes[1]),
-                        static_cast<unsigned long long>(report.spikes[2]), report.weights_changed[0],
-                        report.weights_changed[1], report.weights_changed[2]);
+                              static_cast<double>(report.spikes[0]) * 1200.0 +
+                              static_cast<double>(report.spikes[1]) * 10.0;
+            std::printf(
+                "%s (%zu steps): %.3f s total (%.3f s in the sleep loop), %.0f steps/s, %.3g synaptic events/s\n", name,
+                p.steps, t_full, report.seconds, static_cast<double>(p.steps) / report.seconds,
+                synaptic / report.seconds);
+            std::printf(
+                "  spikes per layer (input, 1, 2, 3): %llu %llu %llu %llu; weights changed %zu %zu %zu\n",
+                static_cast<unsigned long long>(report.input_spikes), static_cast<unsigned long long>(report.spikes[0]),
+                static_cast<unsigned long long>(report.spikes[1]), static_cast<unsigned long long>(report.spikes[2]),
+                report.weights_changed[0], report.weights_changed[1], report.weights_changed[2]);
             std::printf("  first %zu steps: reference loop %.3f s, kernel %.4f s, ratio %.1fx, results %s\n", n, t_ref,
                         t_fast_prefix, t_ref / t_fast_prefix, identical ? "bit-identical" : "DIFFERENT");
             std::printf("  test accuracy after sleep: %.4f (before %.4f)\n", sleepnet::accuracy(net, mnist.test),

@@ -50,8 +50,8 @@ double sgemm_epoch(const std::vector<std::size_t>& sizes, std::size_t batch, std
                                    w[l].data(), sizes[l], 0.0f, act[l + 1].data(), sizes[l + 1]);
         }
         for (std::size_t l = layers; l-- > 0;) {
-            sleepnet::detail::gemm(true, false, sizes[l + 1], sizes[l], batch, 0.1f, delta[l + 1].data(),
-                                   sizes[l + 1], act[l].data(), sizes[l], 0.5f, v[l].data(), sizes[l]);
+            sleepnet::detail::gemm(true, false, sizes[l + 1], sizes[l], batch, 0.1f, delta[l + 1].data(), sizes[l + 1],
+                                   act[l].data(), sizes[l], 0.5f, v[l].data(), sizes[l]);
             if (l > 0) {
                 sleepnet::detail::gemm(false, false, batch, sizes[l], sizes[l + 1], 1.0f, delta[l + 1].data(),
                                        sizes[l + 1], w[l].data(), sizes[l], 0.0f, delta[l].data(), sizes[l]);
@@ -79,9 +79,12 @@ int main(int argc, char** argv)
     int epochs = 1;
     std::size_t samples = 60000;
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
-        else if (!std::strcmp(argv[i], "--epochs")) epochs = std::atoi(argv[i + 1]);
-        else if (!std::strcmp(argv[i], "--samples")) samples = static_cast<std::size_t>(std::atol(argv[i + 1]));
+        if (!std::strcmp(argv[i], "--threads"))
+            threads = std::atoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--epochs"))
+            epochs = std::atoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--samples"))
+            samples = static_cast<std::size_t>(std::atol(argv[i + 1]));
         else {
             std::fprintf(stderr, "usage: train [--threads N] [--epochs E] [--samples N]\n");
             return 2;

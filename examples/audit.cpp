@@ -45,7 +45,8 @@ struct Args {
 void add_options(CLI::App& app, Args& a)
 {
     app.add_option("--model", a.model_dir, "model directory (model.json + W*.npy)")->required();
-    app.add_option("--surrogate", a.surrogate_dir, "model directory of a surrogate for the transfer check (e.g. the control)");
+    app.add_option("--surrogate", a.surrogate_dir,
+                   "model directory of a surrogate for the transfer check (e.g. the control)");
     app.add_option("--dataset", a.dataset, "mnist | fashion | patches | features | synthetic-features")->required();
     app.add_option("--data", a.data_dir, "data directory");
     app.add_option("--count", a.count, "audit the first N test inputs (after --offset); 0 = all");
@@ -93,10 +94,10 @@ struct AuditBar {
 const std::map<std::string, std::string>& check_keys()
 {
     namespace c = sleepnet::audit_checks;
-    static const std::map<std::string, std::string> keys{
-        {c::iterative, "iterative"}, {c::reaches_zero, "reaches_zero"}, {c::black_box, "black_box"},
-        {c::transfer, "transfer"},   {c::converged, "converged"},       {c::noise, "noise"},
-        {c::margin, "margin"}};
+    static const std::map<std::string, std::string> keys{{c::iterative, "iterative"}, {c::reaches_zero, "reaches_zero"},
+                                                         {c::black_box, "black_box"}, {c::transfer, "transfer"},
+                                                         {c::converged, "converged"}, {c::noise, "noise"},
+                                                         {c::margin, "margin"}};
     return keys;
 }
 
@@ -104,13 +105,22 @@ nlohmann::json options_json(const sleepnet::AuditOptions& o)
 {
     std::vector<std::string> losses;
     for (auto l : o.attack.losses) losses.push_back(sleepnet::to_string(l));
-    return {{"epsilons", o.epsilons}, {"epsilon", o.epsilon},
-            {"attack", {{"method", sleepnet::to_string(o.attack.method)}, {"losses", losses}, {"steps", o.attack.steps},
-                        {"restarts", o.attack.restarts}, {"random_start", o.attack.random_start},
-                        {"targets", o.attack.targets}}},
+    return {{"epsilons", o.epsilons},
+            {"epsilon", o.epsilon},
+            {"attack",
+             {{"method", sleepnet::to_string(o.attack.method)},
+              {"losses", losses},
+              {"steps", o.attack.steps},
+              {"restarts", o.attack.restarts},
+              {"random_start", o.attack.random_start},
+              {"targets", o.attack.targets}}},
             {"search", {{"max_epsilon", o.search.max_epsilon}, {"tolerance", o.search.tolerance}}},
-            {"square_queries", o.square_queries}, {"noise_draws", o.noise_draws}, {"tolerance", o.tolerance},
-            {"l2", o.l2}, {"l2_max", o.l2_max}, {"l2_norms", o.l2_norms}};
+            {"square_queries", o.square_queries},
+            {"noise_draws", o.noise_draws},
+            {"tolerance", o.tolerance},
+            {"l2", o.l2},
+            {"l2_max", o.l2_max},
+            {"l2_norms", o.l2_norms}};
 }
 
 template <class T>
@@ -119,8 +129,12 @@ nlohmann::json checks_json(const sleepnet::AuditReport<T>& r, nlohmann::json& pa
     nlohmann::json checks = nlohmann::json::array();
     for (const auto& c : r.checks) {
         const std::string key = check_keys().at(c.name);
-        checks.push_back({{"name", c.name}, {"key", key}, {"pass", c.pass}, {"value", sleepnet::json_number(c.value)},
-                          {"reference", sleepnet::json_number(c.reference)}, {"detail", c.detail},
+        checks.push_back({{"name", c.name},
+                          {"key", key},
+                          {"pass", c.pass},
+                          {"value", sleepnet::json_number(c.value)},
+                          {"reference", sleepnet::json_number(c.reference)},
+                          {"detail", c.detail},
                           {"masking", c.masking}});
         passed[key] = c.pass ? 1 : 0;
     }
@@ -144,7 +158,8 @@ nlohmann::json worst_rows(const sleepnet::AuditReport<T>& r, std::size_t offset)
         const auto& s = r.worst.samples[i];
         nlohmann::json row{{"index", s.index + offset}, {"label", s.label}, {"attempted", s.attempted}};
         if (s.attempted) row["linf"] = sleepnet::json_number(s.epsilon);
-        if (s.attempted && i < r.worst_l2.samples.size()) row["l2"] = sleepnet::json_number(r.worst_l2.samples[i].epsilon);
+        if (s.attempted && i < r.worst_l2.samples.size())
+            row["l2"] = sleepnet::json_number(r.worst_l2.samples[i].epsilon);
         rows.push_back(row);
     }
     return rows;
@@ -181,8 +196,9 @@ void print_report(const sleepnet::AuditReport<T>& r, double eps)
         std::printf("verdict: no sign of gradient masking%s\n", r.stopped ? " (in the checks made)" : "");
     if (!r.converged()) std::printf("note: the white-box attack alone is not converged (check converged)\n");
     if (!std::isnan(r.robust_accuracy))
-        std::printf("robust accuracy at eps %g, worst case over every fixed-budget attack (the figure to report): %.4f\n",
-                    eps, r.robust_accuracy);
+        std::printf(
+            "robust accuracy at eps %g, worst case over every fixed-budget attack (the figure to report): %.4f\n", eps,
+            r.robust_accuracy);
 }
 
 /// DIR/audit_linf.dat, audit_l2.dat, audit_curves.gp and (with gnuplot) audit_curves.png.
@@ -208,7 +224,8 @@ nlohmann::json write_plots(const std::string& dir, const sleepnet::AuditReport<T
     g << examples::gnuplot_terminal(have_gp, with_l2 ? 1200 : 700, 500) << "\nset output 'audit_curves.png'\n"
       << "set multiplot layout 1," << (with_l2 ? 2 : 1) << " title " << examples::gp_quote("Robustness audit: " + title)
       << "\nset yrange [0:1.02]\nset grid\nset key top right\nset ylabel 'Robust accuracy'\n"
-      << "set title 'L-inf'\nset xlabel 'Epsilon'\n" << examples::gp_plot_lines("audit_linf.dat", linf, {});
+      << "set title 'L-inf'\nset xlabel 'Epsilon'\n"
+      << examples::gp_plot_lines("audit_linf.dat", linf, {});
     if (with_l2) g << "set title 'L2'\nset xlabel 'L2 norm'\n" << examples::gp_plot_lines("audit_l2.dat", l2, {});
     g << "unset multiplot\n";
     examples::write_text(dir + "/audit_curves.gp", g.str());
@@ -218,7 +235,9 @@ nlohmann::json write_plots(const std::string& dir, const sleepnet::AuditReport<T
     if (!have_gp)
         std::fprintf(stderr, "audit: warning: gnuplot not found; wrote %s/audit_curves.gp (run it inside %s)\n",
                      dir.c_str(), dir.c_str());
-    return {{"dir", dir}, {"script", "audit_curves.gp"}, {"png", png ? nlohmann::json("audit_curves.png") : nlohmann::json()}};
+    return {{"dir", dir},
+            {"script", "audit_curves.gp"},
+            {"png", png ? nlohmann::json("audit_curves.png") : nlohmann::json()}};
 }
 
 /// The library's defaults, overridden by the options given.
@@ -275,7 +294,8 @@ nlohmann::json audit_json(const Args& a, const std::string& dataset, const std::
     j["clean_accuracy"] = r.clean_accuracy;
     j["checks"] = checks_json(r, passed);
     j["passed"] = passed;
-    j["failed"] = static_cast<int>(std::count_if(r.checks.begin(), r.checks.end(), [](const auto& c) { return !c.pass; }));
+    j["failed"] =
+        static_cast<int>(std::count_if(r.checks.begin(), r.checks.end(), [](const auto& c) { return !c.pass; }));
     j["masking_suspected"] = r.masking_suspected();
     j["converged"] = r.converged();
     j["robust_accuracy"] = sleepnet::json_number(r.robust_accuracy);
@@ -309,7 +329,8 @@ int run(const Args& a)
 {
     const auto o = audit_options(a);
     const auto info = sleepnet::read_model_info(a.model_dir);
-    return examples::with_precision(info.dtype, [&](auto zero) { return audit_model<decltype(zero)>(a, o, info.dtype); });
+    return examples::with_precision(info.dtype,
+                                    [&](auto zero) { return audit_model<decltype(zero)>(a, o, info.dtype); });
 }
 
 }  // namespace

@@ -137,7 +137,8 @@ template <class P>
 inline void show_pgd_progress(Progress& bar, const P& p)
 {
     bar.update(p.run, p.runs,
-               "round " + std::to_string(p.round) + ", unbroken " + std::to_string(p.unbroken) + "/" + std::to_string(p.inputs));
+               "round " + std::to_string(p.round) + ", unbroken " + std::to_string(p.unbroken) + "/" +
+                   std::to_string(p.inputs));
 }
 
 /// Progress of a PGD attack (library callback on_progress) on a Progress bar.

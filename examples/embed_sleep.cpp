@@ -108,8 +108,8 @@ int main(int argc, char** argv)
     const double alpha_scale = 2.5;
     std::vector<sleepnet::IfLayerParams> params{{factors[0] * alpha_scale, 1.0}, {factors[1] * alpha_scale, 0.7}};
     sleepnet::PoissonSequence<float> source(images.data(), n, d, sleepnet::PoissonOptions{16.0, 0.001, 2.0});
-    const auto report = sleepnet::sleep_weights(layers, params, 0.999, 2000, source,
-                                                sleepnet::PaperStdp{0.0035, 0.0002}, engine);
+    const auto report =
+        sleepnet::sleep_weights(layers, params, 0.999, 2000, source, sleepnet::PaperStdp{0.0035, 0.0002}, engine);
     std::size_t changed = 0;
     for (std::size_t k = 0; k < t.w1.size(); ++k) changed += t.w1[k] != w1_before[k] ? 1 : 0;
     std::printf("sleep: %zu steps, spikes per layer %llu %llu, %zu of %zu first-layer weights changed in the "

@@ -39,7 +39,8 @@ struct Args {
 
 void add_options(CLI::App& app, Args& a)
 {
-    app.add_option("--dataset", a.dataset, "patches | mnist | fashion | features")->required()
+    app.add_option("--dataset", a.dataset, "patches | mnist | fashion | features")
+        ->required()
         ->check(CLI::IsMember({"patches", "mnist", "fashion", "features", "synthetic-features"}));
     app.add_flag("--quick", a.quick, "smaller run (see docs/reproduce.md; what it reduces is printed)");
     app.add_option("--out", a.out_dir, "output directory")->required();
@@ -52,7 +53,8 @@ void add_options(CLI::App& app, Args& a)
                    "sleep parameter search candidates on a validation split before sleeping "
                    "(default: 200 for patches, 0 = off for the others; see docs/reproduce.md)");
     app.add_option("--tune-objective", a.tune_objective,
-                   "the search's objective: pgd (median minimal APGD L-inf eps, default) | fgsm (median minimal FGSM eps, the paper's)");
+                   "the search's objective: pgd (median minimal APGD L-inf eps, default) | fgsm (median minimal FGSM "
+                   "eps, the paper's)");
     app.add_flag("--no-plots", a.no_plots, "write data and .gp scripts but do not run gnuplot");
 }
 
@@ -94,8 +96,11 @@ int run(const Args& a, const std::string& command)
     });
     s.attack_loss = a.fgsm_loss == "ce" ? sleepnet::AttackLoss::cross_entropy : sleepnet::AttackLoss::network;
     announce(s);
-    nlohmann::json J = {{"program", "reproduce"}, {"command", command}, {"seeds", repro::stage_seeds(s.plan.seed)},
-                        {"plan", repro::to_json(s.plan)}, {"data", repro::to_json(s)}};
+    nlohmann::json J = {{"program", "reproduce"},
+                        {"command", command},
+                        {"seeds", repro::stage_seeds(s.plan.seed)},
+                        {"plan", repro::to_json(s.plan)},
+                        {"data", repro::to_json(s)}};
     repro::Networks nets(s.data.test);
     make_networks(s, nets, times, a);
     auto scores = times.time("attacks", [&] { return repro::attack_networks(s, nets); });

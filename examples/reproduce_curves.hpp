@@ -135,7 +135,7 @@ inline std::string weight_scatter_dat(const Net& net, const sleepnet::matrix<T>&
         for (std::size_t p = 0; p < net.input_size(); ++p) {
             const int k = cat[c][p] == sleepnet::PixelCategory::on_exclusive ? 0
                           : cat[c][p] == sleepnet::PixelCategory::overlap    ? 1
-                                                                              : 2;
+                                                                             : 2;
             sc << c << ' ' << p << ' ' << net.weights(0)(c, p) << ' ' << k << '\n';
         }
         sc << "\n\n";

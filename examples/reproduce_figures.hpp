@@ -15,7 +15,8 @@
 
 namespace repro {
 
-inline std::string fig1_script(bool gp, const std::string& dsname, const Curves& c, const std::vector<std::string>& titles)
+inline std::string fig1_script(bool gp, const std::string& dsname, const Curves& c,
+                               const std::vector<std::string>& titles)
 {
     std::ostringstream g;
     g << examples::gnuplot_terminal(gp, 800, 560) << "\nset output 'fig1_fgsm.png'\nset title "
@@ -33,9 +34,11 @@ inline std::string fig2_script(bool gp, const std::string& dsname, bool images, 
     g << "set multiplot layout 1," << (images ? 2 : 1) << " title "
       << examples::gp_quote("Fig. 2: accuracy under distortions (" + dsname + ")") << "\n";
     g << "set yrange [0:1.02]\nset grid\nset key bottom left\nset ylabel 'Accuracy'\n";
-    g << "set title 'Gaussian noise'\nset xlabel 'Noise STD'\n" << examples::gp_plot_lines("fig2_noise.dat", c.noise, titles);
+    g << "set title 'Gaussian noise'\nset xlabel 'Noise STD'\n"
+      << examples::gp_plot_lines("fig2_noise.dat", c.noise, titles);
     if (images)
-        g << "set title 'Gaussian blur'\nset xlabel 'Blur Sigma'\n" << examples::gp_plot_lines("fig2_blur.dat", c.blur, titles);
+        g << "set title 'Gaussian blur'\nset xlabel 'Blur Sigma'\n"
+          << examples::gp_plot_lines("fig2_blur.dat", c.blur, titles);
     g << "unset multiplot\n";
     return g.str();
 }
@@ -88,8 +91,9 @@ inline nlohmann::json plots_stage(const Setup& s, const Networks& nets, const Cu
     const std::string dsname = dataset_title(s.plan.dataset);
     std::vector<std::string> titles;
     for (const auto& nw : nets.list()) titles.push_back(nw.title);
-    std::vector<std::pair<std::string, std::string>> scripts{{"fig1_fgsm.gp", fig1_script(gp, dsname, c, titles)},
-                                                             {"fig2_distortions.gp", fig2_script(gp, dsname, s.images, c, titles)}};
+    std::vector<std::pair<std::string, std::string>> scripts{
+        {"fig1_fgsm.gp", fig1_script(gp, dsname, c, titles)},
+        {"fig2_distortions.gp", fig2_script(gp, dsname, s.images, c, titles)}};
     if (s.patches()) {
         scripts.emplace_back("fig3_patches.gp", fig3_script(gp, c, titles));
         scripts.emplace_back("fig4_weights.gp", fig4_script(gp, nets));
@@ -99,8 +103,10 @@ inline nlohmann::json plots_stage(const Setup& s, const Networks& nets, const Cu
         examples::write_text(s.out_dir + "/" + name, text);
         names.push_back(name);
         if (!gp) continue;
-        if (examples::run_gnuplot(s.out_dir, name)) pngs.push_back(name.substr(0, name.size() - 3) + ".png");
-        else std::fprintf(stderr, "reproduce: warning: gnuplot failed on %s/%s\n", s.out_dir.c_str(), name.c_str());
+        if (examples::run_gnuplot(s.out_dir, name))
+            pngs.push_back(name.substr(0, name.size() - 3) + ".png");
+        else
+            std::fprintf(stderr, "reproduce: warning: gnuplot failed on %s/%s\n", s.out_dir.c_str(), name.c_str());
     }
     if (!gp)
         std::fprintf(stderr,

@@ -19,27 +19,27 @@ struct Plan {
     std::string dataset;
     bool quick = false;
     std::uint64_t seed = 1;
-    std::size_t patches_copies = 250;      ///< Patches training set: the 4 images this many times
-    std::size_t train_limit = 0;           ///< first N training rows (0 = all)
+    std::size_t patches_copies = 250;  ///< Patches training set: the 4 images this many times
+    std::size_t train_limit = 0;       ///< first N training rows (0 = all)
     std::size_t control_epochs = 2;
-    std::size_t defense_epochs = 2;        ///< distillation teacher and student, fine-tuning
-    std::size_t eval_count = 0;            ///< test inputs for FGSM, DeepFool, APGD, FMN and the curves (0 = all)
-    std::size_t strong_count = 2000;       ///< of those, the first N for APGD and FMN (0 = all evaluated)
+    std::size_t defense_epochs = 2;   ///< distillation teacher and student, fine-tuning
+    std::size_t eval_count = 0;       ///< test inputs for FGSM, DeepFool, APGD, FMN and the curves (0 = all)
+    std::size_t strong_count = 2000;  ///< of those, the first N for APGD and FMN (0 = all evaluated)
     std::size_t jsma_count = 100;
     std::size_t boundary_count = 20;
     std::size_t boundary_iterations = 1000;
-    double fgsm_curve_step = 0.005;        ///< authors: 0 : 0.005 : 0.4
+    double fgsm_curve_step = 0.005;  ///< authors: 0 : 0.005 : 0.4
     std::size_t finetune_replace = 5000;
-    bool finetune_per_attack = true;       ///< fine-tune on DeepFool and JSMA images too
+    bool finetune_per_attack = true;  ///< fine-tune on DeepFool and JSMA images too
     double finetune_noise_std = 0.3;
     double finetune_blur_sigma = 1.0;
     double distill_temperature = 50.0;
     /// the adversarially trained column (defenses/adversarial.hpp): PGD-AT, or FGSM-RS in quick mode
     sleepnet::AdversarialTrainingMethod adversarial_method = sleepnet::AdversarialTrainingMethod::pgd;
     double adversarial_epsilon = 0.1;
-    std::size_t tune_budget = 0;           ///< sleep parameter search before sleeping (0 = off)
-    std::string tune_objective = "pgd";    ///< pgd (median minimal APGD eps) | fgsm (median minimal FGSM eps)
-    std::vector<std::string> reductions;   ///< what quick mode reduced, in words
+    std::size_t tune_budget = 0;          ///< sleep parameter search before sleeping (0 = off)
+    std::string tune_objective = "pgd";   ///< pgd (median minimal APGD eps) | fgsm (median minimal FGSM eps)
+    std::vector<std::string> reductions;  ///< what quick mode reduced, in words
 };
 
 inline nlohmann::json to_json(const Plan& p)
@@ -100,8 +100,10 @@ inline void reduce_mnist_like(Plan& p)
 inline void reduce_features(Plan& p)
 {
     reduce(p, 10, 1000);
-    p.reductions = {"distillation and fine-tuning: 10 epochs", "evaluation on 1,000 test inputs",
-                    "JSMA 50 inputs, Boundary 10 inputs x 300 steps", "FGSM curve step 0.01",
+    p.reductions = {"distillation and fine-tuning: 10 epochs",
+                    "evaluation on 1,000 test inputs",
+                    "JSMA 50 inputs, Boundary 10 inputs x 300 steps",
+                    "FGSM curve step 0.01",
                     "fine-tuning column: the FGSM-fine-tuned network for every attack",
                     "adversarial training column: FGSM with random start (full: PGD-AT, 10 steps)"};
 }
@@ -126,9 +128,12 @@ inline Plan make_plan(const std::string& dataset, bool quick, std::uint64_t seed
         p.tune_budget = 200;     // the preset barely changes our Patches net (docs/reproduce.md)
     }
     if (quick) {
-        if (dataset == "mnist" || dataset == "fashion") reduce_mnist_like(p);
-        else if (patches) p.reductions = {"none: Patches is small; quick and full runs are the same"};
-        else reduce_features(p);
+        if (dataset == "mnist" || dataset == "fashion")
+            reduce_mnist_like(p);
+        else if (patches)
+            p.reductions = {"none: Patches is small; quick and full runs are the same"};
+        else
+            reduce_features(p);
     }
     if (tune_budget >= 0) p.tune_budget = static_cast<std::size_t>(tune_budget);
     p.control_epochs = examples::defaults_for(dataset).epochs;
@@ -140,20 +145,39 @@ inline Plan make_plan(const std::string& dataset, bool quick, std::uint64_t seed
 /// as `sleep --seed S` does (tuned parameter files name that seed); stage k of the others
 /// uses seed + k.
 enum Stage : std::uint64_t {
-    s_data = 0, s_control = 0, s_sleep = 0, s_distill = 1, s_ft_fgsm = 2, s_ft_noise = 3, s_ft_blur = 4,
-    s_ft_deepfool = 5, s_ft_jsma = 6, s_boundary = 7, s_noise_curve = 8, s_tune = 9, s_adversarial = 10,
+    s_data = 0,
+    s_control = 0,
+    s_sleep = 0,
+    s_distill = 1,
+    s_ft_fgsm = 2,
+    s_ft_noise = 3,
+    s_ft_blur = 4,
+    s_ft_deepfool = 5,
+    s_ft_jsma = 6,
+    s_boundary = 7,
+    s_noise_curve = 8,
+    s_tune = 9,
+    s_adversarial = 10,
     s_strong = 11
 };
 
 /// Every stage's seed, by name (results.json "seeds").
 inline nlohmann::json stage_seeds(std::uint64_t seed)
 {
-    const std::pair<const char*, std::uint64_t> stages[] = {
-        {"data", s_data},                 {"control", s_control},         {"sleep", s_sleep},
-        {"distillation", s_distill},      {"finetune_fgsm", s_ft_fgsm},   {"finetune_noise", s_ft_noise},
-        {"finetune_blur", s_ft_blur},     {"finetune_deepfool", s_ft_deepfool}, {"finetune_jsma", s_ft_jsma},
-        {"boundary", s_boundary},         {"noise_curve", s_noise_curve}, {"tune", s_tune},
-        {"adversarial_training", s_adversarial}, {"strong_attacks", s_strong}};
+    const std::pair<const char*, std::uint64_t> stages[] = {{"data", s_data},
+                                                            {"control", s_control},
+                                                            {"sleep", s_sleep},
+                                                            {"distillation", s_distill},
+                                                            {"finetune_fgsm", s_ft_fgsm},
+                                                            {"finetune_noise", s_ft_noise},
+                                                            {"finetune_blur", s_ft_blur},
+                                                            {"finetune_deepfool", s_ft_deepfool},
+                                                            {"finetune_jsma", s_ft_jsma},
+                                                            {"boundary", s_boundary},
+                                                            {"noise_curve", s_noise_curve},
+                                                            {"tune", s_tune},
+                                                            {"adversarial_training", s_adversarial},
+                                                            {"strong_attacks", s_strong}};
     nlohmann::json j;
     for (const auto& st : stages) j[st.first] = seed + st.second;
     return j;

@@ -41,12 +41,12 @@ struct Setup {
     Plan plan;
     std::string out_dir;
     sleepnet::DataSplits<T> data;
-    sleepnet::Bounds bounds;                   ///< [0, 1] for images, the data's own range for feature vectors
-    std::size_t side = 0;                      ///< image side (images only)
+    sleepnet::Bounds bounds;  ///< [0, 1] for images, the data's own range for feature vectors
+    std::size_t side = 0;     ///< image side (images only)
     bool images = false;
-    sleepnet::matrix<T> ex;                    ///< the evaluated test rows
+    sleepnet::matrix<T> ex;  ///< the evaluated test rows
     sleepnet::label_vector ey;
-    std::vector<std::size_t> sizes;            ///< layer sizes of every network
+    std::vector<std::size_t> sizes;  ///< layer sizes of every network
     examples::DatasetDefaults defaults;
     sleepnet::AttackLoss attack_loss = sleepnet::AttackLoss::network;  ///< FGSM's gradient (--fgsm-loss)
 
@@ -102,8 +102,8 @@ inline Setup load_setup(Plan plan, const std::string& data_dir, const std::strin
 
 inline nlohmann::json to_json(const Setup& s)
 {
-    return {{"name", s.data.train.name},      {"train", s.data.train.size()}, {"test", s.data.test.size()},
-            {"dim", s.data.train.dim()},      {"classes", s.data.train.classes}, {"evaluated", s.ex.shape()[0]},
+    return {{"name", s.data.train.name},           {"train", s.data.train.size()},    {"test", s.data.test.size()},
+            {"dim", s.data.train.dim()},           {"classes", s.data.train.classes}, {"evaluated", s.ex.shape()[0]},
             {"bounds", {s.bounds.lo, s.bounds.hi}}};
 }
 

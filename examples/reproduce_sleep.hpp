@@ -42,13 +42,14 @@ inline SleepSource find_sleep_params(const std::string& dataset, const std::stri
     std::string file = params_file;
     if (file.empty()) {
         for (const fs::path& p : {fs::path(__FILE__).parent_path() / "params" / (dataset + ".json"),
-                                 fs::path("examples") / "params" / (dataset + ".json")})
+                                  fs::path("examples") / "params" / (dataset + ".json")})
             if (fs::exists(p)) {
                 file = p.string();
                 break;
             }
     }
-    if (file.empty()) return {sleepnet::sleep_preset(preset_for(dataset)), std::nullopt, "preset " + preset_for(dataset)};
+    if (file.empty())
+        return {sleepnet::sleep_preset(preset_for(dataset)), std::nullopt, "preset " + preset_for(dataset)};
     return {sleepnet::load_sleep_params(file), sleepnet::load_refit_options(file), "file " + file};
 }
 
@@ -150,10 +151,15 @@ inline void tune_before_sleep(const Setup& s, const Net& control, const sleepnet
     with_tune_objective(s, [&](const auto& obj, const char* what) {
         auto tr = sleepnet::tune_sleep(control, td, sleepnet::SearchSpace{}, obj, to, te, bar);
         const auto& best = tr.best();
-        info["tune"] = {{"budget", s.plan.tune_budget}, {"validation_rows", td.val_y.size()}, {"objective", obj.name()},
+        info["tune"] = {{"budget", s.plan.tune_budget},
+                        {"validation_rows", td.val_y.size()},
+                        {"objective", obj.name()},
                         {"control_value", sleepnet::json_number(tr.control_value)},
-                        {"best_value", sleepnet::json_number(best.value)}, {"best_feasible", best.feasible},
-                        {"best_accuracy", best.accuracy}, {"seconds", since(t0)}, {"started_from", src.source}};
+                        {"best_value", sleepnet::json_number(best.value)},
+                        {"best_feasible", best.feasible},
+                        {"best_accuracy", best.accuracy},
+                        {"seconds", since(t0)},
+                        {"started_from", src.source}};
         if (!best.feasible) return;
         src.params = tr.best_params();
         src.source = std::string("tuned (tune_sleep, ") + what + " on training data) from " + src.source;

@@ -43,8 +43,11 @@ inline std::vector<double> strong_eps(const std::string& attack)
 
 inline nlohmann::json to_json(const AttackScore& a)
 {
-    nlohmann::json j = {{"score", sleepnet::json_number(a.score)}, {"success_rate", a.success},
-                        {"attempted", a.attempted}, {"inputs", a.count}, {"seconds", a.seconds}};
+    nlohmann::json j = {{"score", sleepnet::json_number(a.score)},
+                        {"success_rate", a.success},
+                        {"attempted", a.attempted},
+                        {"inputs", a.count},
+                        {"seconds", a.seconds}};
     if (!a.robust_accuracy.empty()) j["robust_accuracy"] = a.robust_accuracy;
     return j;
 }
@@ -60,9 +63,12 @@ inline std::string fmt(double v, const char* f = "%.4f")
 /// The rows of Table 1, in order, with their titles.
 inline const std::vector<std::pair<std::string, std::string>>& attack_rows()
 {
-    static const std::vector<std::pair<std::string, std::string>> rows{
-        {"fgsm", "FGSM"},     {"deepfool", "DeepFool"},         {"jsma", "JSMA"},
-        {"boundary", "Boundary Attack"}, {"apgd", "APGD L-inf (min eps)"}, {"fmn", "FMN L2 (min norm)"}};
+    static const std::vector<std::pair<std::string, std::string>> rows{{"fgsm", "FGSM"},
+                                                                       {"deepfool", "DeepFool"},
+                                                                       {"jsma", "JSMA"},
+                                                                       {"boundary", "Boundary Attack"},
+                                                                       {"apgd", "APGD L-inf (min eps)"},
+                                                                       {"fmn", "FMN L2 (min norm)"}};
     return rows;
 }
 
@@ -148,17 +154,21 @@ inline AttackScore attack_network(const Setup& s, const std::string& atk, const 
         sleepnet::FgsmOptions o;
         o.bounds = s.bounds;
         o.loss = s.attack_loss;
-        return run_chunked(label, s.ex, s.ey, true, [&](const auto& x, const auto& y) { return sleepnet::fgsm(net, x, y, o); }, 250);
+        return run_chunked(
+            label, s.ex, s.ey, true, [&](const auto& x, const auto& y) { return sleepnet::fgsm(net, x, y, o); }, 250);
     }
     if (atk == "deepfool") {
         const auto o = deepfool_options(s);
-        return run_chunked(label, s.ex, s.ey, false, [&](const auto& x, const auto& y) { return sleepnet::deepfool(net, x, y, o); }, 500);
+        return run_chunked(
+            label, s.ex, s.ey, false, [&](const auto& x, const auto& y) { return sleepnet::deepfool(net, x, y, o); },
+            500);
     }
     if (atk == "jsma") {
         const std::size_t n = std::min(s.plan.jsma_count, s.data.test.size());
         const auto o = jsma_options(s);
-        return run_chunked(label, rows_of(s.data.test.x, n), rows_of(s.data.test.y, n), false,
-                           [&](const auto& x, const auto& y) { return sleepnet::jsma(net, x, y, o); }, 10);
+        return run_chunked(
+            label, rows_of(s.data.test.x, n), rows_of(s.data.test.y, n), false,
+            [&](const auto& x, const auto& y) { return sleepnet::jsma(net, x, y, o); }, 10);
     }
     if (atk == "boundary") {
         const std::size_t n = std::min(s.plan.boundary_count, s.data.test.size());
@@ -166,8 +176,9 @@ inline AttackScore attack_network(const Setup& s, const std::string& atk, const 
         o.bounds = s.bounds;
         o.iterations = s.plan.boundary_iterations;
         sleepnet::default_engine e(s.plan.seed + s_boundary);
-        return run_chunked(label, rows_of(s.data.test.x, n), rows_of(s.data.test.y, n), false,
-                           [&](const auto& x, const auto& y) { return sleepnet::boundary(net, x, y, o, e); }, 2);
+        return run_chunked(
+            label, rows_of(s.data.test.x, n), rows_of(s.data.test.y, n), false,
+            [&](const auto& x, const auto& y) { return sleepnet::boundary(net, x, y, o, e); }, 2);
     }
     return run_strong(s, atk, net, label);
 }
@@ -231,8 +242,8 @@ inline nlohmann::json table1_notes(const Setup& s)
 {
     const std::string fgsm_grad =
         s.attack_loss == sleepnet::AttackLoss::cross_entropy ? "softmax cross-entropy" : "authors' MSE training loss";
-    return {{"fgsm", "score = median minimal epsilon (Foolbox grid, 1000 steps in (0, 1]), gradient of the " + fgsm_grad +
-                         "; a single step: a high score is not evidence of robustness (gradient masking)"},
+    return {{"fgsm", "score = median minimal epsilon (Foolbox grid, 1000 steps in (0, 1]), gradient of the " +
+                         fgsm_grad + "; a single step: a high score is not evidence of robustness (gradient masking)"},
             {"apgd", "score = median minimal L-inf epsilon of APGD (cross-entropy then margin loss, 100 steps each, "
                      "bisection to 1e-3 in (0, 1]); robust_accuracy at eps 0.05, 0.1, 0.15, 0.2 read off the "
                      "per-input minimal eps"},
@@ -257,7 +268,8 @@ inline std::string robust_accuracy_text(const Networks& nets, Scores& scores)
     std::ostringstream t;
     for (const std::string atk : {"apgd", "fmn"}) {
         const auto eps = strong_eps(atk);
-        t << "Robust accuracy, " << (atk == "apgd" ? "APGD L-inf" : "FMN L2") << " (inputs correct and unbroken at the budget):\n";
+        t << "Robust accuracy, " << (atk == "apgd" ? "APGD L-inf" : "FMN L2")
+          << " (inputs correct and unbroken at the budget):\n";
         char line[256];
         std::snprintf(line, sizeof line, "  %-22s", "budget");
         t << line;
@@ -299,8 +311,10 @@ inline std::string table1_text(const Setup& s, const Networks& nets, Scores& sco
          "not robustness.\nFine-tuning column: ";
     const auto& rows = attack_rows();
     for (std::size_t i = 0; i < rows.size(); ++i)
-        t << rows[i].second << " -> " << network_for(nets, rows[i].first, "finetuned") << (i + 1 < rows.size() ? ", " : "\n");
-    t << "Adversarial training column: " << nets.at("adversarial").title << ", eps " << s.plan.adversarial_epsilon << "\n";
+        t << rows[i].second << " -> " << network_for(nets, rows[i].first, "finetuned")
+          << (i + 1 < rows.size() ? ", " : "\n");
+    t << "Adversarial training column: " << nets.at("adversarial").title << ", eps " << s.plan.adversarial_epsilon
+      << "\n";
     t << "Clean test accuracy:";
     for (const auto& nw : nets.list()) t << ' ' << nw.key << ' ' << fmt(nw.info["test_accuracy"].get<double>());
     t << '\n';
@@ -316,8 +330,9 @@ inline std::string table1_csv(const Networks& nets, Scores& scores)
         for (const auto& col : table_columns()) {
             const std::string key = network_for(nets, row.first, col);
             const auto& a = scores[key][row.first];
-            csv << row.first << ',' << key << ',' << col << ',' << (std::isfinite(a.score) ? fmt(a.score, "%.6g") : "inf")
-                << ',' << a.success << ',' << a.attempted << ',' << a.count << '\n';
+            csv << row.first << ',' << key << ',' << col << ','
+                << (std::isfinite(a.score) ? fmt(a.score, "%.6g") : "inf") << ',' << a.success << ',' << a.attempted
+                << ',' << a.count << '\n';
         }
     }
     return csv.str();

@@ -41,8 +41,11 @@ inline void train_control(const Setup& s, Networks& nets)
     examples::TrainProgress prog;
     auto rep = sleepnet::train(control, s.data.train, sleepnet::MseLoss{}, sgd, e, prog);
     nets.add("control", "Control", std::move(control),
-             {{"epochs", sgd.epochs}, {"learning_rate", sgd.learning_rate}, {"dropout", s.defaults.dropout},
-              {"final_epoch_loss", rep.final_epoch_loss}, {"seconds", rep.seconds}});
+             {{"epochs", sgd.epochs},
+              {"learning_rate", sgd.learning_rate},
+              {"dropout", s.defaults.dropout},
+              {"final_epoch_loss", rep.final_epoch_loss},
+              {"seconds", rep.seconds}});
 }
 
 /// Defensive distillation at T = 50, lr scaled by T (docs/defenses.md).
@@ -105,7 +108,8 @@ inline void train_finetuned(const Setup& s, Networks& nets, StageTimes& times)
     fr.loss = s.attack_loss;
     fr.bounds = s.bounds;
     times.time("ft_fgsm", [&] {
-        finetune_one(s, nets, "ft_fgsm", "Fine-tuned (FGSM)", s_ft_fgsm, sleepnet::fgsm_random_step_generator(control, fr),
+        finetune_one(s, nets, "ft_fgsm", "Fine-tuned (FGSM)", s_ft_fgsm,
+                     sleepnet::fgsm_random_step_generator(control, fr),
                      {{"kind", "fgsm_random_step"}, {"max_epsilon", fr.max_epsilon}, {"per_pixel", fr.per_pixel}});
     });
     times.time("ft_noise", [&] {
@@ -156,10 +160,12 @@ inline void train_adversarial(const Setup& s, Networks& nets)
     examples::TrainProgress prog;
     auto rep = sleepnet::adversarial_train(net, s.data.train, sleepnet::MseLoss{}, sgd, adv, e, prog);
     const std::string title = adv.method == sleepnet::AdversarialTrainingMethod::pgd ? "Adversarial training (PGD)"
-                                                                                      : "Adversarial training (FGSM-RS)";
+                                                                                     : "Adversarial training (FGSM-RS)";
     nets.add("adversarial", title, std::move(net),
-             {{"options", sleepnet::to_json(adv)}, {"epochs", sgd.epochs},
-              {"final_epoch_loss", rep.final_epoch_loss}, {"seconds", rep.seconds}});
+             {{"options", sleepnet::to_json(adv)},
+              {"epochs", sgd.epochs},
+              {"final_epoch_loss", rep.final_epoch_loss},
+              {"seconds", rep.seconds}});
 }
 
 }  // namespace repro

@@ -187,7 +187,8 @@ int run(const Args& a)
     const auto params = sleep_params(a);
     const auto refit = refit_options(a);
     const auto info = sleepnet::read_model_info(a.model_dir);
-    return examples::with_precision(info.dtype, [&](auto zero) { return sleep_model<decltype(zero)>(a, params, refit); });
+    return examples::with_precision(info.dtype,
+                                    [&](auto zero) { return sleep_model<decltype(zero)>(a, params, refit); });
 }
 
 }  // namespace

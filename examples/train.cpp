@@ -52,7 +52,8 @@ void add_options(CLI::App& app, Args& a)
     app.add_option("--init-scale", a.init_scale, "half-width of the uniform initialisation");
     app.add_option("--weight-decay", a.weight_decay, "L2 weight decay");
     app.add_option("--dtype", a.dtype, "float32 | float64");
-    app.add_option("--adversarial", a.adversarial, "adversarial training (the reference defense): pgd (Madry) | fgsm-rs (Wong)");
+    app.add_option("--adversarial", a.adversarial,
+                   "adversarial training (the reference defense): pgd (Madry) | fgsm-rs (Wong)");
     app.add_option("--adv-eps", a.adv.epsilon, "adversarial training: L-inf budget");
     app.add_option("--adv-steps", a.adv.steps, "adversarial training: PGD steps per batch");
 }
@@ -122,8 +123,8 @@ void announce(const Args& a, const sleepnet::DataSplits<T>& data, const std::vec
 /// Trains with the loss named by --loss, adversarially when `adv` is set.
 template <class T, class Engine>
 sleepnet::TrainReport fit(sleepnet::DenseNetwork<T>& net, const sleepnet::Dataset<T>& train, const Args& a,
-                          const sleepnet::SgdOptions& sgd, const std::optional<sleepnet::AdversarialTrainingOptions>& adv,
-                          Engine& engine)
+                          const sleepnet::SgdOptions& sgd,
+                          const std::optional<sleepnet::AdversarialTrainingOptions>& adv, Engine& engine)
 {
     examples::TrainProgress progress;
     auto with_loss = [&](const auto& loss) {

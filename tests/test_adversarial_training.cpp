@@ -128,7 +128,8 @@ TEST_CASE("training attack: every crafted row is inside the eps ball and the bou
                     double worst = 0.0;
                     std::size_t moved = 0;
                     for (std::size_t i = 0; i < 60; ++i) {
-                        const double dist = perturbation_norm(adv.data() + i * 30, x.data() + i * 30, 30, Norm::linf, b);
+                        const double dist =
+                            perturbation_norm(adv.data() + i * 30, x.data() + i * 30, 30, Norm::linf, b);
                         worst = std::max(worst, dist);
                         moved += dist > 0.0 ? 1 : 0;
                     }
@@ -378,22 +379,26 @@ TEST_CASE("adversarial training: bad options and input get clear exceptions nami
         change(o);
         return o;
     };
-    CHECK(contains(msg(with([](auto& o) { o.epsilon = 0.0; })), "AdversarialTrainingOptions: epsilon must be finite and > 0, got 0"));
+    CHECK(contains(msg(with([](auto& o) { o.epsilon = 0.0; })),
+                   "AdversarialTrainingOptions: epsilon must be finite and > 0, got 0"));
     CHECK(contains(msg(with([](auto& o) { o.epsilon = NAN; })), "epsilon"));
     CHECK(contains(msg(with([](auto& o) { o.steps = 0; })), "steps must be > 0"));
     CHECK(contains(msg(with([](auto& o) { o.step_size = -0.1; })), "step_size must be finite and >= 0"));
     CHECK(contains(msg(with([](auto& o) { o.clean_fraction = 1.0; })), "clean_fraction must be in [0, 1), got 1"));
     CHECK(contains(msg(with([](auto& o) { o.clean_fraction = -0.5; })), "clean_fraction"));
-    CHECK(contains(msg(with([](auto& o) { o.attack_loss = LogitLoss::dlr; })), "attack_loss must be ce or margin, got dlr"));
+    CHECK(contains(msg(with([](auto& o) { o.attack_loss = LogitLoss::dlr; })),
+                   "attack_loss must be ce or margin, got dlr"));
     CHECK(contains(msg(with([](auto& o) { o.bounds = Bounds{1.0, 0.0}; })), "bounds must satisfy lo < hi"));
     // fgsm_rs ignores steps
-    CHECK(msg(with([](auto& o) { o.method = AdversarialTrainingMethod::fgsm_rs; o.steps = 0; })) == "<nothing thrown>");
+    CHECK(msg(with([](auto& o) {
+              o.method = AdversarialTrainingMethod::fgsm_rs;
+              o.steps = 0;
+          })) == "<nothing thrown>");
     // SGD options, data outside the bounds, labels, shapes, classes
     SgdOptions bad_sgd;
     bad_sgd.batch_size = 0;
-    CHECK(contains(message_of<invalid_argument>([&] {
-                       adversarial_train(net, data, MseLoss{}, bad_sgd, AdversarialTrainingOptions{}, eng);
-                   }),
+    CHECK(contains(message_of<invalid_argument>(
+                       [&] { adversarial_train(net, data, MseLoss{}, bad_sgd, AdversarialTrainingOptions{}, eng); }),
                    "batch_size"));
     AdversarialTrainingOptions narrow;
     narrow.bounds = Bounds{0.0, 0.5};
@@ -407,7 +412,8 @@ TEST_CASE("adversarial training: bad options and input get clear exceptions nami
                    "label 2 of input 4"));
     label_vector short_y = xt::view(data.y, xt::range(0, 10));
     CHECK(contains(message_of<invalid_argument>([&] {
-                       adversarial_train(net, data.x, short_y, MseLoss{}, SgdOptions{}, AdversarialTrainingOptions{}, eng);
+                       adversarial_train(net, data.x, short_y, MseLoss{}, SgdOptions{}, AdversarialTrainingOptions{},
+                                         eng);
                    }),
                    "20 inputs but 10 labels"));
     Dataset<float> three = data;
@@ -418,9 +424,8 @@ TEST_CASE("adversarial training: bad options and input get clear exceptions nami
                    "has 3 classes, the network has 2 outputs"));
     DenseNetwork<float> one_out({9, 1});
     label_vector zeros = xt::zeros<std::size_t>({20});
-    CHECK(contains(message_of<invalid_argument>([&] {
-                       training_adversarials(one_out, data.x, zeros, AdversarialTrainingOptions{}, eng);
-                   }),
+    CHECK(contains(message_of<invalid_argument>(
+                       [&] { training_adversarials(one_out, data.x, zeros, AdversarialTrainingOptions{}, eng); }),
                    "at least 2 classes"));
     CHECK(contains(message_of<invalid_argument>([] { adversarial_training_method_from_string("free"); }),
                    "unknown adversarial training method 'free'"));

@@ -25,7 +25,6 @@ using Mat = matrix<double>;
 
 namespace {
 
-
 label_vector labels(std::initializer_list<std::size_t> v)
 {
     label_vector y = label_vector::from_shape({v.size()});
@@ -244,12 +243,16 @@ TEST_CASE("correlation difference and bad input")
     CHECK(contains(message_of<invalid_argument>([&] { correlation_difference(ca, cp); }),
                    "correlation_difference: the analyses differ (method class_means vs mean_pairwise"));
 
-    CHECK(message_of<invalid_argument>([&] { layer_correlations(a, Mat::from_shape({0, 4}), label_vector::from_shape({0}), 2); }) ==
-          "layer_correlations: no inputs (x has 0 rows)");
-    CHECK(contains(message_of<invalid_argument>([&] { layer_correlations(a, Mat::from_shape({3, 3}), y, 2); }),
+    CHECK(message_of<invalid_argument>([&] {
+              layer_correlations(a, Mat::from_shape({0, 4}), label_vector::from_shape({0}), 2);
+          }) == "layer_correlations: no inputs (x has 0 rows)");
+    CHECK(contains(message_of<invalid_argument>([&] {
+                       layer_correlations(a, Mat::from_shape({3, 3}), y, 2);
+                   }),
                    "layer_correlations: input has shape (3, 3)"));
-    CHECK(message_of<invalid_argument>([&] { layer_correlations(a, x, labels({0, 1}), 2); }) ==
-          "layer_correlations: x has 10 rows but y has 2 labels");
+    CHECK(message_of<invalid_argument>([&] {
+              layer_correlations(a, x, labels({0, 1}), 2);
+          }) == "layer_correlations: x has 10 rows but y has 2 labels");
     CHECK(message_of<invalid_argument>([&] { layer_correlations(a, x, y, 1); }) ==
           "layer_correlations: label y(1) = 1 is not < classes = 1");
     CHECK(message_of<invalid_argument>([&] { layer_correlations(a, x, y, 3); }) ==
@@ -327,9 +330,8 @@ TEST_CASE("weight spread on a hand-built weight matrix equals the hand-computed 
 {
     // 3 classes, 6 pixels. prototypes: class 0 ON {0, 1, 2}, class 1 ON {2, 3}, class 2 ON {4}
     const Mat proto = {{1, 1, 1, 0, 0, 0}, {0, 0, 1, 1, 0, 0}, {0, 0, 0, 0, 1, 0}};
-    const Mat w = {{0.5, 0.3, 0.1, -0.2, -0.4, 0.0},
-                   {0.2, -0.1, 0.0, 0.6, 0.1, -0.3},
-                   {-0.5, 0.0, 0.2, 0.1, 0.9, -0.1}};
+    const Mat w = {
+        {0.5, 0.3, 0.1, -0.2, -0.4, 0.0}, {0.2, -0.1, 0.0, 0.6, 0.1, -0.3}, {-0.5, 0.0, 0.2, 0.1, 0.9, -0.1}};
     const auto s = weight_spread(w, proto);
     REQUIRE(s.classes.size() == 3);
     // class 0: ON {0,1,2} (2 overlapping with class 1), OFF {3,4,5}
@@ -363,10 +365,14 @@ TEST_CASE("weight spread on a hand-built weight matrix equals the hand-computed 
     CHECK(scatter[1]["category"] == nlohmann::json({"off", "off", "overlap", "on", "off", "off"}));
     CHECK(scatter[1]["weights"][3] == 0.6);
 
-    CHECK(contains(message_of<invalid_argument>([&] { weight_spread(w, Mat::from_shape({3, 5})); }),
+    CHECK(contains(message_of<invalid_argument>([&] {
+                       weight_spread(w, Mat::from_shape({3, 5}));
+                   }),
                    "weight_spread: weights have shape (3, 6) but the prototypes have shape (3, 5)"));
     const Mat all_on = {{1, 1}, {0, 1}};
-    CHECK(contains(message_of<invalid_argument>([&] { weight_spread(Mat::from_shape({2, 2}), all_on); }),
+    CHECK(contains(message_of<invalid_argument>([&] {
+                       weight_spread(Mat::from_shape({2, 2}), all_on);
+                   }),
                    "weight_spread: the prototype of class 0 has 2 ON and 0 OFF pixels"));
     CHECK(message_of<invalid_argument>([&] { weight_spread(net, proto, 1); }) ==
           "weight_spread: layer 1 out of range (network has 1 weight layers)");
@@ -405,7 +411,8 @@ TEST_CASE("Patches: prototypes are the images, a trained one-layer network has p
     }
     Dataset<double> empty;
     empty.name = "none";
-    CHECK(message_of<invalid_argument>([&] { class_prototypes(empty); }) == "class_prototypes: data set 'none' is empty");
+    CHECK(message_of<invalid_argument>([&] { class_prototypes(empty); }) ==
+          "class_prototypes: data set 'none' is empty");
 }
 
 TEST_CASE("weight grid: tiles in row-major order with padding, per-tile normalization")

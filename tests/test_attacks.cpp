@@ -163,7 +163,8 @@ TEST_CASE("attack invariants: misclassified skipped, bounds, verification, batch
     for (std::size_t i = 0; i < 30; ++i) {
         const auto& f = i < 11 ? fa.samples[i] : fb.samples[i - 11];
         const auto& dd = i < 11 ? da.samples[i] : db.samples[i - 11];
-        const bool same_eps = f.epsilon == rf.samples[i].epsilon || (std::isnan(f.epsilon) && std::isnan(rf.samples[i].epsilon));
+        const bool same_eps =
+            f.epsilon == rf.samples[i].epsilon || (std::isnan(f.epsilon) && std::isnan(rf.samples[i].epsilon));
         CHECK(same_eps);
         CHECK(dd.distance == rd.samples[i].distance);
     }

@@ -92,7 +92,8 @@ TEST_CASE("affine model: every check passes, no masking suspected")
     const auto& apgd = curve(r.linf_curves, "apgd");
     for (std::size_t k = 0; k < r.epsilons.size(); ++k) {
         std::size_t robust = 0;
-        for (std::size_t i = 0; i < 40; ++i) robust += affine_distance(a.net, a.x, i, a.y(i), Norm::linf) > r.epsilons[k];
+        for (std::size_t i = 0; i < 40; ++i)
+            robust += affine_distance(a.net, a.x, i, a.y(i), Norm::linf) > r.epsilons[k];
         CHECK(apgd[k] == doctest::Approx(robust / 40.0).epsilon(0.03));
     }
 }
@@ -108,8 +109,8 @@ TEST_CASE("saturated softmax (logits x 1e4): cross-entropy alone is masked and t
     {
         INFO(summary(masked));
         CHECK(masked.masking_suspected());
-        CHECK_FALSE(passed(masked, audit_checks::margin));       // margin alone breaks what CE cannot
-        CHECK(masked.check(audit_checks::margin)->masking);      // and the attack audited is CE only
+        CHECK_FALSE(passed(masked, audit_checks::margin));   // margin alone breaks what CE cannot
+        CHECK(masked.check(audit_checks::margin)->masking);  // and the attack audited is CE only
         CHECK(contains(masked.check(audit_checks::margin)->detail, "median top softmax probability 1: saturated"));
         CHECK_FALSE(passed(masked, audit_checks::reaches_zero));  // CE-APGD does not move even at eps 1
         CHECK_FALSE(passed(masked, audit_checks::black_box));     // Square does not need the gradient
@@ -126,7 +127,8 @@ TEST_CASE("saturated softmax (logits x 1e4): cross-entropy alone is masked and t
     CHECK(r.check(audit_checks::margin)->masking);
     CHECK(r.converged());
     std::size_t robust = 0;
-    for (std::size_t i = 0; i < a.y.size(); ++i) robust += affine_distance(a.net, a.x, i, a.y(i), Norm::linf) > o.epsilon;
+    for (std::size_t i = 0; i < a.y.size(); ++i)
+        robust += affine_distance(a.net, a.x, i, a.y(i), Norm::linf) > o.epsilon;
     CHECK(r.robust_accuracy == doctest::Approx(static_cast<double>(robust) / static_cast<double>(a.y.size())));
     CHECK(masked.robust_accuracy == r.robust_accuracy);  // Square and the margin-free runs reach the same inputs
     for (const char* name : {audit_checks::iterative, audit_checks::reaches_zero, audit_checks::black_box,
@@ -292,11 +294,18 @@ TEST_CASE("bad options and arguments: exceptions name the field")
         return message_of<invalid_argument>([&] { audit(a.net, a.x, a.y, nullptr, o, eng); });
     };
     CHECK(contains(msg([](AuditOptions& o) { o.epsilons.clear(); }), "AuditOptions: epsilons must not be empty"));
-    CHECK(contains(msg([](AuditOptions& o) { o.epsilons = {0.1, 0.05}; }), "AuditOptions: epsilons must be strictly increasing"));
-    CHECK(contains(msg([](AuditOptions& o) { o.epsilons = {0.0, 0.1}; }), "AuditOptions: epsilons must be finite and > 0"));
+    CHECK(contains(msg([](AuditOptions& o) {
+                       o.epsilons = {0.1, 0.05};
+                   }),
+                   "AuditOptions: epsilons must be strictly increasing"));
+    CHECK(contains(msg([](AuditOptions& o) {
+                       o.epsilons = {0.0, 0.1};
+                   }),
+                   "AuditOptions: epsilons must be finite and > 0"));
     CHECK(contains(msg([](AuditOptions& o) { o.epsilon = 0.0; }), "AuditOptions: epsilon must be finite and > 0"));
     CHECK(contains(msg([](AuditOptions& o) { o.attack.norm = Norm::l2; }), "AuditOptions: attack.norm must be linf"));
-    CHECK(contains(msg([](AuditOptions& o) { o.attack.steps = 0; }), "AuditOptions: attack: PgdOptions: steps must be > 0"));
+    CHECK(contains(msg([](AuditOptions& o) { o.attack.steps = 0; }),
+                   "AuditOptions: attack: PgdOptions: steps must be > 0"));
     CHECK(contains(msg([](AuditOptions& o) { o.attack.losses = {LogitLoss::targeted_dlr}; }),
                    "AuditOptions: attack: PgdOptions: loss dlr-t needs at least 4 classes"));
     CHECK(contains(msg([](AuditOptions& o) { o.search.tolerance = 0.0; }),
@@ -305,7 +314,10 @@ TEST_CASE("bad options and arguments: exceptions name the field")
     CHECK(contains(msg([](AuditOptions& o) { o.noise_draws = 0; }), "AuditOptions: noise_draws must be > 0"));
     CHECK(contains(msg([](AuditOptions& o) { o.tolerance = 1.0; }), "AuditOptions: tolerance must be in [0, 1)"));
     CHECK(contains(msg([](AuditOptions& o) { o.l2_max = -1.0; }), "AuditOptions: l2_max must be finite and > 0"));
-    CHECK(contains(msg([](AuditOptions& o) { o.l2_norms = {1.0, 1.0}; }), "AuditOptions: l2_norms must be strictly increasing"));
+    CHECK(contains(msg([](AuditOptions& o) {
+                       o.l2_norms = {1.0, 1.0};
+                   }),
+                   "AuditOptions: l2_norms must be strictly increasing"));
     AuditOptions no_l2;  // the L2 fields are not read without l2
     no_l2.l2 = false;
     no_l2.l2_norms.clear();
@@ -340,7 +352,7 @@ TEST_CASE("the CE-vs-margin check says masking for a saturated softmax or a CE-o
 {
     const auto margin = first_broken(7);  // robust accuracy 0.3
     const auto ce = first_broken(2);      // 0.8
-    AuditOptions o;  // attack: CE then margin
+    AuditOptions o;                       // attack: CE then margin
     const auto flat = detail::audit_margin_check(margin, ce, 0.25, o);
     CHECK_FALSE(flat.pass);
     CHECK(flat.value == doctest::Approx(0.5));

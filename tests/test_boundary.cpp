@@ -163,10 +163,11 @@ TEST_CASE("boundary: affine model, the analytic minimal distance is approached f
         CHECK(t.size() == s.iterations + 1);
         CHECK(t.back() == doctest::Approx(s.distance).epsilon(1e-12));
         CHECK(t.front() > s.distance);
-        MESSAGE(std::setprecision(9) << "input " << i << ": start " << std::sqrt(t.front() / minimal[i]) << " x minimal L2, end "
-                         << std::sqrt(s.distance / minimal[i]) << " x, steps " << s.iterations);
-        CHECK(s.distance >= minimal[i]);                    // from above
-        CHECK(std::sqrt(s.distance / minimal[i]) < 1.01);   // L2 within 1% (asked: a factor 1.5)
+        MESSAGE(std::setprecision(9) << "input " << i << ": start " << std::sqrt(t.front() / minimal[i])
+                                     << " x minimal L2, end " << std::sqrt(s.distance / minimal[i]) << " x, steps "
+                                     << s.iterations);
+        CHECK(s.distance >= minimal[i]);                   // from above
+        CHECK(std::sqrt(s.distance / minimal[i]) < 1.01);  // L2 within 1% (asked: a factor 1.5)
     }
 }
 
@@ -386,7 +387,8 @@ TEST_CASE("boundary: inputs beyond one internal group give the same per-input re
     default_engine e1(4), e2(4);
     const auto all = boundary(net, x, y, o, e1);
     for (std::size_t i = 0; i < detail::boundary_group; ++i) rng::bits64(e2);
-    const auto tail = boundary(net, rows(x, detail::boundary_group, n), sub_labels(y, detail::boundary_group, n), o, e2);
+    const auto tail =
+        boundary(net, rows(x, detail::boundary_group, n), sub_labels(y, detail::boundary_group, n), o, e2);
     check_same(all, detail::boundary_group, tail);
     CHECK(all.successes() > n / 2);
 }

@@ -148,9 +148,9 @@ TEST_CASE("check::in_range honours each kind of interval end and prints the boun
           "w: p must be in (0, 100], got 0.000000");
     CHECK(message_of<invalid_argument>([] { check::in_range("w", "f", 3.0, -0.5, 2.5, Interval::closed); }) ==
           "w: f must be in [-0.5, 2.5], got 3.000000");
-    CHECK(message_of<invalid_argument>(
-              [] { check::in_range("w", "f", 1.0, 0.0, 1.0, Interval::closed_open, "(1 is clean training)"); }) ==
-          "w: f must be in [0, 1), got 1.000000 (1 is clean training)");
+    CHECK(message_of<invalid_argument>([] {
+              check::in_range("w", "f", 1.0, 0.0, 1.0, Interval::closed_open, "(1 is clean training)");
+          }) == "w: f must be in [0, 1), got 1.000000 (1 is clean training)");
 }
 
 TEST_CASE("validate functions built on check keep their messages word for word")

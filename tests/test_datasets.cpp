@@ -26,17 +26,17 @@ using namespace sleepnet;
 namespace {
 
 std::string tmp_dir(const std::string& sub) { return test_support::fresh_dir("datasets", sub); }
-using test_support::message_of;
 using test_support::contains;
+using test_support::message_of;
 
 // Checks the exception type and that its message contains both parts.
-#define CHECK_THROWS_SAYING(expr, Ex, part1, part2)                     \
-    do {                                                                \
-        CHECK_THROWS_AS((void)(expr), Ex);                              \
-        const std::string msg_ = message_of<Ex>([&] { (void)(expr); }); \
-        INFO("message: " << msg_);                                      \
-        CHECK(contains(msg_, part1));                                   \
-        CHECK(contains(msg_, part2));                                   \
+#define CHECK_THROWS_SAYING(expr, Ex, part1, part2)                                                                    \
+    do {                                                                                                               \
+        CHECK_THROWS_AS((void)(expr), Ex);                                                                             \
+        const std::string msg_ = message_of<Ex>([&] { (void)(expr); });                                                \
+        INFO("message: " << msg_);                                                                                     \
+        CHECK(contains(msg_, part1));                                                                                  \
+        CHECK(contains(msg_, part2));                                                                                  \
     } while (0)
 
 /// 5 samples x 3 features; x(i, j) = 10 i + j, labels 0 1 2 0 1.
@@ -45,8 +45,7 @@ Dataset<float> small()
     Dataset<float> d;
     d.x = matrix<float>({5, 3});
     for (std::size_t i = 0; i < 5; ++i)
-        for (std::size_t j = 0; j < 3; ++j)
-            d.x(i, j) = static_cast<float>(10 * i + j);
+        for (std::size_t j = 0; j < 3; ++j) d.x(i, j) = static_cast<float>(10 * i + j);
     d.y = label_vector{0, 1, 2, 0, 1};
     d.classes = 3;
     d.name = "small";

@@ -22,7 +22,6 @@ using Mat = matrix<double>;
 
 namespace {
 
-
 // three noisy blobs in 6 dimensions
 Dataset<double> blobs(std::size_t n, std::uint64_t seed)
 {
@@ -278,34 +277,49 @@ TEST_CASE("distillation: bad input gets clear exceptions")
     for (double t : {0.0, -1.0, std::nan(""), std::numeric_limits<double>::infinity()}) {
         auto bad = opt;
         bad.temperature = t;
-        CHECK(test_support::contains(message_of<invalid_argument>([&] { distill(data, {6, 3}, bad, eng); }),
+        CHECK(test_support::contains(message_of<invalid_argument>([&] {
+                                         distill(data, {6, 3}, bad, eng);
+                                     }),
                                      "distill: temperature must be finite and > 0"));
     }
     DenseNetwork<double> net({6, 3}, distillation_network_options());
     CHECK(test_support::contains(message_of<invalid_argument>([&] { soft_labels(net, data.x, 0.0); }),
                                  "soft_labels: temperature must be finite and > 0, got 0"));
-    CHECK(test_support::contains(message_of<invalid_argument>([&] { soft_labels(net, Mat::from_shape({0, 6}), 1.0); }),
+    CHECK(test_support::contains(message_of<invalid_argument>([&] {
+                                     soft_labels(net, Mat::from_shape({0, 6}), 1.0);
+                                 }),
                                  "soft_labels: no inputs"));
-    CHECK(test_support::contains(message_of<invalid_argument>([&] { soft_labels(net, Mat::from_shape({2, 5}), 1.0); }),
+    CHECK(test_support::contains(message_of<invalid_argument>([&] {
+                                     soft_labels(net, Mat::from_shape({2, 5}), 1.0);
+                                 }),
                                  "soft_labels: input has shape (2, 5)"));
-    CHECK(test_support::contains(message_of<invalid_argument>([&] { distill(data, {6, 4}, opt, eng); }),
+    CHECK(test_support::contains(message_of<invalid_argument>([&] {
+                                     distill(data, {6, 4}, opt, eng);
+                                 }),
                                  "has 3 classes but sizes ends with 4"));
-    CHECK(test_support::contains(message_of<invalid_argument>([&] { distill(data, {5, 3}, opt, eng); }),
+    CHECK(test_support::contains(message_of<invalid_argument>([&] {
+                                     distill(data, {5, 3}, opt, eng);
+                                 }),
                                  "distill: x has shape (12, 6) but sizes starts with 5"));
-    CHECK(test_support::contains(
-        message_of<invalid_argument>([&] { distill(data.x, Mat::from_shape({11, 3}), {6, 3}, opt, eng); }),
-        "distill: targets have shape (11, 3), expected (12, 3)"));
-    CHECK(test_support::contains(
-        message_of<invalid_argument>([&] { distill(Mat::from_shape({0, 6}), Mat::from_shape({0, 3}), {6, 3}, opt, eng); }),
-        "distill: no training samples"));
+    CHECK(test_support::contains(message_of<invalid_argument>([&] {
+                                     distill(data.x, Mat::from_shape({11, 3}), {6, 3}, opt, eng);
+                                 }),
+                                 "distill: targets have shape (11, 3), expected (12, 3)"));
+    CHECK(test_support::contains(message_of<invalid_argument>([&] {
+                                     distill(Mat::from_shape({0, 6}), Mat::from_shape({0, 3}), {6, 3}, opt, eng);
+                                 }),
+                                 "distill: no training samples"));
     auto bad_sgd = opt;
     bad_sgd.student_sgd.learning_rate = -1;
-    CHECK(test_support::contains(message_of<invalid_argument>([&] { distill(data, {6, 3}, bad_sgd, eng); }),
+    CHECK(test_support::contains(message_of<invalid_argument>([&] {
+                                     distill(data, {6, 3}, bad_sgd, eng);
+                                 }),
                                  "distill: student_sgd: SgdOptions: learning_rate"));
     auto bad_sizes = opt;
     bad_sizes.student_sizes = {6, 4};
-    CHECK(test_support::contains(message_of<invalid_argument>([&] { distill_from(net, data.x, bad_sizes, eng); }),
-                                 "distill_from: student_sizes must start with the teacher's 6 inputs and end with its 3 outputs"));
+    CHECK(test_support::contains(
+        message_of<invalid_argument>([&] { distill_from(net, data.x, bad_sizes, eng); }),
+        "distill_from: student_sizes must start with the teacher's 6 inputs and end with its 3 outputs"));
     DenseNetwork<double> nan_net({6, 3}, distillation_network_options());
     nan_net.weights(0)(0, 0) = std::nan("");
     CHECK_THROWS_AS(soft_labels(nan_net, data.x, 1.0), numeric_error);
@@ -523,11 +537,13 @@ TEST_CASE("fine-tuning: bad input gets clear exceptions")
     std::vector<label_vector> ys;
     FinetuneOptions opt;
     opt.rows = {3, 12};
-    CHECK(message_of<invalid_argument>([&] { finetune(net, data, MseLoss{}, Recording{&xs, &ys}, opt, eng); }) ==
-          "finetune: rows[1] = 12 is out of range (training set has 12 rows)");
+    CHECK(message_of<invalid_argument>([&] {
+              finetune(net, data, MseLoss{}, Recording{&xs, &ys}, opt, eng);
+          }) == "finetune: rows[1] = 12 is out of range (training set has 12 rows)");
     opt.rows = {3, 4, 3};
-    CHECK(message_of<invalid_argument>([&] { finetune(net, data, MseLoss{}, Recording{&xs, &ys}, opt, eng); }) ==
-          "finetune: rows[2] = 3 is repeated");
+    CHECK(message_of<invalid_argument>([&] {
+              finetune(net, data, MseLoss{}, Recording{&xs, &ys}, opt, eng);
+          }) == "finetune: rows[2] = 3 is repeated");
     opt.rows = {};
     auto short_gen = [](const Mat& x, const label_vector&, default_engine&) {
         return Mat::from_shape({x.shape()[0], 2});
@@ -541,19 +557,20 @@ TEST_CASE("fine-tuning: bad input gets clear exceptions")
     };
     CHECK(message_of<numeric_error>([&] { finetune(net, data, MseLoss{}, nan_gen, opt, eng); }) ==
           "finetune: the generator returned a non-finite value in row 1, column 2");
-    CHECK(message_of<invalid_argument>(
-              [&] { finetune(net, data.x, label_vector(xt::zeros<std::size_t>({11})), MseLoss{}, short_gen, opt, eng); }) ==
-          "finetune: x has 12 rows but y has 11 labels");
+    CHECK(message_of<invalid_argument>([&] {
+              finetune(net, data.x, label_vector(xt::zeros<std::size_t>({11})), MseLoss{}, short_gen, opt, eng);
+          }) == "finetune: x has 12 rows but y has 11 labels");
     label_vector bad_y = data.y;
     bad_y(4) = 3;
     CHECK(message_of<invalid_argument>([&] { finetune(net, data.x, bad_y, MseLoss{}, short_gen, opt, eng); }) ==
           "finetune: label y(4) = 3 is not below the network's 3 outputs");
-    CHECK(message_of<invalid_argument>(
-              [&] { finetune(net, Mat::from_shape({0, 6}), label_vector::from_shape({0}), MseLoss{}, short_gen, opt, eng); }) ==
-          "finetune: no training samples (x has 0 rows)");
-    CHECK(test_support::contains(
-        message_of<invalid_argument>([&] { finetune(net, Mat::from_shape({2, 5}), data.y, MseLoss{}, short_gen, opt, eng); }),
-        "finetune: input has shape (2, 5)"));
+    CHECK(message_of<invalid_argument>([&] {
+              finetune(net, Mat::from_shape({0, 6}), label_vector::from_shape({0}), MseLoss{}, short_gen, opt, eng);
+          }) == "finetune: no training samples (x has 0 rows)");
+    CHECK(test_support::contains(message_of<invalid_argument>([&] {
+                                     finetune(net, Mat::from_shape({2, 5}), data.y, MseLoss{}, short_gen, opt, eng);
+                                 }),
+                                 "finetune: input has shape (2, 5)"));
     DenseNetwork<double> four({6, 4});
     CHECK(test_support::contains(
         message_of<invalid_argument>([&] { finetune(four, data, MseLoss{}, short_gen, opt, eng); }),

@@ -25,16 +25,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using test_support::message_of;
 using test_support::contains;
+using test_support::message_of;
 
 // Checks the exception type and that its message contains both parts.
-#define CHECK_THROWS_NAMING(expr, Ex, part1, part2)                     \
-    do {                                                                \
-        const std::string msg_ = message_of<Ex>([&] { (void)(expr); }); \
-        INFO("message: " << msg_);                                      \
-        CHECK(contains(msg_, part1));                                   \
-        CHECK(contains(msg_, part2));                                   \
+#define CHECK_THROWS_NAMING(expr, Ex, part1, part2)                                                                    \
+    do {                                                                                                               \
+        const std::string msg_ = message_of<Ex>([&] { (void)(expr); });                                                \
+        INFO("message: " << msg_);                                                                                     \
+        CHECK(contains(msg_, part1));                                                                                  \
+        CHECK(contains(msg_, part2));                                                                                  \
     } while (0)
 
 template <class T>
@@ -85,8 +85,8 @@ int ref_index(int p, int n, BorderMode border)
     if (border == BorderMode::constant_zero) return (p < 0 || p >= n) ? -1 : p;
     if (border == BorderMode::replicate) return p < 0 ? 0 : (p >= n ? n - 1 : p);
     while (p < 0 || p >= n) {
-        if (p < 0) p = -p - 1;           // a | a b c: -1 -> 0, -2 -> 1
-        if (p >= n) p = 2 * n - 1 - p;   // c | c b a: n -> n-1
+        if (p < 0) p = -p - 1;          // a | a b c: -1 -> 0, -2 -> 1
+        if (p >= n) p = 2 * n - 1 - p;  // c | c b a: n -> n-1
     }
     return p;
 }
@@ -261,11 +261,9 @@ TEST_CASE("gaussian_noise: bad arguments are named")
     const matrix<double> x = random_matrix<double>(2, 3, 1);
     default_engine eng(1);
     CHECK_THROWS_NAMING(gaussian_noise(x, -0.1, NoiseLevel::std_dev, eng), invalid_argument, "'level'", "-0.1");
-    CHECK_THROWS_NAMING(gaussian_noise(x, std::nan(""), NoiseLevel::variance, eng), invalid_argument, "'level'",
-                        "nan");
+    CHECK_THROWS_NAMING(gaussian_noise(x, std::nan(""), NoiseLevel::variance, eng), invalid_argument, "'level'", "nan");
     CHECK_THROWS_NAMING(gaussian_noise(x, HUGE_VAL, NoiseLevel::std_dev, eng), invalid_argument, "'level'", "inf");
-    CHECK_THROWS_NAMING(gaussian_noise(x, 0.1, NoiseLevel::std_dev, eng, 1.0, 0.0), invalid_argument, "'lo'",
-                        "hi = 0");
+    CHECK_THROWS_NAMING(gaussian_noise(x, 0.1, NoiseLevel::std_dev, eng, 1.0, 0.0), invalid_argument, "'lo'", "hi = 0");
     CHECK_THROWS_NAMING(gaussian_noise(x, 0.1, NoiseLevel::std_dev, eng, 0.0, HUGE_VAL), invalid_argument, "'hi'",
                         "inf");
 }
@@ -322,10 +320,9 @@ TEST_CASE_TEMPLATE("gaussian_blur: an impulse gives the outer product of the nor
             for (int i = 0; i < static_cast<int>(side); ++i)
                 for (int j = 0; j < static_cast<int>(side); ++j) {
                     const int di = i - static_cast<int>(c), dj = j - static_cast<int>(c);
-                    const double expected =
-                        (std::abs(di) <= r && std::abs(dj) <= r) ? g[di + r] * g[dj + r] : 0.0;
+                    const double expected = (std::abs(di) <= r && std::abs(dj) <= r) ? g[di + r] * g[dj + r] : 0.0;
                     const double got = static_cast<double>(y(0, i * side + j));
-                    CHECK(std::abs(got - expected) <= 1e-6 * expected);  // exact 0 outside the radius
+                    CHECK(std::abs(got - expected) <= 1e-6 * expected);           // exact 0 outside the radius
                     if (std::abs(di) > r || std::abs(dj) > r) CHECK(got == 0.0);  // truncated at r
                     sum += got;
                 }
@@ -455,7 +452,9 @@ TEST_CASE("gaussian_blur agrees with scipy.ndimage.gaussian_filter (when python3
         std::ofstream f(script);
         f << "import sys, numpy as np, scipy.ndimage as nd\n"
              "d = sys.argv[1]\n"
-             "x = np.loadtxt(d + '/in.txt').reshape(" << rows << ", " << cols << ")\n"
+             "x = np.loadtxt(d + '/in.txt').reshape("
+          << rows << ", " << cols
+          << ")\n"
              "out = []\n"
              "for s in (0.4, 0.6, 1.0, 1.7, 3.0):\n"
              "    for m in ('reflect', 'nearest', 'constant'):\n"
@@ -582,8 +581,8 @@ TEST_CASE("curves: bad arguments are named and leave the engine untouched")
     CHECK_THROWS_NAMING(noise_accuracy_curve(toy.net, empty, no_labels, {0.1}, NoiseLevel::std_dev, eng),
                         invalid_argument, "noise_accuracy_curve", "empty");
     const matrix<double> wide = random_matrix<double>(10, 20, 1);
-    CHECK_THROWS_NAMING(noise_accuracy_curve(toy.net, wide, toy.y, {0.1}, NoiseLevel::std_dev, eng),
-                        invalid_argument, "noise_accuracy_curve", "16 columns");
+    CHECK_THROWS_NAMING(noise_accuracy_curve(toy.net, wide, toy.y, {0.1}, NoiseLevel::std_dev, eng), invalid_argument,
+                        "noise_accuracy_curve", "16 columns");
     CHECK_THROWS_NAMING(blur_accuracy_curve(toy.net, toy.x, toy.y, 4, 4, {1.0, std::nan("")}), invalid_argument,
                         "'sigmas[1]'", "nan");
     CHECK_THROWS_NAMING(blur_accuracy_curve(toy.net, toy.x, toy.y, 2, 4, {1.0}), invalid_argument, "'rows' x 'cols'",

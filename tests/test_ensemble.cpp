@@ -50,7 +50,8 @@ TEST_CASE("worst case: per input the smallest budget of any attack, its adversar
     // a fixed-budget result has no budgets to read
     default_engine e2(2);
     const auto fixed = pgd(net, x, y, 0.1, PgdOptions{}, e2);
-    CHECK(contains(message_of<invalid_argument>([&] { robust_accuracy_at(fixed, 0.1); }), "reports no budget per input"));
+    CHECK(
+        contains(message_of<invalid_argument>([&] { robust_accuracy_at(fixed, 0.1); }), "reports no budget per input"));
     const auto other = mid_inputs(3, 30, 6);
     const auto small = fmn(net, other, net.predict(other));
     CHECK(contains(message_of<invalid_argument>([&] { worst_case<double>({a, small}); }), "has 3 inputs"));

@@ -31,7 +31,8 @@ std::string describe(const NetKind& k)
     for (auto v : k.sizes) s += std::to_string(v) + "-";
     s += k.bias ? " bias" : " no-bias";
     s += " out=" + to_string(k.output) + " hidden=" + to_string(k.hidden);
-    s += " dropout=" + std::to_string(k.dropout) + (k.mode == DropoutMode::scale_at_test ? " scale_at_test" : " inverted");
+    s += " dropout=" + std::to_string(k.dropout) +
+         (k.mode == DropoutMode::scale_at_test ? " scale_at_test" : " inverted");
     return s;
 }
 
@@ -173,15 +174,9 @@ std::vector<NetKind> all_kinds()
 
 }  // namespace
 
-TEST_CASE("certified FGSM grid == brute-force grid on random float networks")
-{
-    compare_modes<float>(all_kinds());
-}
+TEST_CASE("certified FGSM grid == brute-force grid on random float networks") { compare_modes<float>(all_kinds()); }
 
-TEST_CASE("certified FGSM grid == brute-force grid on random double networks")
-{
-    compare_modes<double>(all_kinds());
-}
+TEST_CASE("certified FGSM grid == brute-force grid on random double networks") { compare_modes<double>(all_kinds()); }
 
 TEST_CASE("certified FGSM grid: ties, other grids and bounds, a constant model")
 {
@@ -269,7 +264,8 @@ TEST_CASE("the segment bound is sound: sampled points have margin >= the bound")
                 const std::size_t yy = y(rows[r]);
                 double margin = INFINITY;
                 for (std::size_t k = 0; k < c; ++k)
-                    if (k != yy) margin = std::min(margin, static_cast<double>(z(r, yy)) - static_cast<double>(z(r, k)));
+                    if (k != yy)
+                        margin = std::min(margin, static_cast<double>(z(r, yy)) - static_cast<double>(z(r, k)));
                 CAPTURE(r);
                 CHECK(margin >= bnd[seg_of[r]].lower);
                 ++checked;
@@ -301,8 +297,8 @@ TEST_CASE("certified FGSM grid == brute-force grid on MNIST (Release, model from
     const auto rf = fgsm(net, x, y, fast);
     const auto rb = fgsm(net, x, y, brute);
     check_same(rf, rb);
-    MESSAGE("MNIST " << count << " images: median epsilon " << rf.median_epsilon() << ", success "
-                     << rf.success_rate() << ", bounds/image " << static_cast<double>(stats.bounds) / count
-                     << ", evaluations/image " << static_cast<double>(stats.evaluations) / count);
+    MESSAGE("MNIST " << count << " images: median epsilon " << rf.median_epsilon() << ", success " << rf.success_rate()
+                     << ", bounds/image " << static_cast<double>(stats.bounds) / count << ", evaluations/image "
+                     << static_cast<double>(stats.evaluations) / count);
     CHECK(stats.evaluations < 30 * count);
 }

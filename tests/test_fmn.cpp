@@ -27,7 +27,6 @@ FmnOptions with_norm(Norm n)
     return o;
 }
 
-
 }  // namespace
 
 TEST_CASE("fmn: options, defaults per norm, result name")
@@ -253,9 +252,7 @@ TEST_CASE("fmn: bad options and inputs get clear errors naming the field")
     const auto net = brightness_model(5);
     const matrix<double> x = test_support::brightness_inputs({0.6, 0.3}, {0.4, 0.7}, 5);
     const label_vector y{0, 1};
-    auto message = [&](FmnOptions o) {
-        return test_support::message_of<invalid_argument>([&] { fmn(net, x, y, o); });
-    };
+    auto message = [&](FmnOptions o) { return test_support::message_of<invalid_argument>([&] { fmn(net, x, y, o); }); };
     FmnOptions o;
     o.steps = 0;
     CHECK(test_support::contains(message(o), "FmnOptions: steps"));

@@ -25,10 +25,10 @@ using namespace sleepnet;
 namespace {
 
 std::string tmp_dir(const std::string& sub) { return test_support::fresh_dir("idx", sub); }
-using test_support::write_bytes;
-using test_support::read_bytes;
-using test_support::message_of;
 using test_support::contains;
+using test_support::message_of;
+using test_support::read_bytes;
+using test_support::write_bytes;
 
 /// gzip-compresses `bytes` into `path` with zlib.
 void write_gz(const std::string& path, const std::string& bytes)
@@ -58,19 +58,18 @@ xt::xtensor<std::uint8_t, 3> small_images()
 {
     xt::xtensor<std::uint8_t, 3> a({3, 2, 4});
     for (std::size_t n = 0; n < 3; ++n)
-        for (std::size_t k = 0; k < 8; ++k)
-            a.data()[n * 8 + k] = static_cast<std::uint8_t>(10 * n + k);
+        for (std::size_t k = 0; k < 8; ++k) a.data()[n * 8 + k] = static_cast<std::uint8_t>(10 * n + k);
     a(2, 1, 3) = 255;
     return a;
 }
 
-#define CHECK_THROWS_NAMING(expr, Ex, path, part)                       \
-    do {                                                                \
-        CHECK_THROWS_AS((void)(expr), Ex);                              \
-        const std::string msg_ = message_of<Ex>([&] { (void)(expr); }); \
-        INFO("message: " << msg_);                                      \
-        CHECK(contains(msg_, path));                                    \
-        CHECK(contains(msg_, part));                                    \
+#define CHECK_THROWS_NAMING(expr, Ex, path, part)                                                                      \
+    do {                                                                                                               \
+        CHECK_THROWS_AS((void)(expr), Ex);                                                                             \
+        const std::string msg_ = message_of<Ex>([&] { (void)(expr); });                                                \
+        INFO("message: " << msg_);                                                                                     \
+        CHECK(contains(msg_, path));                                                                                   \
+        CHECK(contains(msg_, part));                                                                                   \
     } while (0)
 
 void check_small_images(const matrix<float>& x)
@@ -79,8 +78,7 @@ void check_small_images(const matrix<float>& x)
     REQUIRE(x.shape(1) == 8);
     for (std::size_t n = 0; n < 3; ++n)
         for (std::size_t k = 0; k < 8; ++k)
-            if (!(n == 2 && k == 7))
-                CHECK(x(n, k) == doctest::Approx((10.0 * n + k) / 255.0));
+            if (!(n == 2 && k == 7)) CHECK(x(n, k) == doctest::Approx((10.0 * n + k) / 255.0));
     CHECK(x(2, 7) == 1.0f);
 }
 
@@ -186,7 +184,8 @@ TEST_CASE("corrupt IDX files fail with a specific exception naming the file")
         CHECK_THROWS_NAMING(idx::read_images<float>(p), format_error, p, "truncated data");
         CHECK_THROWS_NAMING(idx::read_images<float>(p), format_error, p, "need 24 data bytes, file has 23");
         write_gz(p, good.substr(0, good.size() - 5));
-        CHECK_THROWS_NAMING(idx::read_images<float>(p), format_error, p, "need 24 data bytes, file has 19 (decompressed)");
+        CHECK_THROWS_NAMING(idx::read_images<float>(p), format_error, p,
+                            "need 24 data bytes, file has 19 (decompressed)");
         write_bytes(p, good_labels.substr(0, 9));
         CHECK_THROWS_NAMING(idx::read_labels(p), format_error, p, "need 4 data bytes, file has 1");
     }

@@ -61,7 +61,7 @@ struct StepChecker {
     const matrix<T>* x0 = nullptr;
     double theta = 0.1;
     std::size_t max_changes = 7;
-    std::vector<std::vector<T>> last;           // previous point per sample
+    std::vector<std::vector<T>> last;  // previous point per sample
     std::vector<std::vector<std::uint8_t>> was_active;
     std::vector<std::vector<int>> changes;
     std::size_t steps = 0;

@@ -37,10 +37,7 @@ DenseNetwork<T> random_net(std::vector<std::size_t> sizes, NetworkOptions opt, s
     return net;
 }
 
-void write_text(const std::string& path, const std::string& text)
-{
-    std::ofstream(path) << text;
-}
+void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 }  // namespace
 

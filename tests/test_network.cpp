@@ -417,8 +417,8 @@ TEST_CASE("bad input gets clear exceptions")
     CHECK_THROWS_AS(DenseNetwork<float>({4, 2}, NetworkOptions{Activation::relu, Activation::relu, false, 1.0}),
                     invalid_argument);
     DenseNetwork<float> net({4, 3, 2});
-    CHECK_THROWS_WITH_AS(net.logits(matrix<float>::from_shape({2, 5})),
-                         doctest::Contains("expects 4 columns"), invalid_argument);
+    CHECK_THROWS_WITH_AS(net.logits(matrix<float>::from_shape({2, 5})), doctest::Contains("expects 4 columns"),
+                         invalid_argument);
     CHECK_THROWS_AS(net.set_weights(0, matrix<float>::from_shape({4, 3})), invalid_argument);
     CHECK_THROWS_AS(net.set_weights(5, matrix<float>::from_shape({3, 4})), invalid_argument);
     CHECK_THROWS_AS(net.bias(0), invalid_argument);

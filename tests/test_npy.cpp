@@ -28,10 +28,10 @@ using namespace sleepnet;
 namespace {
 
 std::string tmp_dir(const std::string& sub) { return test_support::fresh_dir("npy", sub); }
-using test_support::write_bytes;
-using test_support::read_bytes;
-using test_support::message_of;
 using test_support::contains;
+using test_support::message_of;
+using test_support::read_bytes;
+using test_support::write_bytes;
 
 /// A hand-made .npy file: magic, version, header length (2 or 4 bytes), the dictionary
 /// padded with spaces to a multiple of 64 and ended by '\n', then `data`.
@@ -81,13 +81,13 @@ xt::xtensor<T, N> iota(const std::array<std::size_t, N>& shape)
 
 /// The message of the exception of type Ex that f throws (or a marker when it does not).
 // Checks the exception type and that its message names `path` and contains `part`.
-#define CHECK_THROWS_NAMING(expr, Ex, path, part)                                  \
-    do {                                                                           \
-        CHECK_THROWS_AS((void)(expr), Ex);                                         \
-        const std::string msg_ = message_of<Ex>([&] { (void)(expr); });            \
-        INFO("message: " << msg_);                                                 \
-        CHECK(contains(msg_, path));                                               \
-        CHECK(contains(msg_, part));                                               \
+#define CHECK_THROWS_NAMING(expr, Ex, path, part)                                                                      \
+    do {                                                                                                               \
+        CHECK_THROWS_AS((void)(expr), Ex);                                                                             \
+        const std::string msg_ = message_of<Ex>([&] { (void)(expr); });                                                \
+        INFO("message: " << msg_);                                                                                     \
+        CHECK(contains(msg_, path));                                                                                   \
+        CHECK(contains(msg_, part));                                                                                   \
     } while (0)
 
 bool no_temporary_files(const std::string& dir)
@@ -325,8 +325,7 @@ TEST_CASE("npy::load returns Fortran-order files in row-major logical order")
     xt::xtensor<double, 3, xt::layout_type::column_major> cube({2, 2, 3});
     for (std::size_t i = 0; i < 2; ++i)
         for (std::size_t j = 0; j < 2; ++j)
-            for (std::size_t k = 0; k < 3; ++k)
-                cube(i, j, k) = 100.0 * i + 10.0 * j + k;
+            for (std::size_t k = 0; k < 3; ++k) cube(i, j, k) = 100.0 * i + 10.0 * j + k;
     xt::dump_npy(dir + "/cube.npy", cube);
     const auto back = npy::load<double, 3>(dir + "/cube.npy");
     CHECK(back(1, 0, 2) == 102.0);
@@ -371,10 +370,7 @@ TEST_CASE("corrupt npy files fail with a specific exception naming the file")
         CHECK_THROWS_NAMING((npy::load<float, 2>(missing)), io_error, missing, "does not exist");
         CHECK_THROWS_NAMING(npy::read_header(missing), io_error, missing, "does not exist");
     }
-    SUBCASE("a directory")
-    {
-        CHECK_THROWS_NAMING((npy::load<float, 2>(dir)), io_error, dir, "not a regular file");
-    }
+    SUBCASE("a directory") { CHECK_THROWS_NAMING((npy::load<float, 2>(dir)), io_error, dir, "not a regular file"); }
     SUBCASE("bad magic")
     {
         std::string b = good;
@@ -550,8 +546,7 @@ print("numpy check ok")
     REQUIRE(fortran.shape(0) == 3);
     REQUIRE(fortran.shape(1) == 4);
     for (std::size_t i = 0; i < 3; ++i)
-        for (std::size_t j = 0; j < 4; ++j)
-            CHECK(fortran(i, j) == (4.0 * i + j) / 8.0);
+        for (std::size_t j = 0; j < 4; ++j) CHECK(fortran(i, j) == (4.0 * i + j) / 8.0);
     const auto fortran_f = npy::load<float, 2>(dir + "/np_fortran.npy");
     CHECK(fortran_f(2, 3) == 11.0f / 8.0f);
 

@@ -13,10 +13,10 @@
 #include "support.hpp"
 
 using namespace sleepnet;
+using test_support::affine_distance;
 using test_support::affine_model;
 using test_support::brightness_model;
 using test_support::mid_inputs;
-using test_support::affine_distance;
 
 using test_support::contains;
 using test_support::message_of;
@@ -58,7 +58,8 @@ TEST_CASE("logit losses: gradients match central finite differences")
                 zp[k] += h;
                 zm[k] -= h;
                 const double fd = (logit_loss(loss, zp.data(), 1, 6, y, t, nullptr) -
-                                   logit_loss(loss, zm.data(), 1, 6, y, t, nullptr)) / (2 * h);
+                                   logit_loss(loss, zm.data(), 1, 6, y, t, nullptr)) /
+                                  (2 * h);
                 CAPTURE(to_string(loss));
                 CAPTURE(k);
                 CHECK(g[k] == doctest::Approx(fd).epsilon(1e-5).scale(1.0));
@@ -74,7 +75,8 @@ TEST_CASE("logit losses: gradients match central finite differences")
           doctest::Approx(logit_loss(LogitLoss::dlr, z10, 1, 4, 0, 0, nullptr)));
     CHECK(logit_loss(LogitLoss::dlr, z, 1, 4, 0, 0, nullptr) == doctest::Approx(2.0 / 2.0));
     CHECK(logit_loss_from_string("dlr-t") == LogitLoss::targeted_dlr);
-    CHECK(contains(message_of<invalid_argument>([] { logit_loss_from_string("hinge"); }), "unknown logit loss 'hinge'"));
+    CHECK(
+        contains(message_of<invalid_argument>([] { logit_loss_from_string("hinge"); }), "unknown logit loss 'hinge'"));
 }
 
 TEST_CASE("minimal-eps PGD on affine models equals the analytic distance (L-inf and L2)")
@@ -303,7 +305,8 @@ TEST_CASE("bad PGD input gets clear errors")
                    "PgdOptions: loss dlr needs at least 3 classes, the network has 2"));
     o = PgdOptions{};
     o.steps = 0;
-    CHECK(contains(message_of<invalid_argument>([&] { pgd(net, x, y, 0.1, o, eng); }), "PgdOptions: steps must be > 0"));
+    CHECK(
+        contains(message_of<invalid_argument>([&] { pgd(net, x, y, 0.1, o, eng); }), "PgdOptions: steps must be > 0"));
     CHECK(contains(message_of<invalid_argument>([&] { pgd(net, x, y, -0.1, PgdOptions{}, eng); }),
                    "pgd: epsilon must be finite and >= 0, got -0.1"));
     MinimalEpsilonSearch ms;

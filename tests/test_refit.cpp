@@ -202,7 +202,8 @@ TEST_CASE("refit: trains the layers above frozen_layers on the first `samples` r
     default_engine eg(1);
     RefitOptions bad;
     bad.frozen_layers = 3;
-    CHECK(contains(message_of<invalid_argument>([&] { refit(g, d.x, d.y, bad, eg); }), "refit options: frozen_layers 3"));
+    CHECK(
+        contains(message_of<invalid_argument>([&] { refit(g, d.x, d.y, bad, eg); }), "refit options: frozen_layers 3"));
     bad = RefitOptions{};
     bad.samples = 61;
     CHECK(contains(message_of<invalid_argument>([&] { refit(g, d.x, d.y, bad, eg); }), "samples 61"));
@@ -214,7 +215,8 @@ TEST_CASE("refit: trains the layers above frozen_layers on the first `samples` r
     CHECK(contains(message_of<invalid_argument>([&] { refit(g, d.x, d.y, bad, eg); }), "learning_rate"));
     auto y_bad = d.y;
     y_bad(4) = 3;
-    CHECK(contains(message_of<invalid_argument>([&] { refit(g, d.x, y_bad, RefitOptions{}, eg); }), "refit: one_hot: label y(4) = 3 is not < classes = 3"));
+    CHECK(contains(message_of<invalid_argument>([&] { refit(g, d.x, y_bad, RefitOptions{}, eg); }),
+                   "refit: one_hot: label y(4) = 3 is not < classes = 3"));
     const label_vector y_short = xt::view(d.y, xt::range(0, 59));
     CHECK(contains(message_of<invalid_argument>([&] { refit(g, d.x, y_short, RefitOptions{}, eg); }), "59 labels"));
     CHECK(same(g.weights(2), start.weights(2)));  // nothing was half-done
@@ -240,12 +242,22 @@ TEST_CASE("refit options: JSON round trip, defaults for missing keys, errors nam
     const RefitOptions dflt = refit_options_from_json(nlohmann::json::object());
     CHECK(to_json(dflt) == to_json(RefitOptions{}));
 
-    CHECK(contains(message_of<invalid_argument>([] { refit_options_from_json({{"epoch", 2}}); }), "unknown key 'epoch'"));
-    CHECK(contains(message_of<invalid_argument>([] { refit_options_from_json({{"loss", "hinge"}}); }), "unknown loss 'hinge'"));
+    CHECK(contains(message_of<invalid_argument>([] {
+                       refit_options_from_json({{"epoch", 2}});
+                   }),
+                   "unknown key 'epoch'"));
+    CHECK(contains(message_of<invalid_argument>([] {
+                       refit_options_from_json({{"loss", "hinge"}});
+                   }),
+                   "unknown loss 'hinge'"));
     CHECK(contains(message_of<invalid_argument>([] { refit_options_from_json({{"epochs", -1}}); }), "'epochs'"));
-    CHECK(contains(message_of<invalid_argument>([] { refit_options_from_json({{"learning_rate", "fast"}}); }), "'learning_rate'"));
+    CHECK(contains(message_of<invalid_argument>([] {
+                       refit_options_from_json({{"learning_rate", "fast"}});
+                   }),
+                   "'learning_rate'"));
     CHECK(contains(message_of<invalid_argument>([] { refit_options_from_json({{"momentum", 1.5}}); }), "momentum"));
-    CHECK(contains(message_of<invalid_argument>([] { refit_options_from_json(nlohmann::json::array()); }), "JSON object"));
+    CHECK(contains(message_of<invalid_argument>([] { refit_options_from_json(nlohmann::json::array()); }),
+                   "JSON object"));
 
     const std::string dir = test_support::fresh_dir("refit", "files");
     const std::string with = dir + "/with.json", without = dir + "/without.json", broken = dir + "/broken.json";

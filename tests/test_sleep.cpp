@@ -50,8 +50,8 @@ void compare_kernel_with_reference(const Rule& rule, double threshold_scale, std
     auto ref = fast;
     const auto x = random_images<T>(25, 40, seed + 1, 0.5);
     const PoissonOptions po{200.0, 0.001, 2.0};
-    std::vector<IfLayerParams> params{{1.5, 0.6 * threshold_scale}, {2.0, 0.4 * threshold_scale},
-                                      {1.0, 0.3 * threshold_scale}};
+    std::vector<IfLayerParams> params{
+        {1.5, 0.6 * threshold_scale}, {2.0, 0.4 * threshold_scale}, {1.0, 0.3 * threshold_scale}};
     const std::size_t steps = 400;
 
     PoissonSequence<T> src_fast(x, po), src_ref(x, po);
@@ -147,8 +147,8 @@ TEST_CASE("STDP: potentiation where the pre-synaptic neuron spiked, depression e
     default_engine eng(1);
     const AuthorsStdp rule{0.1, 0.05};
     const std::vector<double> before = weights;
-    const auto r = sleep_weights(std::vector<WeightView<double>>{{weights.data(), 1, 3}}, {{1.0, 0.4}}, 0.999, 1, src,
-                                 rule, eng);
+    const auto r =
+        sleep_weights(std::vector<WeightView<double>>{{weights.data(), 1, 3}}, {{1.0, 0.4}}, 0.999, 1, src, rule, eng);
     CHECK(r.spikes[0] == 1);
     CHECK(weights[0] == before[0]);  // 0.5 is far above the sigmoid's range: g = 0
     CHECK(weights[1] == doctest::Approx(-0.01 - 0.05 * 2.0 / (1.0 + std::exp(-10.0))).epsilon(1e-12));
@@ -407,8 +407,8 @@ TEST_CASE("a spike source giving bad indices is an error, and the weights stay a
 {
     std::vector<double> w{0.1, 0.2, 0.3, 0.4};
     default_engine eng(1);
-    for (const auto& give : {std::vector<std::uint32_t>{1, 4}, std::vector<std::uint32_t>{2, 2},
-                             std::vector<std::uint32_t>{3, 1}}) {
+    for (const auto& give :
+         {std::vector<std::uint32_t>{1, 4}, std::vector<std::uint32_t>{2, 2}, std::vector<std::uint32_t>{3, 1}}) {
         BadSource bad{give};
         CHECK_THROWS_WITH_AS(sleep_weights(std::vector<WeightView<double>>{{w.data(), 1, 4}}, {{1.0, 0.05}}, 0.999, 3,
                                            bad, PaperStdp{}, eng),

@@ -201,10 +201,10 @@ TEST_CASE("Square schedule: p halves at the rescaled iterations, side = round(sq
 
     using detail::square_side;
     const detail::SquareImage mnist{28, 28, 1}, small{5, 5, 1}, thin{1, 6, 1};
-    CHECK(square_side(0.8, mnist) == 25);             // sqrt(627.2) = 25.04
-    CHECK(square_side(0.8 / 512, mnist) == 1);        // sqrt(1.225)
-    CHECK(square_side(0.8 / 16, mnist) == 6);         // sqrt(39.2) = 6.26
-    CHECK(square_side(1.0, small) == 4);              // 5 clamped to h - 1
+    CHECK(square_side(0.8, mnist) == 25);       // sqrt(627.2) = 25.04
+    CHECK(square_side(0.8 / 512, mnist) == 1);  // sqrt(1.225)
+    CHECK(square_side(0.8 / 16, mnist) == 6);   // sqrt(39.2) = 6.26
+    CHECK(square_side(1.0, small) == 4);        // 5 clamped to h - 1
     CHECK(square_side(0.8, thin) == 1);
     CHECK(square_side(1e-6, mnist) == 1);
 
@@ -282,8 +282,7 @@ TEST_CASE("Square invariants: inputs kept, ball and bounds respected, misclassif
     o.queries = 1;
     default_engine eng1(1);
     const auto r1 = square_attack(net, x, y, eps, o, eng1);
-    for (std::size_t i = 0; i < 40; ++i)
-        CHECK(r1.samples[i].iterations == (r1.samples[i].attempted ? 1u : 0u));
+    for (std::size_t i = 0; i < 40; ++i) CHECK(r1.samples[i].iterations == (r1.samples[i].attempted ? 1u : 0u));
 }
 
 TEST_CASE("Square is deterministic and does not depend on the batch or on the other inputs")

@@ -93,7 +93,7 @@ TEST_CASE("search space: log and linear decoding, rounding, input choice, encode
     ParamRange r{0.01, 100.0, true};
     CHECK(r.decode(0.0) == doctest::Approx(0.01));
     CHECK(r.decode(1.0) == doctest::Approx(100.0));
-    CHECK(r.decode(0.5) == doctest::Approx(1.0));  // geometric mean
+    CHECK(r.decode(0.5) == doctest::Approx(1.0));    // geometric mean
     CHECK(r.decode(2.0) == doctest::Approx(100.0));  // clamped
     ParamRange lin{2.0, 4.0, false};
     CHECK(lin.decode(0.25) == doctest::Approx(2.5));
@@ -131,7 +131,8 @@ TEST_CASE("search space: log and linear decoding, rounding, input choice, encode
     CHECK(contains(message_of<invalid_argument>([&] { bad2.validate(L); }), "log-scale range 'inc' needs lo > 0"));
     SearchSpace bad3;
     bad3.per_layer_threshold = {{1.0, 2.0, true}};
-    CHECK(contains(message_of<invalid_argument>([&] { bad3.validate(L); }), "1 per-layer threshold ranges for 3 simulated layers"));
+    CHECK(contains(message_of<invalid_argument>([&] { bad3.validate(L); }),
+                   "1 per-layer threshold ranges for 3 simulated layers"));
 }
 
 TEST_CASE("search space: optional genes are off by default and leave the genome and its JSON as before")
@@ -202,15 +203,18 @@ TEST_CASE("search space: decay, rule, normalization and include_output genes dec
         CHECK(y.normalization == x.normalization);
         CHECK(y.include_output == x.include_output);
         REQUIRE(y.thresholds.size() == x.thresholds.size());
-        for (std::size_t l = 0; l < x.thresholds.size(); ++l) CHECK(y.thresholds[l] == doctest::Approx(x.thresholds[l]));
+        for (std::size_t l = 0; l < x.thresholds.size(); ++l)
+            CHECK(y.thresholds[l] == doctest::Approx(x.thresholds[l]));
     }
 
     // bad settings name themselves
     SearchSpace bad = s;
     bad.decay = ParamRange{0.5, 1.2, false};
-    CHECK(contains(message_of<invalid_argument>([&] { bad.validate(L); }), "range 'decay' must lie in (0, 1], got [0.5"));
+    CHECK(
+        contains(message_of<invalid_argument>([&] { bad.validate(L); }), "range 'decay' must lie in (0, 1], got [0.5"));
     bad.decay = ParamRange{0.99, 0.9, false};
-    CHECK(contains(message_of<invalid_argument>([&] { bad.validate(L); }), "range 'decay' must be finite with lo <= hi"));
+    CHECK(
+        contains(message_of<invalid_argument>([&] { bad.validate(L); }), "range 'decay' must be finite with lo <= hi"));
     bad.decay = ParamRange{0.0, 0.9, false};
     CHECK(contains(message_of<invalid_argument>([&] { bad.validate(L); }), "range 'decay' must lie in (0, 1]"));
     bad = s;
@@ -218,15 +222,18 @@ TEST_CASE("search space: decay, rule, normalization and include_output genes dec
     CHECK(contains(message_of<invalid_argument>([&] { bad.validate(2); }),
                    "vary_include_output needs base.include_output = true"));
     bad = s;
-    CHECK(contains(message_of<invalid_argument>([&] { bad.validate(1); }), "vary_include_output needs at least 2 weight layers"));
+    CHECK(contains(message_of<invalid_argument>([&] { bad.validate(1); }),
+                   "vary_include_output needs at least 2 weight layers"));
     bad = s;
     bad.base.percentile = 0.0;
-    CHECK(contains(message_of<invalid_argument>([&] { bad.validate(L); }), "normalization 'percentile' needs base.percentile"));
+    CHECK(contains(message_of<invalid_argument>([&] { bad.validate(L); }),
+                   "normalization 'percentile' needs base.percentile"));
     CHECK(contains(message_of<invalid_argument>([&] { s.decode(std::vector<double>(9, 0.5), L); }),
                    "genome has 9 genes, expected 13"));
 }
 
-TEST_CASE("search with optional genes: every candidate reproduces through plain sleep() with its own chain, decay and rule")
+TEST_CASE(
+    "search with optional genes: every candidate reproduces through plain sleep() with its own chain, decay and rule")
 {
     // three layers: the authors' and the textbook chains differ only from the third on
     DenseNetwork<float> net({20, 12, 8, 4});
@@ -493,7 +500,14 @@ TEST_CASE("log: a resumed search equals an uninterrupted one and evaluates only 
         o.budget = 15;
         std::atomic<int> calls{0};
         default_engine e2(9);
-        const auto resumed = tune_sleep(net, data, small_space(), [&] { auto c = objective; c.calls = &calls; return c; }(), o, e2);
+        const auto resumed = tune_sleep(
+            net, data, small_space(),
+            [&] {
+                auto c = objective;
+                c.calls = &calls;
+                return c;
+            }(),
+            o, e2);
         CHECK(resumed.resumed == 7);
         same_history(full, resumed);
         if (infinite) {
@@ -521,11 +535,13 @@ TEST_CASE("log: a resumed search equals an uninterrupted one and evaluates only 
         auto other = small_space();
         other.steps.hi = 500.0;
         default_engine e5(9);
-        CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, other, objective, o, e5); }), "'space' differs"));
+        CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, other, objective, o, e5); }),
+                       "'space' differs"));
         // garbage in the middle is an error naming the line
         test_support::write_bytes(o.log_path, test_support::read_bytes(o.log_path) + "{not json\n");
         default_engine e6(9);
-        CHECK(contains(message_of<format_error>([&] { tune_sleep(net, data, small_space(), objective, o, e6); }), "is not JSON"));
+        CHECK(contains(message_of<format_error>([&] { tune_sleep(net, data, small_space(), objective, o, e6); }),
+                       "is not JSON"));
     }
 }
 
@@ -560,7 +576,8 @@ TEST_CASE("runaway guard, callbacks and bad options")
     TuneOptions bad;
     bad.budget = 0;
     default_engine e3(1);
-    CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), WeightSum{}, bad, e3); }), "budget must be > 0"));
+    CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), WeightSum{}, bad, e3); }),
+                   "budget must be > 0"));
     bad.budget = 4;
     bad.genetic.elite = 16;
     CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), WeightSum{}, bad, e3); }),
@@ -644,7 +661,8 @@ TEST_CASE("shipped parameter files load, validate for the 784-1200-1200-10 contr
     const std::string dir = test_support::fresh_dir("tune", "files");
     CHECK(contains(message_of<io_error>([&] { load_sleep_params(dir + "/missing.json"); }), "missing.json"));
     test_support::write_bytes(dir + "/bad.json", "{\"rate\": ");
-    CHECK(contains(message_of<format_error>([&] { load_sleep_params(dir + "/bad.json"); }), "bad.json: not valid JSON"));
+    CHECK(
+        contains(message_of<format_error>([&] { load_sleep_params(dir + "/bad.json"); }), "bad.json: not valid JSON"));
     test_support::write_bytes(dir + "/typo.json", "{\"rat\": 3}");
     CHECK(contains(message_of<invalid_argument>([&] { load_sleep_params(dir + "/typo.json"); }), "typo.json: "));
 }

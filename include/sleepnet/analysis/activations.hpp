@@ -53,8 +53,8 @@ inline void check_analysis_inputs(const DenseNetwork<T>& net, const matrix<T>& x
     }
     for (std::size_t i = 0; i < y.size(); ++i) {
         if (y(i) >= classes) {
-            throw invalid_argument(std::string(who) + ": label y(" + std::to_string(i) + ") = " +
-                                   std::to_string(y(i)) + " is not < classes = " + std::to_string(classes));
+            throw invalid_argument(std::string(who) + ": label y(" + std::to_string(i) + ") = " + std::to_string(y(i)) +
+                                   " is not < classes = " + std::to_string(classes));
         }
     }
 }

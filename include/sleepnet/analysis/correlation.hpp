@@ -50,10 +50,10 @@ inline std::string to_string(CorrelationMethod m)
 }
 
 struct LayerCorrelation {
-    std::size_t layer = 0;               ///< 0-based, as DenseNetwork::activations()
+    std::size_t layer = 0;  ///< 0-based, as DenseNetwork::activations()
     std::size_t units = 0;
-    matrix<double> correlation;          ///< classes x classes
-    std::vector<std::size_t> excluded;   ///< mean_pairwise: constant-activation samples left out, per class
+    matrix<double> correlation;         ///< classes x classes
+    std::vector<std::size_t> excluded;  ///< mean_pairwise: constant-activation samples left out, per class
 };
 
 struct CorrelationAnalysis {

@@ -44,8 +44,8 @@ enum class SelectionSource { before, each };
 inline std::string to_string(SelectionSource s) { return s == SelectionSource::before ? "before" : "each"; }
 
 struct SelectivityOptions {
-    std::size_t top_k = 100;             ///< the paper: 100
-    std::vector<std::size_t> layers;     ///< empty = every hidden layer
+    std::size_t top_k = 100;          ///< the paper: 100
+    std::vector<std::size_t> layers;  ///< empty = every hidden layer
     SelectionSource selection = SelectionSource::before;
 };
 
@@ -55,7 +55,7 @@ struct ClassSelectivity {
     std::vector<std::size_t> neurons_after;   ///< S_c used for the after network (== before unless selection = each)
     double before = 0.0;                      ///< mean activation of S_c for class c, before network
     double after = 0.0;
-    double before_normalized = 0.0;           ///< before / before_max
+    double before_normalized = 0.0;  ///< before / before_max
     double after_normalized = 0.0;
 };
 
@@ -121,8 +121,9 @@ inline SelectivityAnalysis class_selectivity(const DenseNetwork<T>& before, cons
     }
     for (std::size_t l : layers) {
         if (l >= nl) {
-            throw invalid_argument(std::string(who) + ": layer " + std::to_string(l) + " out of range (the networks have " +
-                                   std::to_string(nl) + " layers, 0 .. " + std::to_string(nl - 1) + ")");
+            throw invalid_argument(std::string(who) + ": layer " + std::to_string(l) +
+                                   " out of range (the networks have " + std::to_string(nl) + " layers, 0 .. " +
+                                   std::to_string(nl - 1) + ")");
         }
     }
     const ClassActivationStats sb = class_activation_stats(before, x, y, classes, who);
@@ -144,8 +145,8 @@ inline SelectivityAnalysis class_selectivity(const DenseNetwork<T>& before, cons
             ClassSelectivity cs;
             cs.cls = c;
             cs.neurons_before = top_units(sb.means[l], c, ls.k);
-            cs.neurons_after = options.selection == SelectionSource::before ? cs.neurons_before
-                                                                            : top_units(sa.means[l], c, ls.k);
+            cs.neurons_after =
+                options.selection == SelectionSource::before ? cs.neurons_before : top_units(sa.means[l], c, ls.k);
             double b = 0.0, a = 0.0;
             for (std::size_t u : cs.neurons_before) b += sb.means[l](c, u);
             for (std::size_t u : cs.neurons_after) a += sa.means[l](c, u);

@@ -46,11 +46,11 @@ inline std::string to_string(PixelCategory c)
 
 struct ClassWeightSpread {
     std::size_t cls = 0;
-    std::size_t on = 0;         ///< ON pixels (exclusive + overlapping)
+    std::size_t on = 0;  ///< ON pixels (exclusive + overlapping)
     std::size_t exclusive = 0;
     std::size_t overlap = 0;
     std::size_t off = 0;
-    double mean_on = 0.0;       ///< mean weight from ON pixels (incl. overlapping)
+    double mean_on = 0.0;  ///< mean weight from ON pixels (incl. overlapping)
     double mean_exclusive = 0.0;
     double mean_overlap = 0.0;
     double mean_off = 0.0;
@@ -134,9 +134,18 @@ inline WeightSpread weight_spread(const matrix<T>& weights, const matrix<T>& pro
         for (std::size_t p = 0; p < pixels; ++p) {
             const double w = static_cast<double>(weights(c, p));
             switch (cat[c][p]) {
-                case PixelCategory::on_exclusive: sum_ex += w; ++s.exclusive; break;
-                case PixelCategory::overlap: sum_ov += w; ++s.overlap; break;
-                case PixelCategory::off: sum_off += w; ++s.off; break;
+            case PixelCategory::on_exclusive:
+                sum_ex += w;
+                ++s.exclusive;
+                break;
+            case PixelCategory::overlap:
+                sum_ov += w;
+                ++s.overlap;
+                break;
+            case PixelCategory::off:
+                sum_off += w;
+                ++s.off;
+                break;
             }
         }
         s.on = s.exclusive + s.overlap;

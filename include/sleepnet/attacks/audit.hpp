@@ -130,14 +130,14 @@ inline void audit_check_grid(const std::vector<double>& v, const char* field)
 
 struct AuditOptions {
     std::vector<double> epsilons{0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3};  ///< L-inf grid of the curves
-    double epsilon = 0.1;            ///< the budget the per-budget checks use
-    PgdOptions attack;               ///< the white-box attack (L-inf; APGD defaults)
-    MinimalEpsilonSearch search;     ///< bisection of the minimal-eps runs
+    double epsilon = 0.1;                                                   ///< the budget the per-budget checks use
+    PgdOptions attack;            ///< the white-box attack (L-inf; APGD defaults)
+    MinimalEpsilonSearch search;  ///< bisection of the minimal-eps runs
     std::size_t square_queries = 1000;
-    std::size_t noise_draws = 10;    ///< random sign vectors per input at epsilon
-    double tolerance = 0.01;         ///< how much two robust accuracies may differ and still count as equal
-    bool l2 = true;                  ///< also the L2 curve (FMN-L2 and APGD-L2 minimal norms)
-    double l2_max = 10.0;            ///< APGD-L2 bisection in (0, l2_max]
+    std::size_t noise_draws = 10;  ///< random sign vectors per input at epsilon
+    double tolerance = 0.01;       ///< how much two robust accuracies may differ and still count as equal
+    bool l2 = true;                ///< also the L2 curve (FMN-L2 and APGD-L2 minimal norms)
+    double l2_max = 10.0;          ///< APGD-L2 bisection in (0, l2_max]
     std::vector<double> l2_norms{0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0};  ///< L2 grid of the curves
 
     /// Throws invalid_argument naming the field. (attack's losses are checked against
@@ -149,7 +149,8 @@ struct AuditOptions {
         check::finite_positive(who, "epsilon", epsilon);
         if (attack.norm != Norm::linf)
             throw invalid_argument(who + ": attack.norm must be linf (the audit runs its L2 attacks itself)");
-        detail::audit_prefixed("AuditOptions: attack: ", [&] { attack.validate(std::numeric_limits<std::size_t>::max()); });
+        detail::audit_prefixed("AuditOptions: attack: ",
+                               [&] { attack.validate(std::numeric_limits<std::size_t>::max()); });
         detail::audit_prefixed("AuditOptions: search: ", [&] { search.validate(); });
         check::positive(who, "square_queries", square_queries);
         check::positive(who, "noise_draws", noise_draws);
@@ -173,24 +174,24 @@ struct AuditCheck {
 
 /// What on_progress(const AuditProgress&) callbacks see before each stage.
 struct AuditProgress {
-    std::string stage;        ///< e.g. "apgd-linf minimal", "square"
-    std::size_t index = 0;    ///< 0-based
-    std::size_t stages = 0;   ///< stages of this audit
+    std::string stage;       ///< e.g. "apgd-linf minimal", "square"
+    std::size_t index = 0;   ///< 0-based
+    std::size_t stages = 0;  ///< stages of this audit
 };
 
 template <class T>
 struct AuditReport {
-    std::vector<AuditCheck> checks;   ///< the checklist, one verdict per line, in order 1..7
+    std::vector<AuditCheck> checks;  ///< the checklist, one verdict per line, in order 1..7
     std::vector<double> epsilons, l2_norms;
     /// robust accuracy per budget of each attack and of the worst case
     std::vector<std::pair<std::string, std::vector<double>>> linf_curves, l2_curves;
-    AttackResult<T> worst;            ///< per-input worst case over the L-inf minimal-budget attacks
-    AttackResult<T> worst_l2;         ///< the same over the L2 ones (empty without l2)
+    AttackResult<T> worst;     ///< per-input worst case over the L-inf minimal-budget attacks
+    AttackResult<T> worst_l2;  ///< the same over the L2 ones (empty without l2)
     double clean_accuracy = 0.0;
     /// Robust accuracy at `epsilon` under every fixed-budget attack of the audit, per input:
     /// APGD, the convergence runs, Square and transfer (the figure to report); NaN until made.
     double robust_accuracy = std::numeric_limits<double>::quiet_NaN();
-    bool stopped = false;             ///< a callback stopped the audit (the report is partial)
+    bool stopped = false;  ///< a callback stopped the audit (the report is partial)
 
     /// The check of that name, nullptr when it was not made.
     const AuditCheck* check(const std::string& name) const
@@ -239,8 +240,8 @@ inline bool audit_le(double a, double b) { return (std::isnan(a) && std::isnan(b
 
 /// Check 1; `apgd` is the fixed-budget run at epsilon, `minimal` the bisection.
 template <class T>
-inline AuditCheck audit_iterative(const AttackResult<T>& apgd, const AttackResult<T>& minimal, const AttackResult<T>& ce,
-                                  const AttackResult<T>& network, const AuditOptions& o)
+inline AuditCheck audit_iterative(const AttackResult<T>& apgd, const AttackResult<T>& minimal,
+                                  const AttackResult<T>& ce, const AttackResult<T>& network, const AuditOptions& o)
 {
     const double e = o.epsilon, ra = apgd.robust_accuracy();
     const double ra_f = std::min(robust_accuracy_at(ce, e), robust_accuracy_at(network, e));
@@ -250,8 +251,9 @@ inline AuditCheck audit_iterative(const AttackResult<T>& apgd, const AttackResul
     c.pass = c.value <= o.tolerance && median_ok;
     c.detail = "robust accuracy at eps " + audit_fmt(e) + ": APGD " + audit_fmt(ra) + ", FGSM " +
                audit_fmt(robust_accuracy_at(ce, e)) + " (CE) / " + audit_fmt(robust_accuracy_at(network, e)) +
-               " (network loss); median minimal eps: APGD " + audit_fmt(med) + ", FGSM " + audit_fmt(ce.median_epsilon()) +
-               " / " + audit_fmt(network.median_epsilon()) + (median_ok ? "" : " (APGD's is larger)");
+               " (network loss); median minimal eps: APGD " + audit_fmt(med) + ", FGSM " +
+               audit_fmt(ce.median_epsilon()) + " / " + audit_fmt(network.median_epsilon()) +
+               (median_ok ? "" : " (APGD's is larger)");
     return c;
 }
 
@@ -318,7 +320,8 @@ inline double audit_top_probability(const DenseNetwork<T>& net, const matrix<T>&
             if (z(i, k) > z(i, top)) top = k;
         if (top != y(i)) continue;
         double s = 0.0;
-        for (std::size_t k = 0; k < c; ++k) s += std::exp(static_cast<double>(z(i, k)) - static_cast<double>(z(i, top)));
+        for (std::size_t k = 0; k < c; ++k)
+            s += std::exp(static_cast<double>(z(i, k)) - static_cast<double>(z(i, top)));
         p.push_back(1.0 / s);
     }
     return median(std::move(p));
@@ -332,9 +335,8 @@ inline AuditCheck audit_margin_check(const AttackResult<T>& margin, const Attack
     c.pass = c.value <= o.tolerance;
     // a saturated softmax hides the CE gradient (masking: defensive distillation); a flat
     // one only makes CE weak, which an attack with a margin-type loss does not depend on
-    c.masking = top_probability >= 0.99 || std::none_of(o.attack.losses.begin(), o.attack.losses.end(), [](LogitLoss l) {
-                    return l != LogitLoss::cross_entropy;
-                });
+    c.masking = top_probability >= 0.99 || std::none_of(o.attack.losses.begin(), o.attack.losses.end(),
+                                                        [](LogitLoss l) { return l != LogitLoss::cross_entropy; });
     const std::string why = top_probability >= 0.99  ? ": saturated, the CE gradient vanishes"
                             : top_probability <= 0.5 ? ": flat, the CE gradient is spread over every class"
                                                      : "";
@@ -402,7 +404,8 @@ inline void audit_merge(AttackResult<T>& into, const AttackResult<T>& sub, const
         s.success = true;
         s.adversarial_prediction = t.adversarial_prediction;
         s.distance = t.distance;
-        std::copy(sub.adversarial.data() + k * d, sub.adversarial.data() + (k + 1) * d, into.adversarial.data() + rows[k] * d);
+        std::copy(sub.adversarial.data() + k * d, sub.adversarial.data() + (k + 1) * d,
+                  into.adversarial.data() + rows[k] * d);
     }
 }
 
@@ -434,8 +437,20 @@ struct AuditForward {
 };
 
 /// The seeds of the random parts, in the order they are drawn.
-enum AuditSeed : std::size_t { s_minimal, s_box, s_eps, s_square, s_transfer, s_strong, s_targeted, s_noise,
-                               s_margin, s_ce, s_l2, s_count };
+enum AuditSeed : std::size_t {
+    s_minimal,
+    s_box,
+    s_eps,
+    s_square,
+    s_transfer,
+    s_strong,
+    s_targeted,
+    s_noise,
+    s_margin,
+    s_ce,
+    s_l2,
+    s_count
+};
 
 /// One audit: the stages in order, each a short member; results kept for the checks.
 template <class T, class Hooks>
@@ -456,7 +471,8 @@ public:
         std::size_t correct = 0;
         for (std::size_t i = 0; i < y_.size(); ++i) correct += p(i) == y_(i);
         r_.clean_accuracy = static_cast<double>(correct) / static_cast<double>(y_.size());
-        const bool done = linf_minimal() && zero_and_black_box() && convergence_and_losses() && (!o_.l2 || l2_minimal());
+        const bool done =
+            linf_minimal() && zero_and_black_box() && convergence_and_losses() && (!o_.l2 || l2_minimal());
         r_.stopped = !done;
         return std::move(r_);
     }
@@ -507,8 +523,11 @@ private:
             return false;
         r_.worst = worst_case<T>({apgd_min_, fmn_linf, fgsm_ce_, fgsm_net_});
         auto curve = [&](const AttackResult<T>& a) { return robust_accuracy_curve(a, o_.epsilons); };
-        r_.linf_curves = {{"apgd", curve(apgd_min_)},     {"fmn", curve(fmn_linf)}, {"fgsm-ce", curve(fgsm_ce_)},
-                          {"fgsm-network", curve(fgsm_net_)}, {"worst-case", curve(r_.worst)}};
+        r_.linf_curves = {{"apgd", curve(apgd_min_)},
+                          {"fmn", curve(fmn_linf)},
+                          {"fgsm-ce", curve(fgsm_ce_)},
+                          {"fgsm-network", curve(fgsm_net_)},
+                          {"worst-case", curve(r_.worst)}};
         return true;
     }
 
@@ -532,7 +551,8 @@ private:
                 return transfer_attack(*surrogate_, net_, x_, y_, o_.epsilon, o_.attack, e);
             }))
             return false;
-        r_.checks.push_back(audit_not_stronger(audit_checks::transfer, "transfer from the surrogate", transfer, strong_, o_));
+        r_.checks.push_back(
+            audit_not_stronger(audit_checks::transfer, "transfer from the surrogate", transfer, strong_, o_));
         r_.robust_accuracy = worst_case<T>({strong_, square, transfer}).robust_accuracy();
         return true;
     }
@@ -548,7 +568,8 @@ private:
         po.random_start = true;
         const bool targeted = net_.output_size() >= min_classes(LogitLoss::targeted_dlr);
         runs = std::to_string(po.steps) + " steps x 5 random restarts";
-        if (targeted) runs += " and targeted DLR (" + std::to_string(std::min(po.targets, net_.output_size() - 1)) + " targets)";
+        if (targeted)
+            runs += " and targeted DLR (" + std::to_string(std::min(po.targets, net_.output_size() - 1)) + " targets)";
         AttackResult<T> out = apgd_eps_;
         std::vector<std::size_t> rows;
         for (const auto& s : apgd_eps_.samples)
@@ -576,7 +597,8 @@ private:
                 return audit_noise(net_, x_, y_, o_.epsilon, o_.noise_draws, o_.attack.bounds, seeds_[s_noise]);
             }))
             return false;
-        r_.checks.push_back(audit_noise_check(noise.robust_accuracy(), apgd_eps_.robust_accuracy(), r_.clean_accuracy, o_));
+        r_.checks.push_back(
+            audit_noise_check(noise.robust_accuracy(), apgd_eps_.robust_accuracy(), r_.clean_accuracy, o_));
         PgdOptions po = o_.attack;
         po.losses = {LogitLoss::margin};
         if (!stage("apgd-linf margin", margin, [&] { return apgd_at(o_.epsilon, po, s_margin); })) return false;
@@ -654,8 +676,8 @@ inline void audit_check_arguments(const DenseNetwork<T>& net, const matrix<T>& x
 /// check. See the top of this header for the checks, curves, randomness and callbacks.
 template <class T, class Engine, class... Callbacks>
 inline AuditReport<T> audit(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y,
-                            const detail::audit_same_t<DenseNetwork<T>>* surrogate, const AuditOptions& o, Engine& engine,
-                            Callbacks&&... callbacks)
+                            const detail::audit_same_t<DenseNetwork<T>>* surrogate, const AuditOptions& o,
+                            Engine& engine, Callbacks&&... callbacks)
 {
     detail::audit_check_arguments(net, x, y, surrogate, o);
     std::array<std::uint64_t, detail::s_count> seeds{};

@@ -43,18 +43,18 @@ enum class AttackLoss {
 inline std::string to_string(AttackLoss l) { return l == AttackLoss::network ? "network" : "cross_entropy"; }
 
 struct AttackSample {
-    std::size_t index = 0;               ///< row of the input matrix
+    std::size_t index = 0;  ///< row of the input matrix
     std::size_t label = 0;
     std::size_t clean_prediction = 0;
-    bool attempted = false;              ///< correctly classified before the attack
-    bool success = false;                ///< a verified adversarial was found
+    bool attempted = false;  ///< correctly classified before the attack
+    bool success = false;    ///< a verified adversarial was found
     std::size_t adversarial_prediction = 0;
     double distance = std::numeric_limits<double>::infinity();  ///< mean squared distance; +inf on failure
     /// minimal-budget attacks (FGSM, pgd_minimal, FMN): the smallest budget, as a norm in
     /// units of the input range, at which an adversarial was found (+inf on failure);
     /// Square: the L-inf norm of its adversarial; NaN for attacks that do not report one
     double epsilon = std::numeric_limits<double>::quiet_NaN();
-    std::size_t iterations = 0;          ///< attack iterations (FGSM: grid points up to the hit plus refinements)
+    std::size_t iterations = 0;  ///< attack iterations (FGSM: grid points up to the hit plus refinements)
 };
 
 template <class T>
@@ -125,10 +125,7 @@ double AttackResult<T>::median_epsilon() const
 }
 
 /// JSON numbers cannot be infinite: +inf and NaN are written as null.
-inline nlohmann::json json_number(double v)
-{
-    return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
-}
+inline nlohmann::json json_number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 inline nlohmann::json to_json(const AttackSample& s)
 {
@@ -190,9 +187,9 @@ namespace detail {
 template <class T>
 struct LogitPass {
     ExactState<T> st;
-    matrix<T> dz, dx;                 ///< dLoss/dlogits (n x classes); dLoss/dx (n x inputs)
-    std::vector<double> g, value;     ///< one row's dLoss/dlogits; the loss per row
-    std::vector<char> adversarial;    ///< argmax of the logits (first index on ties) != label
+    matrix<T> dz, dx;               ///< dLoss/dlogits (n x classes); dLoss/dx (n x inputs)
+    std::vector<double> g, value;   ///< one row's dLoss/dlogits; the loss per row
+    std::vector<char> adversarial;  ///< argmax of the logits (first index on ties) != label
 };
 
 /// One deterministic pass over n rows at x (row-major): w.value[r] = logit_loss(loss, logits

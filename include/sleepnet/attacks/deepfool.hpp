@@ -38,12 +38,12 @@ enum class OvershootMode { per_step, at_end };
 
 struct DeepFoolOptions {
     std::size_t max_iterations = 100;
-    std::size_t candidates = 10;     ///< top-k classes considered (the label included)
-    double overshoot = 0.05;         ///< per_step: the paper's 1.05; use 0.02 with at_end
+    std::size_t candidates = 10;  ///< top-k classes considered (the label included)
+    double overshoot = 0.05;      ///< per_step: the paper's 1.05; use 0.02 with at_end
     OvershootMode mode = OvershootMode::per_step;
-    bool clip = false;               ///< clip to bounds every step (Foolbox); the authors' code did not
+    bool clip = false;  ///< clip to bounds every step (Foolbox); the authors' code did not
     Bounds bounds;
-    std::size_t batch = 512;         ///< samples per forward/backward block (memory bound only)
+    std::size_t batch = 512;  ///< samples per forward/backward block (memory bound only)
 
     void validate() const
     {
@@ -96,8 +96,9 @@ inline AttackResult<T> deepfool(const DenseNetwork<T>& net, const matrix<T>& x, 
     for (std::size_t it = 0; it < options.max_iterations && !active.empty(); ++it) {
         std::vector<std::size_t> still;
         for (std::size_t b0 = 0; b0 < active.size(); b0 += options.batch) {
-            const std::vector<std::size_t> block(active.begin() + static_cast<std::ptrdiff_t>(b0),
-                                                 active.begin() + static_cast<std::ptrdiff_t>(std::min(active.size(), b0 + options.batch)));
+            const std::vector<std::size_t> block(
+                active.begin() + static_cast<std::ptrdiff_t>(b0),
+                active.begin() + static_cast<std::ptrdiff_t>(std::min(active.size(), b0 + options.batch)));
             const std::size_t m = block.size();
             detail::resize_if_needed(batch, m, d);
             for (std::size_t r = 0; r < m; ++r)

@@ -86,7 +86,8 @@ inline double robust_accuracy_at(const AttackResult<T>& r, double eps)
     for (const auto& s : r.samples) {
         if (!s.attempted) continue;
         if (s.success && std::isnan(s.epsilon))
-            throw invalid_argument("robust_accuracy_at: '" + r.attack + "' reports no budget per input (not a "
+            throw invalid_argument("robust_accuracy_at: '" + r.attack +
+                                   "' reports no budget per input (not a "
                                    "minimal-budget attack)");
         robust += !(s.success && s.epsilon <= eps);
     }
@@ -139,8 +140,8 @@ inline AttackResult<T> transfer_attack(const DenseNetwork<T>& surrogate, const D
     detail::pgd_check(target, x, y, options, "transfer_attack");
     options.validate(surrogate.output_size());
     if (surrogate.input_size() != target.input_size() || surrogate.output_size() != target.output_size())
-        throw invalid_argument("transfer_attack: the surrogate maps " + std::to_string(surrogate.input_size()) + " -> " +
-                               std::to_string(surrogate.output_size()) + ", the target " +
+        throw invalid_argument("transfer_attack: the surrogate maps " + std::to_string(surrogate.input_size()) +
+                               " -> " + std::to_string(surrogate.output_size()) + ", the target " +
                                std::to_string(target.input_size()) + " -> " + std::to_string(target.output_size()));
     check::finite_nonnegative("transfer_attack", "epsilon", epsilon);
     AttackResult<T> result = detail::start_result(target, x, y, "transfer-" + to_string(options.method));
@@ -162,7 +163,8 @@ inline AttackResult<T> transfer_attack(const DenseNetwork<T>& surrogate, const D
                 ++s.iterations;
                 if (s.success || p(row) == y(row)) continue;
                 s.success = true;
-                std::copy(crafted.data() + row * d, crafted.data() + (row + 1) * d, result.adversarial.data() + row * d);
+                std::copy(crafted.data() + row * d, crafted.data() + (row + 1) * d,
+                          result.adversarial.data() + row * d);
             }
         }
     }

@@ -45,30 +45,30 @@ enum class FgsmSearch { grid, bisection };
 
 /// Work done by fgsm() (filled when FgsmOptions::stats is set; adds to what is there).
 struct FgsmStats {
-    std::size_t bounds = 0;          ///< certified grid: segment bounds computed
-    std::size_t certified = 0;       ///< certified grid: segments certified clean
-    std::size_t evaluations = 0;     ///< candidate rows evaluated through the network
+    std::size_t bounds = 0;       ///< certified grid: segment bounds computed
+    std::size_t certified = 0;    ///< certified grid: segments certified clean
+    std::size_t evaluations = 0;  ///< candidate rows evaluated through the network
 };
 
 struct FgsmOptions {
     FgsmSearch search = FgsmSearch::grid;
-    std::size_t steps = 1000;        ///< grid points in (0, max_epsilon]
+    std::size_t steps = 1000;  ///< grid points in (0, max_epsilon]
     double max_epsilon = 1.0;
-    std::size_t refine_steps = 20;   ///< finer grid when the first hit is among the first refine_below points
+    std::size_t refine_steps = 20;  ///< finer grid when the first hit is among the first refine_below points
     std::size_t refine_below = 20;
     std::size_t bisection_stride = 10;      ///< bisection: coarse scan every this many grid points
     std::size_t bisection_iterations = 12;  ///< bisection: halvings of the bracket
     AttackLoss loss = AttackLoss::network;
     Bounds bounds;
-    std::size_t batch_rows = 4096;   ///< candidate rows evaluated per logits() call (memory bound only)
+    std::size_t batch_rows = 4096;  ///< candidate rows evaluated per logits() call (memory bound only)
     /// grid mode: skip grid points that a sound bound proves clean (same results as the
     /// brute-force scan, far fewer network evaluations); false = evaluate every point
     bool certify = true;
-    std::size_t certify_leaf = 2;    ///< certified grid: runs of at most this many points are evaluated directly
+    std::size_t certify_leaf = 2;      ///< certified grid: runs of at most this many points are evaluated directly
     std::size_t certify_chunk = 2048;  ///< certified grid: samples handled together (memory ~ 20 kB each)
-    double certify_reach = 0.8;      ///< certified grid: next segment = this fraction of the predicted distance to a flip
-    std::size_t certify_first = 0;   ///< certified grid: width of the first segment (0 = steps / 10)
-    FgsmStats* stats = nullptr;      ///< optional work counters
+    double certify_reach = 0.8;  ///< certified grid: next segment = this fraction of the predicted distance to a flip
+    std::size_t certify_first = 0;  ///< certified grid: width of the first segment (0 = steps / 10)
+    FgsmStats* stats = nullptr;     ///< optional work counters
 
     void validate() const
     {

@@ -107,8 +107,7 @@ public:
     /// x: inputs, g: FGSM directions (same shape), y: labels. Precomputes W1 x0 and W1 g
     /// for the rows in `samples` (memory: 2 * 8 * hidden1 bytes per sample).
     FgsmCertifier(const DenseNetwork<T>& net, const matrix<T>& x, const matrix<T>& g, const label_vector& y,
-                  const std::vector<std::size_t>& samples, const Bounds& bounds, double max_epsilon,
-                  unsigned threads)
+                  const std::vector<std::size_t>& samples, const Bounds& bounds, double max_epsilon, unsigned threads)
         : FgsmCertifier(net, x, g, y, bounds, max_epsilon, threads)
     {
         prepare(samples);
@@ -333,8 +332,10 @@ public:
                 const double slack =
                     1e-12 * (std::abs(c[y]) + std::abs(c[j]) + std::abs(dd[y]) + std::abs(dd[j]) + r[y] + r[j]);
                 lower = std::min(lower, cc - std::abs(dv) - r[y] - r[j] - slack);
-                if (dv < 0.0) eps_star = std::min(eps_star, cc / -dv);
-                else if (cc <= 0.0) eps_star = -1.0;
+                if (dv < 0.0)
+                    eps_star = std::min(eps_star, cc / -dv);
+                else if (cc <= 0.0)
+                    eps_star = -1.0;
             }
             out[k].lower = lower;
             out[k].crossing = std::isinf(eps_star) ? eps_star : m_[k] + h_[k] * eps_star;

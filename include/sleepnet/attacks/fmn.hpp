@@ -80,14 +80,14 @@ namespace sleepnet {
 
 struct FmnOptions {
     Norm norm = Norm::linf;
-    std::size_t steps = 100;      ///< gradient steps (the paper's K)
+    std::size_t steps = 100;  ///< gradient steps (the paper's K)
     /// first step length (L2, units of the range); 0 = the norm's default: 10 (linf), 1 (l2)
     double alpha_init = 0.0;
-    double alpha_final = 0.0;     ///< last step length after cosine annealing; 0 = initial_alpha() / 100
-    double gamma_init = 0.05;     ///< first relative change of the radius eps
-    double gamma_final = 0.001;   ///< last relative change of eps after cosine annealing
+    double alpha_final = 0.0;    ///< last step length after cosine annealing; 0 = initial_alpha() / 100
+    double gamma_init = 0.05;    ///< first relative change of the radius eps
+    double gamma_final = 0.001;  ///< last relative change of eps after cosine annealing
     Bounds bounds;
-    std::size_t batch = 1024;     ///< samples per forward/backward block (memory bound only; same results)
+    std::size_t batch = 1024;  ///< samples per forward/backward block (memory bound only; same results)
 
     /// alpha_init, or the norm's default when it is 0.
     double initial_alpha() const { return alpha_init > 0.0 ? alpha_init : (norm == Norm::linf ? 10.0 : 1.0); }
@@ -167,8 +167,8 @@ inline void fmn_evaluate(const DenseNetwork<T>& net, const matrix<T>& cur, const
 /// Records the current point as the best adversarial when it is one and smaller; returns
 /// its norm.
 template <class T>
-inline double fmn_record(const T* xc, const T* x0, std::size_t d, bool adversarial, const FmnOptions& o,
-                         FmnTrack& t, T* best_row)
+inline double fmn_record(const T* xc, const T* x0, std::size_t d, bool adversarial, const FmnOptions& o, FmnTrack& t,
+                         T* best_row)
 {
     const double norm = perturbation_norm(xc, x0, d, o.norm, o.bounds);
     if (adversarial && norm < t.best) {
@@ -222,8 +222,7 @@ template <class T>
 inline std::vector<std::size_t> fmn_iteration(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y,
                                               const FmnOptions& o, std::size_t k,
                                               const std::vector<std::size_t>& active, matrix<T>& cur,
-                                              std::vector<FmnTrack>& track, AttackResult<T>& result,
-                                              FmnWork<T>& w)
+                                              std::vector<FmnTrack>& track, AttackResult<T>& result, FmnWork<T>& w)
 {
     const std::size_t d = x.shape()[1];
     const bool last = k == o.steps;
@@ -254,11 +253,13 @@ inline std::vector<std::size_t> fmn_iteration(const DenseNetwork<T>& net, const 
             g2 = std::sqrt(g2);
             if (!adv && g2 == 0.0) continue;  // cannot move any more: the sample stops
             const double dual = o.norm == Norm::linf ? g1 : g2;
-            const double distance = dual > 0.0 ? std::abs(w.pass.value[r]) / (dual * range)
-                                               : std::numeric_limits<double>::infinity();
+            const double distance =
+                dual > 0.0 ? std::abs(w.pass.value[r]) / (dual * range) : std::numeric_limits<double>::infinity();
             track[i].epsilon = fmn_next_epsilon(track[i], adv, norm, distance, gamma);
-            if (g2 > 0.0) fmn_step(x0, xc, g, d, g2, alpha, track[i].epsilon, o, w.delta);
-            else fmn_step(x0, xc, g, d, 1.0, 0.0, track[i].epsilon, o, w.delta);  // projection only
+            if (g2 > 0.0)
+                fmn_step(x0, xc, g, d, g2, alpha, track[i].epsilon, o, w.delta);
+            else
+                fmn_step(x0, xc, g, d, 1.0, 0.0, track[i].epsilon, o, w.delta);  // projection only
             still.push_back(i);
         }
     }

@@ -68,9 +68,9 @@
 namespace sleepnet {
 
 struct JsmaOptions {
-    double theta = 0.1;                      ///< change per step, relative to hi - lo
-    std::size_t max_iterations = 500;        ///< iterations (changes) per input
-    std::size_t max_changes_per_pixel = 7;   ///< a pixel leaves the search domain after this many changes
+    double theta = 0.1;                     ///< change per step, relative to hi - lo
+    std::size_t max_iterations = 500;       ///< iterations (changes) per input
+    std::size_t max_changes_per_pixel = 7;  ///< a pixel leaves the search domain after this many changes
     enum class Variant { single, pairs } variant = Variant::single;
     Bounds bounds;
 };
@@ -78,14 +78,14 @@ struct JsmaOptions {
 /// What on_step callbacks see after each iteration.
 template <class T>
 struct JsmaStep {
-    std::size_t sample = 0;              ///< row of the input matrix
-    std::size_t iteration = 0;           ///< 1, 2, ... (iterations used so far)
-    std::size_t target = 0;              ///< the target class
-    std::size_t pixel = 0;               ///< the pixel changed
+    std::size_t sample = 0;                                   ///< row of the input matrix
+    std::size_t iteration = 0;                                ///< 1, 2, ... (iterations used so far)
+    std::size_t target = 0;                                   ///< the target class
+    std::size_t pixel = 0;                                    ///< the pixel changed
     std::size_t second_pixel = static_cast<std::size_t>(-1);  ///< pairs: the other pixel; else -1
-    int direction = 0;                   ///< +1 increased, -1 decreased
-    const T* point = nullptr;            ///< the current point (size values)
-    const std::uint8_t* active = nullptr;  ///< 1 where a pixel is still in the search domain
+    int direction = 0;                                        ///< +1 increased, -1 decreased
+    const T* point = nullptr;                                 ///< the current point (size values)
+    const std::uint8_t* active = nullptr;                     ///< 1 where a pixel is still in the search domain
     std::size_t size = 0;
 };
 

@@ -30,10 +30,14 @@ enum class LogitLoss { cross_entropy, margin, dlr, targeted_dlr };
 inline std::string to_string(LogitLoss l)
 {
     switch (l) {
-    case LogitLoss::cross_entropy: return "ce";
-    case LogitLoss::margin: return "margin";
-    case LogitLoss::dlr: return "dlr";
-    case LogitLoss::targeted_dlr: return "dlr-t";
+    case LogitLoss::cross_entropy:
+        return "ce";
+    case LogitLoss::margin:
+        return "margin";
+    case LogitLoss::dlr:
+        return "dlr";
+    case LogitLoss::targeted_dlr:
+        return "dlr-t";
     }
     return "?";
 }
@@ -47,10 +51,7 @@ inline LogitLoss logit_loss_from_string(const std::string& s)
 }
 
 /// Fewest classes the loss is defined for (dlr needs a third logit, targeted dlr a fourth).
-inline std::size_t min_classes(LogitLoss l)
-{
-    return l == LogitLoss::targeted_dlr ? 4 : (l == LogitLoss::dlr ? 3 : 2);
-}
+inline std::size_t min_classes(LogitLoss l) { return l == LogitLoss::targeted_dlr ? 4 : (l == LogitLoss::dlr ? 3 : 2); }
 
 /// z_y - max_{k != y} z_k: > 0 when y wins clearly.
 template <class T>

@@ -67,12 +67,12 @@ struct PgdOptions {
     Norm norm = Norm::linf;
     std::vector<LogitLoss> losses{LogitLoss::cross_entropy, LogitLoss::margin};
     std::size_t steps = 100;
-    std::size_t restarts = 1;        ///< runs per loss and target
-    bool random_start = false;       ///< the first run starts in the ball too (else at x)
-    double step_size = 0.0;          ///< pgd: step as a fraction of eps (0 = 2.5 / steps)
-    std::size_t targets = 9;         ///< targeted_dlr: runs against the top-`targets` other classes
+    std::size_t restarts = 1;   ///< runs per loss and target
+    bool random_start = false;  ///< the first run starts in the ball too (else at x)
+    double step_size = 0.0;     ///< pgd: step as a fraction of eps (0 = 2.5 / steps)
+    std::size_t targets = 9;    ///< targeted_dlr: runs against the top-`targets` other classes
     Bounds bounds;
-    std::size_t batch = 1024;        ///< inputs per block (memory bound only)
+    std::size_t batch = 1024;  ///< inputs per block (memory bound only)
 
     /// Settings for a figure to report (the defaults are for searches and quick looks, and
     /// were 1.4-6.5 points of robust accuracy short of converged on MNIST networks):
@@ -132,9 +132,9 @@ namespace detail {
 /// What one call of pgd_rows asks: the rows to attack and each row's budget.
 struct PgdJob {
     std::vector<std::size_t> rows;
-    std::vector<double> eps;           ///< per row of x (only the listed rows are read)
-    std::uint64_t base = 0;            ///< stream seed
-    std::uint64_t round = 0;           ///< distinguishes the calls of one search
+    std::vector<double> eps;  ///< per row of x (only the listed rows are read)
+    std::uint64_t base = 0;   ///< stream seed
+    std::uint64_t round = 0;  ///< distinguishes the calls of one search
     /// targeted_dlr: per row of x, the other classes by decreasing clean logit (once per job)
     std::vector<std::vector<std::size_t>> ranked;
 };
@@ -152,12 +152,12 @@ template <class T>
 struct PgdState {
     std::size_t d = 0;
     matrix<T> x0, x, x_old, x_best, grad, grad_best;
-    std::vector<T> radius;                          ///< eps * (hi - lo)
+    std::vector<T> radius;  ///< eps * (hi - lo)
     std::vector<double> eta, loss, loss_best, loss_best_check;
     std::vector<std::size_t> label, target, increases, queries;
     std::vector<char> reduced, broken;
-    std::vector<std::size_t> active;                ///< slots still unbroken
-    PgdScratch<T> scratch;                          ///< pass buffers, reused by every run
+    std::vector<std::size_t> active;  ///< slots still unbroken
+    PgdScratch<T> scratch;            ///< pass buffers, reused by every run
 };
 
 /// Ball-and-bounds projection of row v (in place) around x0, radius r.
@@ -166,14 +166,16 @@ inline void pgd_project(T* v, const T* x0, std::size_t d, T r, Norm norm, const 
 {
     const T lo = static_cast<T>(b.lo), hi = static_cast<T>(b.hi);
     if (norm == Norm::linf) {
-        for (std::size_t j = 0; j < d; ++j) v[j] = std::min(hi, std::max(lo, std::min(x0[j] + r, std::max(x0[j] - r, v[j]))));
+        for (std::size_t j = 0; j < d; ++j)
+            v[j] = std::min(hi, std::max(lo, std::min(x0[j] + r, std::max(x0[j] - r, v[j]))));
         return;
     }
     double s = 0.0;
     for (std::size_t j = 0; j < d; ++j) s += (static_cast<double>(v[j]) - x0[j]) * (static_cast<double>(v[j]) - x0[j]);
     const double n = std::sqrt(s);
     // a little inside the sphere, so rounding to T cannot leave the ball
-    const double f = n > static_cast<double>(r) ? static_cast<double>(r) / n * (1.0 - 8.0 * std::numeric_limits<T>::epsilon()) : 1.0;
+    const double f =
+        n > static_cast<double>(r) ? static_cast<double>(r) / n * (1.0 - 8.0 * std::numeric_limits<T>::epsilon()) : 1.0;
     for (std::size_t j = 0; j < d; ++j)
         v[j] = std::min(hi, std::max(lo, static_cast<T>(x0[j] + f * (static_cast<double>(v[j]) - x0[j]))));
 }
@@ -251,7 +253,8 @@ inline void pgd_step(PgdState<T>& s, const PgdOptions& o, std::size_t iteration,
         pgd_project(w.z.data(), x0, d, s.radius[slot], o.norm, o.bounds);
         if (o.method == PgdMethod::apgd && a != 1.0) {
             for (std::size_t j = 0; j < d; ++j) {
-                const double v = x[j] + a * (static_cast<double>(w.z[j]) - x[j]) + (1.0 - a) * (static_cast<double>(x[j]) - old[j]);
+                const double v =
+                    x[j] + a * (static_cast<double>(w.z[j]) - x[j]) + (1.0 - a) * (static_cast<double>(x[j]) - old[j]);
                 w.z[j] = static_cast<T>(v);
             }
             pgd_project(w.z.data(), x0, d, s.radius[slot], o.norm, o.bounds);
@@ -280,8 +283,9 @@ inline void pgd_record(PgdState<T>& s, const PgdScratch<T>& w, bool retire = tru
         s.broken[slot] = s.broken[slot] || w.pass.adversarial[r];
     }
     if (!retire) return;
-    s.active.erase(std::remove_if(s.active.begin(), s.active.end(), [&](std::size_t slot) { return s.broken[slot] != 0; }),
-                   s.active.end());
+    s.active.erase(
+        std::remove_if(s.active.begin(), s.active.end(), [&](std::size_t slot) { return s.broken[slot] != 0; }),
+        s.active.end());
 }
 
 /// APGD checkpoint after `interval` steps: halve eta (and return to the best point) where
@@ -326,15 +330,15 @@ inline std::vector<std::size_t> apgd_checkpoints(std::size_t steps)
 /// One run from the start points in s.x/// One run from the start points in s.x: evaluate, then `steps` steps (APGD checkpoints
 /// on its schedule). Slots end broken (s.x is their adversarial) or not.
 template <class T>
-inline void pgd_run(const DenseNetwork<T>& net, const PgdOptions& o, LogitLoss loss, PgdState<T>& s,
-                    bool retire = true)
+inline void pgd_run(const DenseNetwork<T>& net, const PgdOptions& o, LogitLoss loss, PgdState<T>& s, bool retire = true)
 {
     PgdScratch<T>& w = s.scratch;
     pgd_evaluate(net, loss, s, w);
     for (std::size_t r = 0; r < s.active.size(); ++r) {
         const std::size_t slot = s.active[r];
         s.loss[slot] = s.loss_best[slot] = s.loss_best_check[slot] = w.pass.value[r];
-        const double alpha = o.method == PgdMethod::apgd ? 2.0 : (o.step_size > 0.0 ? o.step_size : 2.5 / static_cast<double>(o.steps));
+        const double alpha =
+            o.method == PgdMethod::apgd ? 2.0 : (o.step_size > 0.0 ? o.step_size : 2.5 / static_cast<double>(o.steps));
         s.eta[slot] = alpha * static_cast<double>(s.radius[slot]);
     }
     std::copy(s.x.begin(), s.x.end(), s.x_best.begin());
@@ -493,7 +497,6 @@ inline void pgd_check(const DenseNetwork<T>& net, const matrix<T>& x, const labe
     o.validate(net.output_size());
     check_attack_inputs(net, x, y, o.bounds, who);
 }
-
 
 }  // namespace detail
 

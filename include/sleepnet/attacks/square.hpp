@@ -56,13 +56,13 @@
 namespace sleepnet {
 
 struct SquareOptions {
-    std::size_t queries = 5000;      ///< model evaluations per input (the initialisation counts as one)
-    double p_init = 0.8;             ///< initial fraction of the pixels a window covers (AutoAttack's L-inf value)
-    std::size_t height = 0;          ///< image rows (0 with width = 0: square image inferred from the row length)
-    std::size_t width = 0;           ///< image columns
-    std::size_t channels = 1;        ///< values per pixel, stored last (channel-last layout)
+    std::size_t queries = 5000;  ///< model evaluations per input (the initialisation counts as one)
+    double p_init = 0.8;         ///< initial fraction of the pixels a window covers (AutoAttack's L-inf value)
+    std::size_t height = 0;      ///< image rows (0 with width = 0: square image inferred from the row length)
+    std::size_t width = 0;       ///< image columns
+    std::size_t channels = 1;    ///< values per pixel, stored last (channel-last layout)
     Bounds bounds;
-    std::size_t batch = 1024;        ///< inputs per block (memory bound only; results do not depend on it)
+    std::size_t batch = 1024;  ///< inputs per block (memory bound only; results do not depend on it)
 
     void validate() const
     {
@@ -92,10 +92,10 @@ inline SquareImage square_image(const SquareOptions& o, std::size_t d)
     SquareImage im{o.height, o.width, o.channels};
     if (o.height != 0) {
         if (o.height * o.width * o.channels != d)
-            throw invalid_argument("square_attack: SquareOptions height x width x channels = " +
-                                   std::to_string(o.height) + " x " + std::to_string(o.width) + " x " +
-                                   std::to_string(o.channels) + " does not match the " + std::to_string(d) +
-                                   " inputs of the network");
+            throw invalid_argument(
+                "square_attack: SquareOptions height x width x channels = " + std::to_string(o.height) + " x " +
+                std::to_string(o.width) + " x " + std::to_string(o.channels) + " does not match the " +
+                std::to_string(d) + " inputs of the network");
         return im;
     }
     const std::size_t pixels = d / o.channels;
@@ -148,15 +148,15 @@ inline T square_value(T x0, double target, double e, const Bounds& b)
 /// Per-input state of one block, indexed by slot (position in the block).
 template <class T>
 struct SquareBlock {
-    std::vector<std::size_t> rows;      ///< row of x
+    std::vector<std::size_t> rows;  ///< row of x
     std::vector<std::size_t> labels;
-    matrix<T> up, down;                 ///< x0 + e and x0 - e per element, inside ball and bounds
-    matrix<T> best;                     ///< current point
-    std::vector<double> margin;         ///< its margin
+    matrix<T> up, down;          ///< x0 + e and x0 - e per element, inside ball and bounds
+    matrix<T> best;              ///< current point
+    std::vector<double> margin;  ///< its margin
     std::vector<default_engine> engines;
-    std::vector<std::size_t> queries;   ///< evaluations so far
-    std::vector<char> broken;           ///< an evaluated point was misclassified (it is `best`)
-    std::vector<std::size_t> active;    ///< slots still attacked
+    std::vector<std::size_t> queries;  ///< evaluations so far
+    std::vector<char> broken;          ///< an evaluated point was misclassified (it is `best`)
+    std::vector<std::size_t> active;   ///< slots still attacked
 };
 
 /// Margins (z_y - max_{k != y} z_k, minus the margin loss) and misclassification flags of

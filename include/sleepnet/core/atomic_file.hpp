@@ -25,12 +25,11 @@ namespace detail {
 /// "<path>.tmp-<pid>-<thread hash>-<clock ticks>".
 inline std::string temporary_name_for(const std::string& path)
 {
-    const auto ticks = static_cast<unsigned long long>(
-        std::chrono::steady_clock::now().time_since_epoch().count());
-    const auto thread = static_cast<unsigned long long>(
-        std::hash<std::thread::id>{}(std::this_thread::get_id()) & 0xffffffu);
-    return path + ".tmp-" + std::to_string(static_cast<long long>(::getpid())) + "-" +
-           std::to_string(thread) + "-" + std::to_string(ticks);
+    const auto ticks = static_cast<unsigned long long>(std::chrono::steady_clock::now().time_since_epoch().count());
+    const auto thread =
+        static_cast<unsigned long long>(std::hash<std::thread::id>{}(std::this_thread::get_id()) & 0xffffffu);
+    return path + ".tmp-" + std::to_string(static_cast<long long>(::getpid())) + "-" + std::to_string(thread) + "-" +
+           std::to_string(ticks);
 }
 
 /// Writes `path` atomically. `write(std::ostream&)` fills a binary stream opened on a
@@ -48,8 +47,8 @@ inline void write_file_atomically(const std::string& path, Fn&& write)
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) {
         const int err = errno;
-        throw io_error("cannot write '" + path + "': cannot create temporary file '" + tmp +
-                       "' (" + std::strerror(err) + ")");
+        throw io_error("cannot write '" + path + "': cannot create temporary file '" + tmp + "' (" +
+                       std::strerror(err) + ")");
     }
 
     auto fail = [&](const std::string& why) {
@@ -87,8 +86,8 @@ inline void write_file_atomically(const std::string& path, Fn&& write)
     if (std::rename(tmp.c_str(), path.c_str()) != 0) {
         const int err = errno;
         std::remove(tmp.c_str());
-        throw io_error("cannot write '" + path + "': renaming temporary file '" + tmp +
-                       "' failed (" + std::strerror(err) + ")");
+        throw io_error("cannot write '" + path + "': renaming temporary file '" + tmp + "' failed (" +
+                       std::strerror(err) + ")");
     }
 }
 

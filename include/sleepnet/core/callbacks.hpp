@@ -21,30 +21,28 @@ inline bool hook_result(R&& r)
 }
 
 // Defines detail::call_<hook>(callback, args...) -> bool (false when absent or void).
-#define SLEEPNET_DEFINE_HOOK(hook)                                                          \
-    template <class C, class... A>                                                          \
-    inline auto call_##hook##_impl(C& c, int, A&&... a)                                     \
-        -> decltype(c.hook(std::forward<A>(a)...), bool())                                  \
-    {                                                                                       \
-        if constexpr (std::is_void<decltype(c.hook(std::forward<A>(a)...))>::value) {        \
-            c.hook(std::forward<A>(a)...);                                                  \
-            return false;                                                                   \
-        } else {                                                                            \
-            return hook_result(c.hook(std::forward<A>(a)...));                              \
-        }                                                                                   \
-    }                                                                                       \
-    template <class C, class... A>                                                          \
-    inline bool call_##hook##_impl(C&, long, A&&...)                                        \
-    {                                                                                       \
-        return false;                                                                       \
-    }                                                                                       \
-    template <class... C, class... A>                                                       \
-    inline bool call_##hook(std::tuple<C...>& callbacks, const A&... a)                     \
-    {                                                                                       \
-        bool stop = false;                                                                  \
-        std::apply([&](auto&... c) { ((stop = call_##hook##_impl(c, 0, a...) || stop), ...); }, \
-                   callbacks);                                                              \
-        return stop;                                                                        \
+#define SLEEPNET_DEFINE_HOOK(hook)                                                                                     \
+    template <class C, class... A>                                                                                     \
+    inline auto call_##hook##_impl(C& c, int, A&&... a)->decltype(c.hook(std::forward<A>(a)...), bool())               \
+    {                                                                                                                  \
+        if constexpr (std::is_void<decltype(c.hook(std::forward<A>(a)...))>::value) {                                  \
+            c.hook(std::forward<A>(a)...);                                                                             \
+            return false;                                                                                              \
+        } else {                                                                                                       \
+            return hook_result(c.hook(std::forward<A>(a)...));                                                         \
+        }                                                                                                              \
+    }                                                                                                                  \
+    template <class C, class... A>                                                                                     \
+    inline bool call_##hook##_impl(C&, long, A&&...)                                                                   \
+    {                                                                                                                  \
+        return false;                                                                                                  \
+    }                                                                                                                  \
+    template <class... C, class... A>                                                                                  \
+    inline bool call_##hook(std::tuple<C...>& callbacks, const A&... a)                                                \
+    {                                                                                                                  \
+        bool stop = false;                                                                                             \
+        std::apply([&](auto&... c) { ((stop = call_##hook##_impl(c, 0, a...) || stop), ...); }, callbacks);            \
+        return stop;                                                                                                   \
     }
 
 SLEEPNET_DEFINE_HOOK(on_begin)

@@ -33,8 +33,8 @@ struct Dataset {
     void validate() const
     {
         const std::string who = "dataset '" + name + "'";
-        detail::require(x.shape(0) == y.size(), who + ": x has " + std::to_string(x.shape(0)) +
-                                                    " rows but y has " + std::to_string(y.size()) + " labels");
+        detail::require(x.shape(0) == y.size(), who + ": x has " + std::to_string(x.shape(0)) + " rows but y has " +
+                                                    std::to_string(y.size()) + " labels");
         detail::require(classes > 0 || y.size() == 0, who + ": classes is 0");
         for (std::size_t i = 0; i < y.size(); ++i) {
             if (y(i) >= classes) {

@@ -147,8 +147,8 @@ struct SyntheticFeaturesOptions {
     std::size_t per_class_train = 30;
     std::size_t per_class_test = 29;
     std::size_t dim = 2048;
-    double separation = 0.15; ///< spread of class centres around the shared mean
-    double spread = 1.0;      ///< within-class noise (standard deviation before the ReLU)
+    double separation = 0.15;  ///< spread of class centres around the shared mean
+    double spread = 1.0;       ///< within-class noise (standard deviation before the ReLU)
 };
 
 /// Clustered non-negative features: a shared mean m_j ~ N(0, 1), class centres

@@ -127,13 +127,20 @@ inline std::string hex_byte(unsigned v)
 inline const char* idx_type_name(unsigned t)
 {
     switch (t) {
-    case 0x08: return "unsigned byte";
-    case 0x09: return "signed byte";
-    case 0x0B: return "int16";
-    case 0x0C: return "int32";
-    case 0x0D: return "float32";
-    case 0x0E: return "float64";
-    default: return nullptr;
+    case 0x08:
+        return "unsigned byte";
+    case 0x09:
+        return "signed byte";
+    case 0x0B:
+        return "int16";
+    case 0x0C:
+        return "int32";
+    case 0x0D:
+        return "float32";
+    case 0x0E:
+        return "float64";
+    default:
+        return nullptr;
     }
 }
 
@@ -177,8 +184,8 @@ inline ubyte_array read_ubyte(const std::string& path, std::size_t ndim)
             throw format_error(where + ": truncated header (dimension " + std::to_string(i) + " missing" + content +
                                ")");
         }
-        const std::size_t d = (std::size_t(b[0]) << 24) | (std::size_t(b[1]) << 16) | (std::size_t(b[2]) << 8) |
-                              std::size_t(b[3]);
+        const std::size_t d =
+            (std::size_t(b[0]) << 24) | (std::size_t(b[1]) << 16) | (std::size_t(b[2]) << 8) | std::size_t(b[3]);
         if (d != 0 && count > std::numeric_limits<std::size_t>::max() / d) {
             throw format_error(where + ": dimensions overflow the element count");
         }
@@ -196,8 +203,8 @@ inline ubyte_array read_ubyte(const std::string& path, std::size_t ndim)
         const std::size_t got = in.read(out.data.data() + at, want);
         if (got < want) {
             throw format_error(where + ": truncated data: dimensions " + sleepnet::detail::shape_string(out.dims) +
-                               " need " + std::to_string(count) + " data bytes, file has " +
-                               std::to_string(at + got) + content);
+                               " need " + std::to_string(count) + " data bytes, file has " + std::to_string(at + got) +
+                               content);
         }
     }
     std::size_t trailing = 0;
@@ -218,8 +225,8 @@ inline void write_ubyte(const std::string& path, const std::vector<std::size_t>&
 {
     std::string header = {0, 0, 0x08, static_cast<char>(dims.size())};
     for (std::size_t d : dims) {
-        sleepnet::detail::require(d <= 0xffffffffu, "IDX write '" + path + "': dimension " + std::to_string(d) +
-                                                        " does not fit 32 bits");
+        sleepnet::detail::require(d <= 0xffffffffu,
+                                  "IDX write '" + path + "': dimension " + std::to_string(d) + " does not fit 32 bits");
         header += static_cast<char>((d >> 24) & 0xff);
         header += static_cast<char>((d >> 16) & 0xff);
         header += static_cast<char>((d >> 8) & 0xff);
@@ -303,8 +310,8 @@ inline void write_labels(const std::string& path, const label_vector& labels)
     std::vector<std::uint8_t> bytes(labels.size());
     for (std::size_t i = 0; i < labels.size(); ++i) {
         if (labels(i) > 255) {
-            throw invalid_argument("idx::write_labels: labels(" + std::to_string(i) + ") = " +
-                                   std::to_string(labels(i)) + " does not fit one byte");
+            throw invalid_argument("idx::write_labels: labels(" + std::to_string(i) +
+                                   ") = " + std::to_string(labels(i)) + " does not fit one byte");
         }
         bytes[i] = static_cast<std::uint8_t>(labels(i));
     }
@@ -341,8 +348,7 @@ inline DataSplits<T> load_idx_splits(const std::string& dir, const std::string& 
         d.name = name;
         if (d.x.shape(0) != d.y.size()) {
             throw format_error("IDX files '" + images_path + "' and '" + labels_path + "' disagree: " +
-                               std::to_string(d.x.shape(0)) + " images but " + std::to_string(d.y.size()) +
-                               " labels");
+                               std::to_string(d.x.shape(0)) + " images but " + std::to_string(d.y.size()) + " labels");
         }
         return std::make_pair(d, images_path);
     };
@@ -350,8 +356,7 @@ inline DataSplits<T> load_idx_splits(const std::string& dir, const std::string& 
     auto test = part("t10k");
     if (train.first.dim() != test.first.dim()) {
         throw format_error("IDX files '" + train.second + "' and '" + test.second + "' have different image sizes (" +
-                           std::to_string(train.first.dim()) + " vs " + std::to_string(test.first.dim()) +
-                           " pixels)");
+                           std::to_string(train.first.dim()) + " vs " + std::to_string(test.first.dim()) + " pixels)");
     }
     return {std::move(train.first), std::move(test.first)};
 }

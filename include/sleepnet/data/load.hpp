@@ -14,10 +14,7 @@
 namespace sleepnet {
 
 /// The names load_dataset accepts.
-inline const char* dataset_names()
-{
-    return "mnist, fashion, patches, features, synthetic-features";
-}
+inline const char* dataset_names() { return "mnist, fashion, patches, features, synthetic-features"; }
 
 /// "mnist"              load_mnist(dir)                      (dir required)
 /// "fashion"            load_fashion_mnist(dir)              (empty dir: the Debian package's)
@@ -29,7 +26,8 @@ template <class T = float>
 inline DataSplits<T> load_dataset(const std::string& name, const std::string& dir, std::uint64_t seed)
 {
     auto need_dir = [&]() {
-        detail::require(!dir.empty(), "load_dataset: dataset '" + name + "' needs argument 'dir' (got an empty string)");
+        detail::require(!dir.empty(),
+                        "load_dataset: dataset '" + name + "' needs argument 'dir' (got an empty string)");
     };
     if (name == "mnist") {
         need_dir();

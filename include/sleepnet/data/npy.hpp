@@ -44,12 +44,12 @@ namespace npy {
 
 /// What the header of an .npy file says, validated.
 struct Header {
-    std::string descr;                 ///< normalised dtype string, e.g. "<f4", "|u1", "|b1"
-    bool fortran_order = false;        ///< data stored column-major
-    std::vector<std::size_t> shape;    ///< logical shape
-    std::size_t data_offset = 0;       ///< byte offset of the data block in the file
-    std::size_t itemsize = 0;          ///< bytes per element
-    char kind = 0;                     ///< 'f' float, 'i' signed, 'u' unsigned, 'b' bool
+    std::string descr;               ///< normalised dtype string, e.g. "<f4", "|u1", "|b1"
+    bool fortran_order = false;      ///< data stored column-major
+    std::vector<std::size_t> shape;  ///< logical shape
+    std::size_t data_offset = 0;     ///< byte offset of the data block in the file
+    std::size_t itemsize = 0;        ///< bytes per element
+    char kind = 0;                   ///< 'f' float, 'i' signed, 'u' unsigned, 'b' bool
 
     /// Number of elements (product of shape; checked against overflow when read).
     std::size_t size() const
@@ -64,10 +64,7 @@ struct Header {
 
 namespace detail {
 
-inline const char* accepted_dtypes()
-{
-    return "<f4, <f8, |b1, |u1, |i1, <i2, <i4, <i8, <u2, <u4, <u8";
-}
+inline const char* accepted_dtypes() { return "<f4, <f8, |b1, |u1, |i1, <i2, <i4, <i8, <u2, <u4, <u8"; }
 
 inline void require_little_endian_host(const std::string& path)
 {
@@ -164,14 +161,14 @@ inline std::string precheck_header_dict(const std::string& raw, const std::strin
                         std::string("fiub").find(descr[1]) != std::string::npos &&
                         std::all_of(descr.begin() + 2, descr.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (!simple) {
-        throw format_error("npy file '" + path + "': unsupported dtype '" + descr + "' (accepted: " +
-                           accepted_dtypes() + ")");
+        throw format_error("npy file '" + path + "': unsupported dtype '" + descr +
+                           "' (accepted: " + accepted_dtypes() + ")");
     }
     if (descr[0] == '=') {
         if (descr.size() != 3 || descr[2] != '1') {
             throw format_error("npy file '" + path + "': dtype '" + descr +
-                               "' uses native byte order '='; only one-byte types may (accepted: " +
-                               accepted_dtypes() + ")");
+                               "' uses native byte order '='; only one-byte types may (accepted: " + accepted_dtypes() +
+                               ")");
         }
         s[at] = '|';  // byte order is meaningless for one byte; xtensor does not know '='
     }
@@ -184,8 +181,7 @@ inline void validate_descr(Header& h, const std::string& path)
     const std::string& d = h.descr;
     if (d.size() >= 2 && d[0] == '>') {
         throw format_error("npy file '" + path + "': big-endian dtype '" + d +
-                           "' is not supported; save it little-endian (numpy: a.astype('<" +
-                           d.substr(1) + "'))");
+                           "' is not supported; save it little-endian (numpy: a.astype('<" + d.substr(1) + "'))");
     }
     static const std::array<const char*, 11> accepted = {"<f4", "<f8", "|b1", "|u1", "|i1", "<i2",
                                                          "<i4", "<i8", "<u2", "<u4", "<u8"};
@@ -193,11 +189,11 @@ inline void validate_descr(Header& h, const std::string& path)
     if (d.size() == 3 && d[2] == '1' && (d[0] == '<' || d[0] == '|' || d[0] == '=')) {
         norm[0] = '|';
     }
-    const bool ok = std::find_if(accepted.begin(), accepted.end(),
-                                 [&](const char* a) { return norm == a; }) != accepted.end();
+    const bool ok =
+        std::find_if(accepted.begin(), accepted.end(), [&](const char* a) { return norm == a; }) != accepted.end();
     if (!ok) {
-        throw format_error("npy file '" + path + "': unsupported dtype '" + d + "' (accepted: " +
-                           accepted_dtypes() + ")");
+        throw format_error("npy file '" + path + "': unsupported dtype '" + d + "' (accepted: " + accepted_dtypes() +
+                           ")");
     }
     h.descr = norm;
     h.kind = norm[1];
@@ -217,8 +213,7 @@ inline Header read_header_stream(std::istream& in, std::uintmax_t file_size, con
         if (start.compare(0, start.size(), xt::detail::magic_string, start.size()) != 0) {
             throw format_error(where + ": bad magic (not an npy file)");
         }
-        throw format_error(where + ": truncated header (file has only " + std::to_string(file_size) +
-                           " bytes)");
+        throw format_error(where + ": truncated header (file has only " + std::to_string(file_size) + " bytes)");
     }
     char pre[8];
     read_exactly(in, pre, 8, path);
@@ -246,9 +241,8 @@ inline Header read_header_stream(std::istream& in, std::uintmax_t file_size, con
         throw format_error(where + ": empty header");
     }
     if (header_len > file_size - preamble) {
-        throw format_error(where + ": truncated header (header length field says " +
-                           std::to_string(header_len) + " bytes, only " +
-                           std::to_string(file_size - preamble) + " follow)");
+        throw format_error(where + ": truncated header (header length field says " + std::to_string(header_len) +
+                           " bytes, only " + std::to_string(file_size - preamble) + " follow)");
     }
     std::string raw(header_len, '\0');
     read_exactly(in, &raw[0], header_len, path);
@@ -274,17 +268,16 @@ inline Header read_header_stream(std::istream& in, std::uintmax_t file_size, con
         count *= dim;
     }
     if (count > std::numeric_limits<std::size_t>::max() / h.itemsize) {
-        throw format_error(where + ": shape " + sleepnet::detail::shape_string(h.shape) +
-                           " overflows the byte count");
+        throw format_error(where + ": shape " + sleepnet::detail::shape_string(h.shape) + " overflows the byte count");
     }
     const std::size_t expected = count * h.itemsize;
     h.data_offset = preamble + header_len;
     const std::uintmax_t actual = file_size - h.data_offset;
     if (actual != expected) {
-        throw format_error(where + ": " + (actual < expected ? "truncated data" : "trailing data") +
-                           ": shape " + sleepnet::detail::shape_string(h.shape) + " of '" + h.descr +
-                           "' needs " + std::to_string(expected) + " bytes, file has " +
-                           std::to_string(actual) + " bytes after the header");
+        throw format_error(where + ": " + (actual < expected ? "truncated data" : "trailing data") + ": shape " +
+                           sleepnet::detail::shape_string(h.shape) + " of '" + h.descr + "' needs " +
+                           std::to_string(expected) + " bytes, file has " + std::to_string(actual) +
+                           " bytes after the header");
     }
     return h;
 }
@@ -340,8 +333,7 @@ inline bool convert_value(S v, T& out)
                 if constexpr (!std::is_signed<T>::value) {
                     return false;
                 } else {
-                    if (static_cast<std::intmax_t>(v) <
-                        static_cast<std::intmax_t>(std::numeric_limits<T>::min())) {
+                    if (static_cast<std::intmax_t>(v) < static_cast<std::intmax_t>(std::numeric_limits<T>::min())) {
                         return false;
                     }
                     out = static_cast<T>(v);
@@ -392,9 +384,8 @@ inline void read_convert(std::istream& in, T* dst, std::size_t count, const std:
                     std::memcpy(&v, buf.data() + i * sizeof(S), sizeof(S));
                 }
                 if (!convert_value<T, S>(v, dst[done + i])) {
-                    throw format_error("npy file '" + path + "': element " + std::to_string(done + i) +
-                                       " has value " + value_string(v) + ", which does not fit " +
-                                       type_name<T>());
+                    throw format_error("npy file '" + path + "': element " + std::to_string(done + i) + " has value " +
+                                       value_string(v) + ", which does not fit " + type_name<T>());
                 }
             }
             done += n;
@@ -416,29 +407,36 @@ inline void read_data(std::istream& in, const Header& h, T* dst, const std::stri
         return read_convert<T, bool>(in, dst, n, path);
     case 'i':
         switch (h.itemsize) {
-        case 1: return read_convert<T, std::int8_t>(in, dst, n, path);
-        case 2: return read_convert<T, std::int16_t>(in, dst, n, path);
-        case 4: return read_convert<T, std::int32_t>(in, dst, n, path);
-        default: return read_convert<T, std::int64_t>(in, dst, n, path);
+        case 1:
+            return read_convert<T, std::int8_t>(in, dst, n, path);
+        case 2:
+            return read_convert<T, std::int16_t>(in, dst, n, path);
+        case 4:
+            return read_convert<T, std::int32_t>(in, dst, n, path);
+        default:
+            return read_convert<T, std::int64_t>(in, dst, n, path);
         }
     default:  // 'u'
         switch (h.itemsize) {
-        case 1: return read_convert<T, std::uint8_t>(in, dst, n, path);
-        case 2: return read_convert<T, std::uint16_t>(in, dst, n, path);
-        case 4: return read_convert<T, std::uint32_t>(in, dst, n, path);
-        default: return read_convert<T, std::uint64_t>(in, dst, n, path);
+        case 1:
+            return read_convert<T, std::uint8_t>(in, dst, n, path);
+        case 2:
+            return read_convert<T, std::uint16_t>(in, dst, n, path);
+        case 4:
+            return read_convert<T, std::uint32_t>(in, dst, n, path);
+        default:
+            return read_convert<T, std::uint64_t>(in, dst, n, path);
         }
     }
 }
 
 template <class V>
 struct is_npy_value
-    : std::integral_constant<bool,
-                             std::is_same<V, float>::value || std::is_same<V, double>::value ||
-                                 std::is_same<V, bool>::value ||
-                                 (std::is_integral<V>::value && !std::is_same<V, wchar_t>::value &&
-                                  !std::is_same<V, char16_t>::value && !std::is_same<V, char32_t>::value &&
-                                  (sizeof(V) == 1 || sizeof(V) == 2 || sizeof(V) == 4 || sizeof(V) == 8))> {
+    : std::integral_constant<bool, std::is_same<V, float>::value || std::is_same<V, double>::value ||
+                                       std::is_same<V, bool>::value ||
+                                       (std::is_integral<V>::value && !std::is_same<V, wchar_t>::value &&
+                                        !std::is_same<V, char16_t>::value && !std::is_same<V, char32_t>::value &&
+                                        (sizeof(V) == 1 || sizeof(V) == 2 || sizeof(V) == 4 || sizeof(V) == 8))> {
 };
 
 }  // namespace detail

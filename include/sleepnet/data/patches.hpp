@@ -46,8 +46,8 @@ template <class T = float, class Engine>
 inline matrix<T> make_patches_images(Engine& engine, const PatchesOptions& opt = {})
 {
     const std::string where = "make_patches: ";
-    detail::require(opt.side > 0 && opt.side <= 4096, where + "option 'side' = " + std::to_string(opt.side) +
-                                                          " is outside [1, 4096]");
+    detail::require(opt.side > 0 && opt.side <= 4096,
+                    where + "option 'side' = " + std::to_string(opt.side) + " is outside [1, 4096]");
     detail::require(opt.classes > 0, where + "option 'classes' is 0");
     detail::require(opt.bright > 0, where + "option 'bright' is 0");
     detail::require(opt.overlap <= opt.bright, where + "option 'overlap' = " + std::to_string(opt.overlap) +

@@ -85,8 +85,8 @@ struct AdversarialTrainingOptions {
     double step_size = 0.0;       ///< absolute, units of the input range; 0 = 2.5 eps / steps (pgd), 1.25 eps (fgsm_rs)
     double clean_fraction = 0.0;  ///< weight of the clean rows in each batch's loss (0 = adversarial only, Madry)
     LogitLoss attack_loss = LogitLoss::cross_entropy;  ///< cross_entropy or margin, on the logits
-    Bounds bounds;                ///< valid input range (the data must lie in it)
-    bool random_start = true;     ///< start uniformly in the ball (false: at x; both methods)
+    Bounds bounds;                                     ///< valid input range (the data must lie in it)
+    bool random_start = true;                          ///< start uniformly in the ball (false: at x; both methods)
 
     /// Throws invalid_argument naming the field and its value.
     void validate() const
@@ -160,8 +160,8 @@ inline void craft_training_adversarials(const DenseNetwork<T>& net, const T* x0,
     }
     for (std::size_t step = 0; step < o.attack_steps(); ++step) {
         logit_pass(
-            net, adv.data(), n, o.attack_loss, [&](std::size_t r) { return labels[r]; }, [](std::size_t) { return std::size_t{0}; },
-            true, w);
+            net, adv.data(), n, o.attack_loss, [&](std::size_t r) { return labels[r]; },
+            [](std::size_t) { return std::size_t{0}; }, true, w);
         for (std::size_t r = 0; r < n; ++r) {
             T* v = adv.data() + r * d;
             pgd_ascend(v, w.dx.data() + r * d, d, alpha, Norm::linf);
@@ -195,8 +195,8 @@ inline void copy_rows(const matrix<T>& src, std::size_t begin, std::size_t end, 
 template <class T>
 class AdversarialTrainer {
 public:
-    AdversarialTrainer(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y,
-                       const SgdOptions& sgd, const AdversarialTrainingOptions& o, std::uint64_t base)
+    AdversarialTrainer(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y, const SgdOptions& sgd,
+                       const AdversarialTrainingOptions& o, std::uint64_t base)
         : x_(x), y_(y), options_(o), base_(base), sgd_(net, sgd), targets_(one_hot<T>(y, net.output_size()))
     {
     }
@@ -214,7 +214,8 @@ public:
         for (std::size_t i = begin; i < end; ++i) labels_[i - begin] = y_(order[i]);
         craft_training_adversarials(net, xb_.data(), end - begin, labels_.data(), order.data() + begin, base_,
                                     epoch + 1, options_, adv_, scratch_);
-        const double value = options_.clean_fraction > 0.0 ? mixed_pass(net, loss, engine) : plain_pass(net, loss, engine);
+        const double value =
+            options_.clean_fraction > 0.0 ? mixed_pass(net, loss, engine) : plain_pass(net, loss, engine);
         if (std::isfinite(value)) sgd_.step(net, st_, dz_);
         return value;
     }

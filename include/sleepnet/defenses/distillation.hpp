@@ -66,7 +66,7 @@ struct DistillationOptions {
     SgdOptions teacher_sgd;     ///< defaults = the authors' control recipe: lr 0.1, momentum 0.5, batch 100, 2 epochs
     SgdOptions student_sgd;     ///< the paper: same epochs and learning rate as the teacher
     NetworkOptions network = distillation_network_options();  ///< teacher and student; output must be linear
-    Init init = Init::uniform(0.01);  ///< the authors' initialization
+    Init init = Init::uniform(0.01);                          ///< the authors' initialization
     /// Student layer sizes; empty = the teacher's.
     std::vector<std::size_t> student_sizes;
 
@@ -125,8 +125,7 @@ inline matrix<T> soft_labels(const DenseNetwork<T>& teacher, const matrix<T>& x,
 /// have any output activation (soft labels use its logits). Callbacks as in train().
 template <class T, class Engine, class... Callbacks>
 inline DistillationStudent<T> distill_from(const DenseNetwork<T>& teacher, const matrix<T>& x,
-                                           const DistillationOptions& options, Engine& engine,
-                                           Callbacks&&... callbacks)
+                                           const DistillationOptions& options, Engine& engine, Callbacks&&... callbacks)
 {
     options.validate("distill_from");
     teacher.check_input(x, "distill_from");
@@ -142,8 +141,8 @@ inline DistillationStudent<T> distill_from(const DenseNetwork<T>& teacher, const
     const matrix<T> soft = soft_labels(teacher, x, options.temperature);
     DenseNetwork<T> student(std::move(sizes), options.network);
     student.initialize(options.init, engine);
-    TrainReport report = train(student, x, soft, SoftmaxCrossEntropy{options.temperature}, options.student_sgd,
-                               engine, callbacks...);
+    TrainReport report =
+        train(student, x, soft, SoftmaxCrossEntropy{options.temperature}, options.student_sgd, engine, callbacks...);
     return {std::move(student), report};
 }
 
@@ -153,8 +152,9 @@ inline DistillationStudent<T> distill_from(const DenseNetwork<T>& teacher, const
 /// the teacher's training, then the student's; a callback stopping early stops only
 /// the phase it is in.
 template <class T, class Engine, class... Callbacks>
-inline DistillationResult<T> distill(const matrix<T>& x, const matrix<T>& targets, const std::vector<std::size_t>& sizes,
-                                     const DistillationOptions& options, Engine& engine, Callbacks&&... callbacks)
+inline DistillationResult<T> distill(const matrix<T>& x, const matrix<T>& targets,
+                                     const std::vector<std::size_t>& sizes, const DistillationOptions& options,
+                                     Engine& engine, Callbacks&&... callbacks)
 {
     options.validate("distill");
     if (sizes.size() < 2) {
@@ -174,8 +174,8 @@ inline DistillationResult<T> distill(const matrix<T>& x, const matrix<T>& target
     }
     DenseNetwork<T> teacher(sizes, options.network);
     teacher.initialize(options.init, engine);
-    TrainReport teacher_report = train(teacher, x, targets, SoftmaxCrossEntropy{options.temperature},
-                                       options.teacher_sgd, engine, callbacks...);
+    TrainReport teacher_report =
+        train(teacher, x, targets, SoftmaxCrossEntropy{options.temperature}, options.teacher_sgd, engine, callbacks...);
     DistillationStudent<T> s = distill_from(teacher, x, options, engine, callbacks...);
     return {std::move(teacher), std::move(s.student), teacher_report, s.report, options.temperature};
 }
@@ -220,14 +220,10 @@ inline nlohmann::json to_json(const DistillationOptions& o)
                               {"batch_size", s.batch_size},       {"epochs", s.epochs},
                               {"weight_decay", s.weight_decay},   {"shuffle", s.shuffle}};
     };
-    return {{"temperature", o.temperature},
-            {"teacher_sgd", sgd(o.teacher_sgd)},
-            {"student_sgd", sgd(o.student_sgd)},
-            {"hidden", to_string(o.network.hidden)},
-            {"output", to_string(o.network.output)},
-            {"bias", o.network.bias},
-            {"dropout", o.network.dropout},
-            {"dropout_mode", to_string(o.network.dropout_mode)},
+    return {{"temperature", o.temperature},          {"teacher_sgd", sgd(o.teacher_sgd)},
+            {"student_sgd", sgd(o.student_sgd)},     {"hidden", to_string(o.network.hidden)},
+            {"output", to_string(o.network.output)}, {"bias", o.network.bias},
+            {"dropout", o.network.dropout},          {"dropout_mode", to_string(o.network.dropout_mode)},
             {"student_sizes", o.student_sizes}};
 }
 

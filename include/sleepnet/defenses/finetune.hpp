@@ -128,7 +128,8 @@ inline matrix<T> finetune_inputs(const matrix<T>& x, const label_vector& y, Gene
             std::copy(x.data() + rows[k] * d, x.data() + (rows[k] + 1) * d, xs.data() + k * d);
             ys(k) = y(rows[k]);
         }
-        const matrix<T> gen = generator(static_cast<const matrix<T>&>(xs), static_cast<const label_vector&>(ys), engine);
+        const matrix<T> gen =
+            generator(static_cast<const matrix<T>&>(xs), static_cast<const label_vector&>(ys), engine);
         if (gen.dimension() != 2 || gen.shape()[0] != rows.size() || gen.shape()[1] != d) {
             throw invalid_argument("finetune: the generator returned shape " + detail::shape_string(gen) +
                                    ", expected (" + std::to_string(rows.size()) + ", " + std::to_string(d) + ")");
@@ -249,8 +250,7 @@ struct FgsmRandomStepOptions {
 template <class T>
 class FgsmRandomStepGenerator {
 public:
-    FgsmRandomStepGenerator(const DenseNetwork<T>& net, FgsmRandomStepOptions options)
-        : net_(&net), options_(options)
+    FgsmRandomStepGenerator(const DenseNetwork<T>& net, FgsmRandomStepOptions options) : net_(&net), options_(options)
     {
         options_.validate();
     }
@@ -311,10 +311,9 @@ public:
         const std::size_t n = x.shape()[0];
         const std::size_t d = x.shape()[1];
         if (result.adversarial.shape()[0] != n || result.adversarial.shape()[1] != d || result.samples.size() != n) {
-            throw invalid_argument("attack_generator: the attack returned " +
-                                   detail::shape_string(result.adversarial) + " adversarials and " +
-                                   std::to_string(result.samples.size()) + " samples for " + std::to_string(n) +
-                                   " inputs of " + std::to_string(d) + " values");
+            throw invalid_argument("attack_generator: the attack returned " + detail::shape_string(result.adversarial) +
+                                   " adversarials and " + std::to_string(result.samples.size()) + " samples for " +
+                                   std::to_string(n) + " inputs of " + std::to_string(d) + " values");
         }
         matrix<T> out = std::move(result.adversarial);
         for (std::size_t i = 0; i < n; ++i) {

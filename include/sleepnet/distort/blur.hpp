@@ -49,9 +49,12 @@ enum class BorderMode {
 inline std::string to_string(BorderMode b)
 {
     switch (b) {
-        case BorderMode::reflect: return "reflect";
-        case BorderMode::replicate: return "replicate";
-        case BorderMode::constant_zero: return "constant_zero";
+    case BorderMode::reflect:
+        return "reflect";
+    case BorderMode::replicate:
+        return "replicate";
+    case BorderMode::constant_zero:
+        return "constant_zero";
     }
     return "unknown";
 }
@@ -112,15 +115,19 @@ inline std::vector<std::ptrdiff_t> blur_index_map(std::size_t n, std::size_t r, 
         std::ptrdiff_t s = p;
         if (p < 0 || p >= sn) {
             switch (border) {
-                case BorderMode::reflect: {
-                    const std::ptrdiff_t period = 2 * sn;
-                    std::ptrdiff_t m = p % period;
-                    if (m < 0) m += period;
-                    s = m < sn ? m : period - 1 - m;
-                    break;
-                }
-                case BorderMode::replicate: s = p < 0 ? 0 : sn - 1; break;
-                case BorderMode::constant_zero: s = -1; break;
+            case BorderMode::reflect: {
+                const std::ptrdiff_t period = 2 * sn;
+                std::ptrdiff_t m = p % period;
+                if (m < 0) m += period;
+                s = m < sn ? m : period - 1 - m;
+                break;
+            }
+            case BorderMode::replicate:
+                s = p < 0 ? 0 : sn - 1;
+                break;
+            case BorderMode::constant_zero:
+                s = -1;
+                break;
             }
         }
         map[static_cast<std::size_t>(k)] = s;
@@ -135,8 +142,8 @@ class GaussianBlurrer {
 public:
     GaussianBlurrer(std::size_t rows, std::size_t cols, double sigma, BorderMode border, double lo, double hi)
         : rows_(rows), cols_(cols), lo_(lo), hi_(hi), w_(gaussian_kernel(sigma)), r_((w_.size() - 1) / 2),
-          col_map_(blur_index_map(cols, r_, border)), row_map_(blur_index_map(rows, r_, border)),
-          img_(rows * cols), tmp_(rows * cols), acc_(cols), line_(cols + 2 * r_)
+          col_map_(blur_index_map(cols, r_, border)), row_map_(blur_index_map(rows, r_, border)), img_(rows * cols),
+          tmp_(rows * cols), acc_(cols), line_(cols + 2 * r_)
     {
     }
 

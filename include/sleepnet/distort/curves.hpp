@@ -71,8 +71,7 @@ inline nlohmann::json to_json(const std::vector<CurvePoint>& curve)
 namespace detail {
 
 template <class T>
-inline void curve_check_data(const char* where, const DenseNetwork<T>& net, const matrix<T>& x,
-                             const label_vector& y)
+inline void curve_check_data(const char* where, const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y)
 {
     if (x.shape()[0] != y.size()) {
         throw invalid_argument(std::string(where) + ": x has " + std::to_string(x.shape()[0]) + " rows but y has " +

@@ -56,7 +56,8 @@ inline std::string distort_format(double v)
 inline void distort_check_bounds(const char* where, double lo, double hi)
 {
     if (!std::isfinite(lo) || !std::isfinite(hi) || !(lo <= hi)) {
-        throw invalid_argument(std::string(where) + ": arguments 'lo' and 'hi' must be finite with lo <= hi, got lo = " +
+        throw invalid_argument(std::string(where) +
+                               ": arguments 'lo' and 'hi' must be finite with lo <= hi, got lo = " +
                                distort_format(lo) + ", hi = " + distort_format(hi));
     }
 }

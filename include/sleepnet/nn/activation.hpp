@@ -12,10 +12,7 @@ enum class Activation {
     linear,  ///< z
 };
 
-inline std::string to_string(Activation a)
-{
-    return a == Activation::relu ? "relu" : "linear";
-}
+inline std::string to_string(Activation a) { return a == Activation::relu ? "relu" : "linear"; }
 
 inline Activation activation_from_string(const std::string& name)
 {
@@ -38,10 +35,7 @@ enum class DropoutMode {
     inverted,
 };
 
-inline std::string to_string(DropoutMode m)
-{
-    return m == DropoutMode::scale_at_test ? "scale_at_test" : "inverted";
-}
+inline std::string to_string(DropoutMode m) { return m == DropoutMode::scale_at_test ? "scale_at_test" : "inverted"; }
 
 inline DropoutMode dropout_mode_from_string(const std::string& name)
 {

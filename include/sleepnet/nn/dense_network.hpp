@@ -37,8 +37,8 @@ namespace sleepnet {
 struct NetworkOptions {
     Activation hidden = Activation::relu;
     Activation output = Activation::relu;  ///< authors: ReLU output
-    bool bias = false;                      ///< authors: no biases
-    double dropout = 0.0;                   ///< probability of dropping a hidden unit in training
+    bool bias = false;                     ///< authors: no biases
+    double dropout = 0.0;                  ///< probability of dropping a hidden unit in training
     DropoutMode dropout_mode = DropoutMode::scale_at_test;
 };
 
@@ -65,10 +65,10 @@ enum class Mode { test, train };
 template <class T>
 struct ForwardState {
     const matrix<T>* input = nullptr;
-    std::vector<matrix<T>> z;     ///< pre-activations per layer
-    std::vector<matrix<T>> a;     ///< activations per layer (dropout applied)
-    std::vector<matrix<T>> mask;  ///< training-mode dropout multipliers of hidden layers
-    std::vector<matrix<T>> delta; ///< scratch for the backward pass
+    std::vector<matrix<T>> z;      ///< pre-activations per layer
+    std::vector<matrix<T>> a;      ///< activations per layer (dropout applied)
+    std::vector<matrix<T>> mask;   ///< training-mode dropout multipliers of hidden layers
+    std::vector<matrix<T>> delta;  ///< scratch for the backward pass
     Mode mode = Mode::test;
 
     std::size_t batch_size() const { return input == nullptr ? 0 : input->shape()[0]; }
@@ -121,10 +121,10 @@ private:
 template <class T>
 struct ExactState {
     std::size_t n = 0;
-    ScratchMatrix<T> xt;                ///< input, transposed
-    std::vector<ScratchMatrix<T>> zt;   ///< pre-activations per layer (units x n)
-    std::vector<ScratchMatrix<T>> at;   ///< activations per layer (units x n)
-    std::vector<ScratchMatrix<T>> dt;   ///< scratch for the backward pass
+    ScratchMatrix<T> xt;               ///< input, transposed
+    std::vector<ScratchMatrix<T>> zt;  ///< pre-activations per layer (units x n)
+    std::vector<ScratchMatrix<T>> at;  ///< activations per layer (units x n)
+    std::vector<ScratchMatrix<T>> dt;  ///< scratch for the backward pass
 };
 
 namespace detail {
@@ -245,8 +245,8 @@ public:
             const auto& w = weights_[l];
             if (w.dimension() != 2 || w.shape()[0] != sizes_[l + 1] || w.shape()[1] != sizes_[l]) {
                 throw invalid_argument("layer " + std::to_string(l + 1) + " weights have shape " +
-                                       detail::shape_string(w) + ", expected (" + std::to_string(sizes_[l + 1]) +
-                                       ", " + std::to_string(sizes_[l]) + ")");
+                                       detail::shape_string(w) + ", expected (" + std::to_string(sizes_[l + 1]) + ", " +
+                                       std::to_string(sizes_[l]) + ")");
             }
             if (!std::all_of(w.begin(), w.end(), [](T v) { return std::isfinite(v); })) {
                 throw numeric_error("layer " + std::to_string(l + 1) + " weights contain non-finite values");
@@ -278,10 +278,18 @@ public:
             const double fan_out = static_cast<double>(sizes_[l + 1]);
             double a = 0.0;
             switch (init.kind) {
-                case Init::Kind::uniform: a = init.scale; break;
-                case Init::Kind::he_uniform: a = std::sqrt(6.0 / fan_in); break;
-                case Init::Kind::glorot_uniform: a = std::sqrt(6.0 / (fan_in + fan_out)); break;
-                case Init::Kind::zeros: a = 0.0; break;
+            case Init::Kind::uniform:
+                a = init.scale;
+                break;
+            case Init::Kind::he_uniform:
+                a = std::sqrt(6.0 / fan_in);
+                break;
+            case Init::Kind::glorot_uniform:
+                a = std::sqrt(6.0 / (fan_in + fan_out));
+                break;
+            case Init::Kind::zeros:
+                a = 0.0;
+                break;
             }
             if (!(a >= 0.0) || !std::isfinite(a)) {
                 throw invalid_argument("initialize: uniform scale must be finite and >= 0, got " + std::to_string(a));
@@ -371,8 +379,7 @@ public:
     /// Backward pass from dz_out = dLoss/d(last pre-activation) (N x outputs), for the batch
     /// of the last forward() into `st`. Weight (and bias) gradients go to `sink` (may be
     /// null), the input gradient dLoss/dx (N x inputs) to `dx` (may be null).
-    void backward(ForwardState<T>& st, const matrix_type& dz_out, const GradientSink<T>* sink,
-                  matrix_type* dx) const
+    void backward(ForwardState<T>& st, const matrix_type& dz_out, const GradientSink<T>* sink, matrix_type* dx) const
     {
         const std::size_t layers = weights_.size();
         const std::size_t n = st.batch_size();
@@ -397,8 +404,8 @@ public:
             const std::size_t out = sizes_[li + 1];
             if (sink != nullptr && li >= sink->first_layer) {
                 matrix_type& g = (*sink->weights)[li];
-                detail::gemm(true, false, out, in_size, n, sink->alpha, dz->data(), out, in.data(), in_size,
-                             sink->beta, g.data(), in_size);
+                detail::gemm(true, false, out, in_size, n, sink->alpha, dz->data(), out, in.data(), in_size, sink->beta,
+                             g.data(), in_size);
                 if (options_.bias) {
                     T* gb = (*sink->biases)[li].data();
                     const T* d = dz->data();
@@ -463,8 +470,7 @@ public:
             const std::size_t in = sizes_[l];
             const ScratchMatrix<T>& prev = l == 0 ? st.xt : st.at[l - 1];
             detail::resize_if_needed(st.zt[l], out, n);
-            detail::exact_gemm(out, n, in, weights_[l].data(), in, false, prev.data(), n, st.zt[l].data(), n,
-                               threads_);
+            detail::exact_gemm(out, n, in, weights_[l].data(), in, false, prev.data(), n, st.zt[l].data(), n, threads_);
             T* z = st.zt[l].data();
             if (options_.bias) {
                 for (std::size_t o = 0; o < out; ++o) {
@@ -491,8 +497,8 @@ public:
         const std::size_t layers = weights_.size();
         const std::size_t n = st.n;
         if (st.zt.size() != layers || dz_out.shape()[0] != n || dz_out.shape()[1] != output_size()) {
-            throw invalid_argument("exact_backward: dz_out has shape " + detail::shape_string(dz_out) +
-                                   ", expected (" + std::to_string(n) + ", " + std::to_string(output_size()) + ")");
+            throw invalid_argument("exact_backward: dz_out has shape " + detail::shape_string(dz_out) + ", expected (" +
+                                   std::to_string(n) + ", " + std::to_string(output_size()) + ")");
         }
         st.dt.resize(layers + 1);
         detail::resize_if_needed(st.dt[layers], output_size(), n);
@@ -503,8 +509,7 @@ public:
             ScratchMatrix<T>& d = st.dt[l];
             detail::resize_if_needed(d, in, n);
             // d (in x n) = W_l^T (in x out) * dt[l+1] (out x n)
-            detail::exact_gemm(in, n, out, weights_[l].data(), in, true, st.dt[l + 1].data(), n, d.data(), n,
-                               threads_);
+            detail::exact_gemm(in, n, out, weights_[l].data(), in, true, st.dt[l + 1].data(), n, d.data(), n, threads_);
             if (l > 0) {
                 const T* z = st.zt[l - 1].data();
                 const bool relu = options_.hidden == Activation::relu;

@@ -163,8 +163,9 @@ inline DenseNetwork<T> load_model(const std::string& dir)
         const std::size_t out = info.layer_sizes[l + 1];
         const std::size_t in = info.layer_sizes[l];
         if (w.shape()[0] != out || w.shape()[1] != in) {
-            throw format_error("model file '" + wfile + "' has shape " + detail::shape_string(w) + ", model.json says (" +
-                               std::to_string(out) + ", " + std::to_string(in) + ") (out x in)");
+            throw format_error("model file '" + wfile + "' has shape " + detail::shape_string(w) +
+                               ", model.json says (" + std::to_string(out) + ", " + std::to_string(in) +
+                               ") (out x in)");
         }
         check_finite(w, wfile);
         net.weights(l) = std::move(w);

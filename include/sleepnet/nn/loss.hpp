@@ -28,8 +28,8 @@ template <class T>
 inline void check_loss_shapes(const matrix<T>& z, const matrix<T>& a, const matrix<T>& target, const char* name)
 {
     if (z.shape() != a.shape() || z.shape() != target.shape()) {
-        throw invalid_argument(std::string(name) + ": shapes differ: pre-activation " + shape_string(z) +
-                               ", output " + shape_string(a) + ", target " + shape_string(target));
+        throw invalid_argument(std::string(name) + ": shapes differ: pre-activation " + shape_string(z) + ", output " +
+                               shape_string(a) + ", target " + shape_string(target));
     }
     if (z.shape()[0] == 0) {
         throw invalid_argument(std::string(name) + ": empty batch");

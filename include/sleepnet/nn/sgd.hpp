@@ -20,8 +20,8 @@ struct SgdOptions {
     double momentum = 0.5;       ///< authors: 0.5
     std::size_t batch_size = 100;
     std::size_t epochs = 2;
-    double weight_decay = 0.0;   ///< L2 penalty coefficient (authors: 0)
-    bool shuffle = true;         ///< reshuffle every epoch with the caller's engine
+    double weight_decay = 0.0;  ///< L2 penalty coefficient (authors: 0)
+    bool shuffle = true;        ///< reshuffle every epoch with the caller's engine
     /// The first `frozen_layers` weight layers (and their biases) are not trained; must
     /// be below the network's layer count (checked when the optimizer is made).
     std::size_t frozen_layers = 0;

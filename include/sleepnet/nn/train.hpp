@@ -27,13 +27,13 @@ namespace sleepnet {
 
 /// What callbacks see during training.
 struct TrainInfo {
-    std::size_t epoch = 0;              ///< 0-based
+    std::size_t epoch = 0;  ///< 0-based
     std::size_t epochs = 0;
-    std::size_t batch = 0;              ///< 0-based within the epoch
+    std::size_t batch = 0;  ///< 0-based within the epoch
     std::size_t batches_per_epoch = 0;
-    std::size_t samples_seen = 0;       ///< over the whole run
+    std::size_t samples_seen = 0;  ///< over the whole run
     double batch_loss = 0.0;
-    double epoch_loss = 0.0;            ///< mean batch loss so far in this epoch
+    double epoch_loss = 0.0;  ///< mean batch loss so far in this epoch
 };
 
 struct TrainReport {
@@ -47,8 +47,8 @@ struct TrainReport {
 namespace detail {
 
 template <class T>
-inline void gather_rows(const matrix<T>& src, const std::vector<std::size_t>& order, std::size_t begin,
-                        std::size_t end, matrix<T>& dst)
+inline void gather_rows(const matrix<T>& src, const std::vector<std::size_t>& order, std::size_t begin, std::size_t end,
+                        matrix<T>& dst)
 {
     const std::size_t cols = src.shape()[1];
     resize_if_needed(dst, end - begin, cols);
@@ -89,8 +89,9 @@ inline TrainReport run_epochs(std::size_t n, const SgdOptions& options, Engine& 
             const std::size_t begin = b * options.batch_size, end = std::min(n, begin + options.batch_size);
             const double value = batch(order, begin, end, epoch);
             if (!std::isfinite(value)) {
-                throw numeric_error(std::string(who) + ": loss became non-finite at epoch " + std::to_string(epoch + 1) +
-                                    ", batch " + std::to_string(b + 1) + " (learning rate too high?)");
+                throw numeric_error(std::string(who) + ": loss became non-finite at epoch " +
+                                    std::to_string(epoch + 1) + ", batch " + std::to_string(b + 1) +
+                                    " (learning rate too high?)");
             }
             loss_sum += value;
             ++report.batches;
@@ -168,8 +169,8 @@ template <class T>
 inline double accuracy(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y)
 {
     if (x.shape()[0] != y.size()) {
-        throw invalid_argument("accuracy: " + std::to_string(x.shape()[0]) + " inputs but " +
-                               std::to_string(y.size()) + " labels");
+        throw invalid_argument("accuracy: " + std::to_string(x.shape()[0]) + " inputs but " + std::to_string(y.size()) +
+                               " labels");
     }
     if (y.size() == 0) {
         throw invalid_argument("accuracy: empty data set");

@@ -89,10 +89,10 @@ public:
             wt_[l].resize(w.out * w.in);
             detail::transpose(w.data, w.out, w.in, wt_[l].data());
         }
-        pre_mask_.assign(std::max_element(layers_.begin(), layers_.end(),
-                                          [](const auto& a, const auto& b) { return a.in < b.in; })
-                             ->in,
-                         0);
+        pre_mask_.assign(
+            std::max_element(layers_.begin(), layers_.end(), [](const auto& a, const auto& b) { return a.in < b.in; })
+                ->in,
+            0);
     }
 
     std::size_t num_layers() const { return layers_.size(); }

@@ -32,9 +32,12 @@ enum class NormalizationChain { authors, textbook, percentile };
 inline std::string to_string(NormalizationChain c)
 {
     switch (c) {
-        case NormalizationChain::authors: return "authors";
-        case NormalizationChain::textbook: return "textbook";
-        case NormalizationChain::percentile: return "percentile";
+    case NormalizationChain::authors:
+        return "authors";
+    case NormalizationChain::textbook:
+        return "textbook";
+    case NormalizationChain::percentile:
+        return "percentile";
     }
     return "?";
 }

@@ -45,15 +45,15 @@ enum class RefitLoss { mse, ce };
 inline std::string to_string(RefitLoss l) { return l == RefitLoss::mse ? "mse" : "ce"; }
 
 struct RefitOptions {
-    std::size_t frozen_layers = 1;   ///< the first layers, kept as sleep left them
-    std::size_t samples = 0;         ///< train on the first `samples` rows given (0 = all)
+    std::size_t frozen_layers = 1;  ///< the first layers, kept as sleep left them
+    std::size_t samples = 0;        ///< train on the first `samples` rows given (0 = all)
     std::size_t epochs = 2;
-    double learning_rate = 0.05;     ///< the paper's fine-tuning rate
+    double learning_rate = 0.05;  ///< the paper's fine-tuning rate
     double momentum = 0.5;
     std::size_t batch_size = 100;
-    RefitLoss loss = RefitLoss::mse; ///< mse: the authors' training loss; ce: softmax cross-entropy
-    double temperature = 1.0;        ///< for loss ce
-    std::uint64_t seed = 1;          ///< seed the examples and tune give refit's engine
+    RefitLoss loss = RefitLoss::mse;  ///< mse: the authors' training loss; ce: softmax cross-entropy
+    double temperature = 1.0;         ///< for loss ce
+    std::uint64_t seed = 1;           ///< seed the examples and tune give refit's engine
 
     SgdOptions sgd() const
     {
@@ -110,8 +110,8 @@ inline nlohmann::json to_json(const RefitOptions& o)
 inline RefitOptions refit_options_from_json(const nlohmann::json& j)
 {
     if (!j.is_object()) throw invalid_argument("refit options: expected a JSON object");
-    static const char* known[] = {"frozen_layers", "samples", "epochs", "learning_rate", "momentum",
-                                  "batch_size", "loss", "temperature", "seed"};
+    static const char* known[] = {"frozen_layers", "samples", "epochs",      "learning_rate", "momentum",
+                                  "batch_size",    "loss",    "temperature", "seed"};
     for (auto it = j.begin(); it != j.end(); ++it) {
         bool ok = false;
         for (const char* k : known) ok = ok || it.key() == k;
@@ -140,9 +140,12 @@ inline RefitOptions refit_options_from_json(const nlohmann::json& j)
     if (j.contains("loss")) {
         if (!j["loss"].is_string()) throw invalid_argument("refit options: 'loss' must be a string");
         const std::string l = j["loss"].get<std::string>();
-        if (l == "mse") o.loss = RefitLoss::mse;
-        else if (l == "ce") o.loss = RefitLoss::ce;
-        else throw invalid_argument("refit options: unknown loss '" + l + "' (expected mse or ce)");
+        if (l == "mse")
+            o.loss = RefitLoss::mse;
+        else if (l == "ce")
+            o.loss = RefitLoss::ce;
+        else
+            throw invalid_argument("refit options: unknown loss '" + l + "' (expected mse or ce)");
     }
     o.validate();
     return o;

@@ -42,20 +42,20 @@ enum class SleepInput { sequence, mean };
 struct SleepParams {
     StdpRuleKind rule = StdpRuleKind::authors;
     NormalizationChain normalization = NormalizationChain::authors;
-    double percentile = 99.9;      ///< for normalization "percentile"
-    double rate = 39.037119;       ///< input rate (Hz)
-    double rate_factor = 2.0;      ///< authors' factor 2 in P(spike) = rate_factor * dt * rate * x
+    double percentile = 99.9;  ///< for normalization "percentile"
+    double rate = 39.037119;   ///< input rate (Hz)
+    double rate_factor = 2.0;  ///< authors' factor 2 in P(spike) = rate_factor * dt * rate * x
     double dt = 0.001;
     double decay = 0.999;
     double inc = 0.063997;
     double dec = 0.069220;
     std::vector<double> thresholds{36.186585, 23.362736, 36.384713};
     double alpha_scale = 2.193698;
-    std::vector<double> alpha;     ///< explicit per-layer scales; when set, normalization is not used
+    std::vector<double> alpha;  ///< explicit per-layer scales; when set, normalization is not used
     std::size_t steps = 27105;
     SleepInput input = SleepInput::sequence;
-    bool include_output = true;    ///< simulate (and change) the output layer too
-    std::string provenance;        ///< where the numbers come from (informational)
+    bool include_output = true;  ///< simulate (and change) the output layer too
+    std::string provenance;      ///< where the numbers come from (informational)
 
     /// Number of layers sleep simulates for a network with `weight_layers` layers.
     std::size_t simulated_layers(std::size_t weight_layers) const
@@ -135,9 +135,10 @@ inline SleepParams sleep_preset(const std::string& name);
 inline SleepParams sleep_params_from_json(const nlohmann::json& j, SleepParams base = {})
 {
     if (!j.is_object()) throw invalid_argument("sleep parameters: expected a JSON object");
-    static const char* known[] = {"rule", "normalization", "percentile", "rate", "rate_factor", "dt", "decay", "inc",
-                                  "dec", "thresholds", "alpha_scale", "alpha", "steps", "input", "include_output",
-                                  "provenance", "preset", "comment", "refit"};
+    static const char* known[] = {"rule",        "normalization", "percentile", "rate",  "rate_factor",
+                                  "dt",          "decay",         "inc",        "dec",   "thresholds",
+                                  "alpha_scale", "alpha",         "steps",      "input", "include_output",
+                                  "provenance",  "preset",        "comment",    "refit"};
     for (auto it = j.begin(); it != j.end(); ++it) {
         bool ok = false;
         for (const char* k : known) ok = ok || it.key() == k;
@@ -152,11 +153,15 @@ inline SleepParams sleep_params_from_json(const nlohmann::json& j, SleepParams b
     try {
         if (j.contains("rule")) {
             const auto r = j.at("rule").get<std::string>();
-            if (r == "authors") p.rule = StdpRuleKind::authors;
-            else if (r == "paper") p.rule = StdpRuleKind::paper;
-            else throw invalid_argument("sleep parameters: unknown rule '" + r + "' (expected authors or paper)");
+            if (r == "authors")
+                p.rule = StdpRuleKind::authors;
+            else if (r == "paper")
+                p.rule = StdpRuleKind::paper;
+            else
+                throw invalid_argument("sleep parameters: unknown rule '" + r + "' (expected authors or paper)");
         }
-        if (j.contains("normalization")) p.normalization = normalization_from_string(j.at("normalization").get<std::string>());
+        if (j.contains("normalization"))
+            p.normalization = normalization_from_string(j.at("normalization").get<std::string>());
         if (j.contains("percentile")) p.percentile = j.at("percentile").get<double>();
         if (j.contains("rate")) p.rate = j.at("rate").get<double>();
         if (j.contains("rate_factor")) p.rate_factor = j.at("rate_factor").get<double>();
@@ -175,9 +180,12 @@ inline SleepParams sleep_params_from_json(const nlohmann::json& j, SleepParams b
         }
         if (j.contains("input")) {
             const auto in = j.at("input").get<std::string>();
-            if (in == "sequence") p.input = SleepInput::sequence;
-            else if (in == "mean") p.input = SleepInput::mean;
-            else throw invalid_argument("sleep parameters: unknown input '" + in + "' (expected sequence or mean)");
+            if (in == "sequence")
+                p.input = SleepInput::sequence;
+            else if (in == "mean")
+                p.input = SleepInput::mean;
+            else
+                throw invalid_argument("sleep parameters: unknown input '" + in + "' (expected sequence or mean)");
         }
         if (j.contains("include_output")) p.include_output = j.at("include_output").get<bool>();
         if (j.contains("provenance")) p.provenance = j.at("provenance").get<std::string>();
@@ -216,25 +224,41 @@ inline SleepParams sleep_preset(const std::string& name)
     if (name == "mnist-fgsm") {
         // x = [rate, inc, dec, beta1, beta2, beta3, alpha_scale, steps] of the released code,
         // the set used there for FGSM, noise and blur
-        p.rate = 39.037119; p.inc = 0.063997; p.dec = 0.069220;
-        p.thresholds = {36.186585, 23.362736, 36.384713}; p.alpha_scale = 2.193698; p.steps = 27105;
+        p.rate = 39.037119;
+        p.inc = 0.063997;
+        p.dec = 0.069220;
+        p.thresholds = {36.186585, 23.362736, 36.384713};
+        p.alpha_scale = 2.193698;
+        p.steps = 27105;
         p.provenance = "authors' released code (Sleep-Robustness), parameters used for FGSM, noise and blur; "
                        "tuned by their GA on their own network";
     } else if (name == "mnist-deepfool") {
-        p.rate = 455.364521; p.inc = 0.066056; p.dec = 0.054991;
-        p.thresholds = {22.687400, 48.092672, 18.983305}; p.alpha_scale = 34.657870; p.steps = 3365;
+        p.rate = 455.364521;
+        p.inc = 0.066056;
+        p.dec = 0.054991;
+        p.thresholds = {22.687400, 48.092672, 18.983305};
+        p.alpha_scale = 34.657870;
+        p.steps = 3365;
         p.provenance = "authors' released code (Sleep-Robustness), parameters used for DeepFool, JSMA and C&W; "
                        "tuned by their GA on their own network";
     } else if (name == "patches") {
         // Table 3 lists three thresholds for a one-layer [100, 4] network; the first is used.
         // The duration is unreadable in the table ("Iggg"); 1000 is our reading.
-        p.rate = 16.0; p.inc = 0.0035; p.dec = 0.0002;
-        p.thresholds = {1.0450}; p.alpha_scale = 2.5; p.steps = 1000;
+        p.rate = 16.0;
+        p.inc = 0.0035;
+        p.dec = 0.0002;
+        p.thresholds = {1.0450};
+        p.alpha_scale = 2.5;
+        p.steps = 1000;
         p.provenance = "paper Table 3 (Patches); thresholds 0.7150 and 0.3850 of the table are unused by a "
                        "one-layer network; duration unreadable, 1000 assumed";
     } else if (name == "cub200") {
-        p.rate = 79.0; p.inc = 0.0016; p.dec = 0.000209;
-        p.thresholds = {2.69, 4.61, 2.63}; p.alpha_scale = 4.15; p.steps = 11751;
+        p.rate = 79.0;
+        p.inc = 0.0016;
+        p.dec = 0.000209;
+        p.thresholds = {2.69, 4.61, 2.63};
+        p.alpha_scale = 4.15;
+        p.steps = 11751;
         p.provenance = "paper Table 3 (CUB-200, ResNet-50 features, 2048-350-300-200)";
     } else {
         std::string names;
@@ -246,15 +270,15 @@ inline SleepParams sleep_preset(const std::string& name)
 
 /// What a sleep phase did.
 struct SleepReport {
-    std::size_t steps = 0;                       ///< steps run
+    std::size_t steps = 0;  ///< steps run
     bool stopped_early = false;
     std::uint64_t input_spikes = 0;
-    std::vector<std::uint64_t> spikes;           ///< per simulated layer
-    std::vector<std::size_t> neurons_spiked;     ///< neurons that spiked at least once, per layer
-    std::vector<std::size_t> neurons;            ///< neurons per layer
-    std::vector<std::size_t> weights_changed;    ///< entries whose final value differs, per layer
-    std::vector<std::size_t> weights;            ///< entries per layer
-    std::vector<double> alpha;                   ///< the scales used
+    std::vector<std::uint64_t> spikes;         ///< per simulated layer
+    std::vector<std::size_t> neurons_spiked;   ///< neurons that spiked at least once, per layer
+    std::vector<std::size_t> neurons;          ///< neurons per layer
+    std::vector<std::size_t> weights_changed;  ///< entries whose final value differs, per layer
+    std::vector<std::size_t> weights;          ///< entries per layer
+    std::vector<double> alpha;                 ///< the scales used
     std::vector<double> thresholds;
     double seconds = 0.0;
 };
@@ -278,10 +302,10 @@ inline nlohmann::json to_json(const SleepReport& r)
 
 /// What on_step callbacks see.
 struct SleepProgress {
-    std::size_t step = 0;   ///< steps done
-    std::size_t steps = 0;  ///< steps planned
+    std::size_t step = 0;                               ///< steps done
+    std::size_t steps = 0;                              ///< steps planned
     const std::vector<std::uint32_t>* input = nullptr;  ///< this step's input spikes
-    std::vector<std::uint64_t> spikes;  ///< spikes so far, per simulated layer
+    std::vector<std::uint64_t> spikes;                  ///< spikes so far, per simulated layer
 };
 
 namespace detail {
@@ -291,7 +315,8 @@ inline void check_view_finite(const WeightView<T>& w, std::size_t l, const char*
 {
     for (std::size_t k = 0; k < w.out * w.in; ++k) {
         if (!std::isfinite(static_cast<double>(w.data[k]))) {
-            throw numeric_error(std::string("sleep: layer ") + std::to_string(l + 1) + " weights are non-finite " + when);
+            throw numeric_error(std::string("sleep: layer ") + std::to_string(l + 1) + " weights are non-finite " +
+                                when);
         }
     }
 }
@@ -328,7 +353,8 @@ inline SleepReport sleep_weights(const std::vector<WeightView<T>>& layers, const
         original[l].assign(layers[l].data, layers[l].data + layers[l].out * layers[l].in);
     }
     auto restore = [&] {
-        for (std::size_t l = 0; l < layers.size(); ++l) std::copy(original[l].begin(), original[l].end(), layers[l].data);
+        for (std::size_t l = 0; l < layers.size(); ++l)
+            std::copy(original[l].begin(), original[l].end(), layers[l].data);
     };
 
     SleepReport report;

@@ -184,8 +184,8 @@ private:
         const std::string where = "PoissonSequence: input " + std::to_string(row) + ", element " + std::to_string(j) +
                                   " = " + std::to_string(v);
         if (std::isfinite(v) && v > 0.0) {
-            throw invalid_argument(where + " gives spike probability rate_factor * dt * rate * x = " +
-                                   std::to_string(p) + " > 1");
+            throw invalid_argument(
+                where + " gives spike probability rate_factor * dt * rate * x = " + std::to_string(p) + " > 1");
         }
         throw invalid_argument(where + " (inputs must be finite and >= 0: they are spike rates)");
     }

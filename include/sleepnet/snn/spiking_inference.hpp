@@ -27,7 +27,7 @@ struct SpikingInferenceOptions {
     std::size_t steps = 200;
     PoissonOptions input{500.0, 0.001, 1.0};  ///< P(spike) = 0.5 x per step
     double threshold = 1.0;
-    double decay = 1.0;                       ///< 1 = pure integrate-and-fire (Diehl)
+    double decay = 1.0;  ///< 1 = pure integrate-and-fire (Diehl)
 };
 
 /// Spike-count predictions of `net` on inputs x (N x inputs) with per-layer scales

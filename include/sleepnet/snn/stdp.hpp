@@ -76,9 +76,11 @@ struct NoPlasticity {
 namespace detail {
 
 template <class Rule, class = void>
-struct has_inert_above : std::false_type {};
+struct has_inert_above : std::false_type {
+};
 template <class Rule>
-struct has_inert_above<Rule, std::void_t<decltype(std::declval<const Rule&>().inert_above())>> : std::true_type {};
+struct has_inert_above<Rule, std::void_t<decltype(std::declval<const Rule&>().inert_above())>> : std::true_type {
+};
 
 /// The weight above which a rule changes nothing (+inf when the rule does not say).
 template <class Rule>
@@ -92,9 +94,11 @@ inline double inert_bound(const Rule& rule)
 }
 
 template <class Rule, class = void>
-struct has_validate : std::false_type {};
+struct has_validate : std::false_type {
+};
 template <class Rule>
-struct has_validate<Rule, std::void_t<decltype(std::declval<const Rule&>().validate())>> : std::true_type {};
+struct has_validate<Rule, std::void_t<decltype(std::declval<const Rule&>().validate())>> : std::true_type {
+};
 
 template <class Rule>
 inline void validate_rule(const Rule& rule)

@@ -78,20 +78,20 @@ struct ParamRange {
 inline nlohmann::json to_json(const ParamRange& r) { return {{"lo", r.lo}, {"hi", r.hi}, {"log", r.log}}; }
 
 struct SearchSpace {
-    SleepParams base;                       ///< fixed fields (rule, normalization, decay, ...)
-    ParamRange rate{10.0, 490.0, true};     ///< Hz; rate_factor * dt * hi must stay <= 1
+    SleepParams base;                    ///< fixed fields (rule, normalization, decay, ...)
+    ParamRange rate{10.0, 490.0, true};  ///< Hz; rate_factor * dt * hi must stay <= 1
     ParamRange inc{1e-4, 0.1, true};
     ParamRange dec{1e-5, 0.1, true};
     ParamRange alpha_scale{0.3, 100.0, true};
     ParamRange steps{300.0, 30000.0, true};
-    ParamRange threshold{0.3, 100.0, true};     ///< every layer's threshold unless per_layer_threshold is set
+    ParamRange threshold{0.3, 100.0, true};       ///< every layer's threshold unless per_layer_threshold is set
     std::vector<ParamRange> per_layer_threshold;  ///< optional: one range per simulated layer
     std::vector<SleepInput> inputs{SleepInput::sequence, SleepInput::mean};
     // optional genes (see the header comment); off by default
-    std::optional<ParamRange> decay;                ///< linear or log range inside (0, 1]
-    std::vector<StdpRuleKind> rules;                ///< STDP rules to choose from
-    std::vector<NormalizationChain> normalizations; ///< normalization chains to choose from
-    bool vary_include_output = false;               ///< choose whether the output layer sleeps
+    std::optional<ParamRange> decay;                 ///< linear or log range inside (0, 1]
+    std::vector<StdpRuleKind> rules;                 ///< STDP rules to choose from
+    std::vector<NormalizationChain> normalizations;  ///< normalization chains to choose from
+    bool vary_include_output = false;                ///< choose whether the output layer sleeps
 
     static constexpr std::size_t fixed_genes = 6;
 
@@ -104,10 +104,7 @@ struct SearchSpace {
 
     /// Genome length; `simulated_layers` threshold genes (with vary_include_output: every
     /// weight layer).
-    std::size_t genes(std::size_t simulated_layers) const
-    {
-        return fixed_genes + simulated_layers + optional_genes();
-    }
+    std::size_t genes(std::size_t simulated_layers) const { return fixed_genes + simulated_layers + optional_genes(); }
 
     /// Normalization chains candidates may use (base's when not varied).
     std::vector<NormalizationChain> chains() const
@@ -162,8 +159,9 @@ struct SearchSpace {
         }
         for (auto c : normalizations)
             if (c == NormalizationChain::percentile && !(base.percentile > 0.0 && base.percentile <= 100.0))
-                throw invalid_argument("search space: normalization 'percentile' needs base.percentile in (0, 100], got " +
-                                       std::to_string(base.percentile));
+                throw invalid_argument(
+                    "search space: normalization 'percentile' needs base.percentile in (0, 100], got " +
+                    std::to_string(base.percentile));
     }
 
     /// The parameters a genome stands for (alpha left empty: sleep normalizes).
@@ -179,11 +177,12 @@ struct SearchSpace {
         p.dec = dec.decode(g[2]);
         p.alpha_scale = alpha_scale.decode(g[3]);
         p.steps = static_cast<std::size_t>(std::llround(steps.decode(g[4])));
-        const auto k = std::min(inputs.size() - 1,
-                                static_cast<std::size_t>(std::min(1.0, std::max(0.0, g[5])) * inputs.size()));
+        const auto k =
+            std::min(inputs.size() - 1, static_cast<std::size_t>(std::min(1.0, std::max(0.0, g[5])) * inputs.size()));
         p.input = inputs[k];
         p.thresholds.assign(simulated_layers, 0.0);
-        for (std::size_t l = 0; l < simulated_layers; ++l) p.thresholds[l] = threshold_range(l).decode(g[fixed_genes + l]);
+        for (std::size_t l = 0; l < simulated_layers; ++l)
+            p.thresholds[l] = threshold_range(l).decode(g[fixed_genes + l]);
         std::size_t k2 = fixed_genes + simulated_layers;
         if (decay) p.decay = decay->decode(g[k2++]);
         if (!rules.empty()) p.rule = choose(rules, g[k2++]);
@@ -211,7 +210,8 @@ struct SearchSpace {
         const auto it = std::find(inputs.begin(), inputs.end(), p.input);
         const std::size_t k = it == inputs.end() ? 0 : static_cast<std::size_t>(it - inputs.begin());
         g[5] = (static_cast<double>(k) + 0.5) / static_cast<double>(inputs.size());
-        for (std::size_t l = 0; l < p.thresholds.size(); ++l) g[fixed_genes + l] = threshold_range(l).encode(p.thresholds[l]);
+        for (std::size_t l = 0; l < p.thresholds.size(); ++l)
+            g[fixed_genes + l] = threshold_range(l).encode(p.thresholds[l]);
         std::size_t k2 = fixed_genes + sim;
         if (decay) g[k2++] = decay->encode(p.decay);
         if (!rules.empty()) g[k2++] = choice_gene(rules, p.rule);
