@@ -124,6 +124,7 @@ struct JsmaPixelState {
 // can pixel value v move in direction dir within [lo, hi]?
 inline bool jsma_movable(double v, int dir, const Bounds& b) { return dir > 0 ? v < b.hi : v > b.lo; }
 
+/// Single variant: the admissible pixel with the largest |alpha| |beta| (else the fallback).
 template <class T>
 inline JsmaChoice jsma_select_single(const T* x, const T* alpha, const T* beta, const std::uint8_t* active,
                                      std::size_t d, const Bounds& bounds)
@@ -162,6 +163,46 @@ inline JsmaChoice jsma_select_single(const T* x, const T* alpha, const T* beta, 
     return best;
 }
 
+/// Pairs fallback: the two best active pixels by (alpha - beta) * dir > 0, for the better direction.
+inline JsmaChoice jsma_pairs_fallback(const std::vector<std::size_t>& idx, const std::vector<double>& a,
+                                      const std::vector<double>& b, const std::vector<std::uint8_t>& up,
+                                      const std::vector<std::uint8_t>& down)
+{
+    const std::size_t m = idx.size();
+    JsmaChoice best;
+    double best_score = -std::numeric_limits<double>::infinity();
+    for (int dir : {1, -1}) {
+        std::size_t f = JsmaChoice::none, s = JsmaChoice::none;
+        double fv = 0.0, sv = 0.0;
+        for (std::size_t u = 0; u < m; ++u) {
+            if (!(dir > 0 ? up[u] : down[u])) continue;
+            const double g = (a[u] - b[u]) * dir;
+            if (!(g > 0.0)) continue;
+            if (f == JsmaChoice::none || g > fv) {
+                s = f;
+                sv = fv;
+                f = u;
+                fv = g;
+            } else if (s == JsmaChoice::none || g > sv) {
+                s = u;
+                sv = g;
+            }
+        }
+        if (f == JsmaChoice::none) continue;
+        const double total = fv + (s == JsmaChoice::none ? 0.0 : sv);
+        if (total > best_score) {
+            best_score = total;
+            const std::size_t p = idx[f];
+            const std::size_t q = s == JsmaChoice::none ? JsmaChoice::none : idx[s];
+            best.p = q == JsmaChoice::none ? p : std::min(p, q);
+            best.q = q == JsmaChoice::none ? q : std::max(p, q);
+            best.dir = dir;
+        }
+    }
+    return best;
+}
+
+/// Pairs variant: the admissible pair with the largest |A| |B| (else the fallback); idx..down are scratch.
 template <class T>
 inline JsmaChoice jsma_select_pairs(const T* x, const T* alpha, const T* beta, const std::uint8_t* active,
                                     std::size_t d, const Bounds& bounds, std::vector<std::size_t>& idx,
@@ -212,36 +253,185 @@ inline JsmaChoice jsma_select_pairs(const T* x, const T* alpha, const T* beta, c
         }
     }
     if (best.dir != 0) return best;
-    // fallback: the two best pixels by (alpha - beta) * dir, for the better direction
-    for (int dir : {1, -1}) {
-        std::size_t f = JsmaChoice::none, s = JsmaChoice::none;
-        double fv = 0.0, sv = 0.0;
-        for (std::size_t u = 0; u < m; ++u) {
-            if (!(dir > 0 ? up[u] : down[u])) continue;
-            const double g = (a[u] - b[u]) * dir;
-            if (!(g > 0.0)) continue;
-            if (f == JsmaChoice::none || g > fv) {
-                s = f;
-                sv = fv;
-                f = u;
-                fv = g;
-            } else if (s == JsmaChoice::none || g > sv) {
-                s = u;
-                sv = g;
-            }
+    return jsma_pairs_fallback(idx, a, b, up, down);
+}
+
+/// Buffers of the batched JSMA iterations, reused across iterations and groups.
+template <class T>
+struct JsmaBuffers {
+    ExactState<T> st;
+    matrix<T> batch, seed_t, seed_o, grad_t, grad_o;
+    std::vector<std::size_t> idx;  ///< jsma_select_pairs scratch
+    std::vector<double> sa, sb;
+    std::vector<std::uint8_t> su, sd;
+};
+
+/// Target of every input: the highest logit other than its label at the clean input (first on ties).
+template <class T>
+inline std::vector<std::size_t> jsma_targets(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y)
+{
+    const std::size_t n = x.shape()[0];
+    const std::size_t c = net.output_size();
+    std::vector<std::size_t> target(n, 0);
+    const matrix<T> z = net.logits(x);
+    for (std::size_t i = 0; i < n; ++i) {
+        std::size_t t = y(i) == 0 ? 1 : 0;
+        for (std::size_t k = 0; k < c; ++k) {
+            if (k == y(i)) continue;
+            if (z(i, k) > z(i, t)) t = k;
         }
-        if (f == JsmaChoice::none) continue;
-        const double total = fv + (s == JsmaChoice::none ? 0.0 : sv);
-        if (total > best_score) {
-            best_score = total;
-            const std::size_t p = idx[f];
-            const std::size_t q = s == JsmaChoice::none ? JsmaChoice::none : idx[s];
-            best.p = q == JsmaChoice::none ? p : std::min(p, q);
-            best.q = q == JsmaChoice::none ? q : std::max(p, q);
-            best.dir = dir;
+        target[i] = t;
+    }
+    return target;
+}
+
+/// Deterministic forward pass at the current points of the running inputs (rows zero-padded to the kernel tile).
+template <class T>
+inline void jsma_forward(const DenseNetwork<T>& net, const matrix<T>& points, const std::vector<std::size_t>& running,
+                         JsmaBuffers<T>& buf)
+{
+    constexpr std::size_t pad = 2 * exact_vector_bytes / sizeof(T);
+    const std::size_t m = running.size();
+    const std::size_t d = points.shape()[1];
+    // rows padded (with zeros) to the column tile of the deterministic kernel, which
+    // vectorizes along samples and is slow on a ragged tail; results are per sample
+    const std::size_t mp = (m + pad - 1) / pad * pad;
+    if (buf.batch.shape()[0] != mp || buf.batch.shape()[1] != d) buf.batch.resize({mp, d});
+    std::fill(buf.batch.data() + m * d, buf.batch.data() + mp * d, T(0));
+    for (std::size_t b = 0; b < m; ++b) {
+        const T* src = points.data() + running[b] * d;
+        std::copy(src, src + d, buf.batch.data() + b * d);
+    }
+    net.exact_forward(buf.batch, buf.st);
+}
+
+/// Marks adversarial running inputs as successes; go[b] = 1 for those that iterate on. True if any does.
+template <class T>
+inline bool jsma_unfinished(const ScratchMatrix<T>& zt, std::size_t c, const std::vector<std::size_t>& running,
+                            std::size_t max_iterations, AttackResult<T>& r, std::vector<std::uint8_t>& go)
+{
+    const std::size_t m = running.size();
+    go.assign(m, 0);
+    bool any = false;
+    for (std::size_t b = 0; b < m; ++b) {
+        std::size_t pred = 0;
+        for (std::size_t k = 1; k < c; ++k) {
+            if (zt(k, b) > zt(pred, b)) pred = k;
+        }
+        auto& smp = r.samples[running[b]];
+        if (pred != smp.label) {
+            smp.success = true;
+        } else if (smp.iterations < max_iterations) {
+            go[b] = 1;
+            any = true;
         }
     }
-    return best;
+    return any;
+}
+
+/// alpha (grad_t) and beta (grad_o) of the inputs with go set: backward passes seeded with e_t and 1 - e_t.
+template <class T>
+inline void jsma_saliency_gradients(const DenseNetwork<T>& net, const std::vector<std::size_t>& running,
+                                    const std::vector<std::size_t>& target, const std::vector<std::uint8_t>& go,
+                                    JsmaBuffers<T>& buf)
+{
+    const std::size_t c = net.output_size();
+    const std::size_t mp = buf.batch.shape()[0];
+    buf.seed_t.resize({mp, c});
+    buf.seed_o.resize({mp, c});
+    buf.seed_t.fill(T(0));
+    buf.seed_o.fill(T(0));
+    for (std::size_t b = 0; b < running.size(); ++b) {
+        const std::size_t t = target[running[b]];
+        for (std::size_t k = 0; k < c; ++k) {
+            buf.seed_t(b, k) = go[b] && k == t ? T(1) : T(0);
+            buf.seed_o(b, k) = go[b] && k != t ? T(1) : T(0);
+        }
+    }
+    net.exact_backward(buf.st, buf.seed_t, buf.grad_t);
+    net.exact_backward(buf.st, buf.seed_o, buf.grad_o);
+}
+
+/// Moves the chosen pixels of cur one theta step (exact multiples from x0, clipped); retires exhausted pixels.
+template <class T>
+inline void jsma_apply(const JsmaChoice& ch, const T* x0, T* cur, JsmaPixelState& s, double step,
+                       const JsmaOptions& options)
+{
+    const Bounds& bounds = options.bounds;
+    for (std::size_t j : {ch.p, ch.q}) {
+        if (j == JsmaChoice::none) continue;
+        s.steps[j] = static_cast<std::int8_t>(s.steps[j] + ch.dir);
+        s.changes[j] = static_cast<std::uint8_t>(s.changes[j] + 1);
+        const double raw = static_cast<double>(x0[j]) + static_cast<double>(s.steps[j]) * step;
+        const double v = std::min(bounds.hi, std::max(bounds.lo, raw));
+        cur[j] = static_cast<T>(v);
+        if (s.changes[j] >= options.max_changes_per_pixel || raw <= bounds.lo || raw >= bounds.hi) {
+            s.active[j] = 0;
+        }
+    }
+}
+
+/// Calls on_step for input i after its latest change; true = the callbacks stop it.
+template <class T, class Hooks>
+inline bool jsma_report(Hooks& hooks, std::size_t i, std::size_t iteration, std::size_t target, const JsmaChoice& ch,
+                        const T* cur, const JsmaPixelState& s, std::size_t d)
+{
+    JsmaStep<T> info;
+    info.sample = i;
+    info.iteration = iteration;
+    info.target = target;
+    info.pixel = ch.p;
+    info.second_pixel = ch.q;
+    info.direction = ch.dir;
+    info.point = cur;
+    info.active = s.active.data();
+    info.size = d;
+    return call_on_step(hooks, info);
+}
+
+/// One iteration of input i (row b of the batch): choose, change, report. False when it stops.
+template <class T, class Hooks>
+inline bool jsma_step_input(const matrix<T>& x, const JsmaOptions& options, double step, std::size_t target,
+                            Hooks& hooks, AttackResult<T>& r, JsmaPixelState& s, std::size_t i, std::size_t b,
+                            JsmaBuffers<T>& buf)
+{
+    const std::size_t d = x.shape()[1];
+    T* cur = r.adversarial.data() + i * d;
+    const T* x0 = x.data() + i * d;
+    const T* ga = buf.grad_t.data() + b * d;
+    const T* gb = buf.grad_o.data() + b * d;
+    const JsmaChoice ch = options.variant == JsmaOptions::Variant::pairs
+                              ? jsma_select_pairs(cur, ga, gb, s.active.data(), d, options.bounds, buf.idx, buf.sa,
+                                                  buf.sb, buf.su, buf.sd)
+                              : jsma_select_single(cur, ga, gb, s.active.data(), d, options.bounds);
+    if (ch.dir == 0) return false;  // nothing left to change: failed
+    jsma_apply(ch, x0, cur, s, step, options);
+    ++r.samples[i].iterations;
+    if (jsma_report(hooks, i, r.samples[i].iterations, target, ch, cur, s, d)) {
+        r.samples[i].success = true;  // kept only if verify_result confirms it
+        return false;
+    }
+    return true;
+}
+
+/// One batched iteration over the running inputs; running becomes the inputs still going. False when none iterated.
+template <class T, class Hooks>
+inline bool jsma_iteration(const DenseNetwork<T>& net, const matrix<T>& x, const JsmaOptions& options, double step,
+                           const std::vector<std::size_t>& target, Hooks& hooks, AttackResult<T>& r,
+                           std::vector<JsmaPixelState>& state, std::vector<std::size_t>& running, JsmaBuffers<T>& buf)
+{
+    jsma_forward(net, r.adversarial, running, buf);
+    std::vector<std::uint8_t> go;
+    if (!jsma_unfinished(buf.st.zt.back(), net.output_size(), running, options.max_iterations, r, go)) return false;
+    jsma_saliency_gradients(net, running, target, go, buf);
+    std::vector<std::size_t> next;
+    for (std::size_t b = 0; b < running.size(); ++b) {
+        if (!go[b]) continue;
+        const std::size_t i = running[b];
+        if (jsma_step_input(x, options, step, target[i], hooks, r, state[i], i, b, buf)) next.push_back(i);
+    }
+    running.swap(next);
+    return true;
 }
 
 }  // namespace detail
@@ -266,34 +456,14 @@ AttackResult<T> jsma(const DenseNetwork<T>& net, const matrix<T>& x, const label
         throw invalid_argument("jsma: the network has " + std::to_string(c) + " output, at least 2 are needed");
     }
     const double step = options.theta * (bounds.hi - bounds.lo);
-    const bool pairs = options.variant == JsmaOptions::Variant::pairs;
-
-    // targets: the highest logit other than the label at the clean input
-    std::vector<std::size_t> target(n, 0);
-    {
-        const matrix<T> z = net.logits(x);
-        for (std::size_t i = 0; i < n; ++i) {
-            std::size_t t = y(i) == 0 ? 1 : 0;
-            for (std::size_t k = 0; k < c; ++k) {
-                if (k == y(i)) continue;
-                if (z(i, k) > z(i, t)) t = k;
-            }
-            target[i] = t;
-        }
-    }
+    const std::vector<std::size_t> target = detail::jsma_targets(net, x, y);
 
     std::vector<std::size_t> attempted;
     for (std::size_t i = 0; i < n; ++i) {
         if (r.samples[i].attempted) attempted.push_back(i);
     }
     std::vector<detail::JsmaPixelState> state(n);
-
-    constexpr std::size_t pad = 2 * detail::exact_vector_bytes / sizeof(T);
-    ExactState<T> st;
-    matrix<T> batch, seed_t, seed_o, grad_t, grad_o;
-    std::vector<std::size_t> idx;
-    std::vector<double> sa, sb;
-    std::vector<std::uint8_t> su, sd;
+    detail::JsmaBuffers<T> buf;
     // Inputs are attacked in groups of detail::inference_chunk (memory stays bounded for
     // large N); every input's result is independent of its group.
     for (std::size_t g0 = 0; g0 < attempted.size(); g0 += detail::inference_chunk) {
@@ -307,91 +477,7 @@ AttackResult<T> jsma(const DenseNetwork<T>& net, const matrix<T>& x, const label
             s.active.assign(d, 1);
         }
         while (!running.empty()) {
-            const std::size_t m = running.size();
-            // rows padded (with zeros) to the column tile of the deterministic kernel, which
-            // vectorizes along samples and is slow on a ragged tail; results are per sample
-            const std::size_t mp = (m + pad - 1) / pad * pad;
-            if (batch.shape()[0] != mp || batch.shape()[1] != d) batch.resize({mp, d});
-            std::fill(batch.data() + m * d, batch.data() + mp * d, T(0));
-            for (std::size_t b = 0; b < m; ++b) {
-                const T* src = r.adversarial.data() + running[b] * d;
-                std::copy(src, src + d, batch.data() + b * d);
-            }
-            net.exact_forward(batch, st);
-            const auto& zt = st.zt.back();  // c x m
-            // which samples are finished at their current point
-            std::vector<std::uint8_t> go(m, 0);
-            bool any = false;
-            for (std::size_t b = 0; b < m; ++b) {
-                const std::size_t i = running[b];
-                std::size_t pred = 0;
-                for (std::size_t k = 1; k < c; ++k) {
-                    if (zt(k, b) > zt(pred, b)) pred = k;
-                }
-                auto& smp = r.samples[i];
-                if (pred != smp.label) {
-                    smp.success = true;
-                } else if (smp.iterations < options.max_iterations) {
-                    go[b] = 1;
-                    any = true;
-                }
-            }
-            if (!any) break;
-            seed_t.resize({mp, c});
-            seed_o.resize({mp, c});
-            seed_t.fill(T(0));
-            seed_o.fill(T(0));
-            for (std::size_t b = 0; b < m; ++b) {
-                const std::size_t t = target[running[b]];
-                for (std::size_t k = 0; k < c; ++k) {
-                    seed_t(b, k) = go[b] && k == t ? T(1) : T(0);
-                    seed_o(b, k) = go[b] && k != t ? T(1) : T(0);
-                }
-            }
-            net.exact_backward(st, seed_t, grad_t);
-            net.exact_backward(st, seed_o, grad_o);
-            std::vector<std::size_t> next;
-            for (std::size_t b = 0; b < m; ++b) {
-                if (!go[b]) continue;
-                const std::size_t i = running[b];
-                auto& s = state[i];
-                T* cur = r.adversarial.data() + i * d;
-                const T* x0 = x.data() + i * d;
-                const T* ga = grad_t.data() + b * d;
-                const T* gb = grad_o.data() + b * d;
-                const detail::JsmaChoice ch =
-                    pairs ? detail::jsma_select_pairs(cur, ga, gb, s.active.data(), d, bounds, idx, sa, sb, su, sd)
-                          : detail::jsma_select_single(cur, ga, gb, s.active.data(), d, bounds);
-                if (ch.dir == 0) continue;  // nothing left to change: failed
-                for (std::size_t j : {ch.p, ch.q}) {
-                    if (j == detail::JsmaChoice::none) continue;
-                    s.steps[j] = static_cast<std::int8_t>(s.steps[j] + ch.dir);
-                    s.changes[j] = static_cast<std::uint8_t>(s.changes[j] + 1);
-                    const double raw = static_cast<double>(x0[j]) + static_cast<double>(s.steps[j]) * step;
-                    const double v = std::min(bounds.hi, std::max(bounds.lo, raw));
-                    cur[j] = static_cast<T>(v);
-                    if (s.changes[j] >= options.max_changes_per_pixel || raw <= bounds.lo || raw >= bounds.hi) {
-                        s.active[j] = 0;
-                    }
-                }
-                ++r.samples[i].iterations;
-                JsmaStep<T> info;
-                info.sample = i;
-                info.iteration = r.samples[i].iterations;
-                info.target = target[i];
-                info.pixel = ch.p;
-                info.second_pixel = ch.q;
-                info.direction = ch.dir;
-                info.point = cur;
-                info.active = s.active.data();
-                info.size = d;
-                if (detail::call_on_step(hooks, info)) {
-                    r.samples[i].success = true;  // kept only if verify_result confirms it
-                    continue;
-                }
-                next.push_back(i);
-            }
-            running.swap(next);
+            if (!detail::jsma_iteration(net, x, options, step, target, hooks, r, state, running, buf)) break;
         }
         for (std::size_t i = g0; i < g1; ++i) state[attempted[i]] = detail::JsmaPixelState();
     }

@@ -105,6 +105,38 @@ inline void read_exactly(std::istream& in, char* dst, std::size_t n, const std::
     }
 }
 
+/// Checks the descr of the space-free header s (of raw) is simple; a one-byte '=' becomes '|' in s.
+inline void precheck_descr(std::string& s, const std::string& raw, const std::string& path)
+{
+    const std::string descr_key = "'descr':";
+    const std::size_t d = s.find(descr_key);
+    if (d == std::string::npos) {
+        throw format_error("npy file '" + path + "': malformed header (missing 'descr' key): " + raw);
+    }
+    const std::size_t at = d + descr_key.size() + 1;  // first character inside the quotes
+    const std::size_t end = at <= s.size() ? s.find('\'', at) : std::string::npos;
+    if (s[at - 1] != '\'' || end == std::string::npos) {
+        throw format_error("npy file '" + path + "': unsupported dtype (structured or non-string descr; accepted: " +
+                           accepted_dtypes() + ")");
+    }
+    const std::string descr = s.substr(at, end - at);
+    const bool simple = descr.size() >= 3 && std::string("<>|=").find(descr[0]) != std::string::npos &&
+                        std::string("fiub").find(descr[1]) != std::string::npos &&
+                        std::all_of(descr.begin() + 2, descr.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!simple) {
+        throw format_error("npy file '" + path + "': unsupported dtype '" + descr +
+                           "' (accepted: " + accepted_dtypes() + ")");
+    }
+    if (descr[0] == '=') {
+        if (descr.size() != 3 || descr[2] != '1') {
+            throw format_error("npy file '" + path + "': dtype '" + descr +
+                               "' uses native byte order '='; only one-byte types may (accepted: " + accepted_dtypes() +
+                               ")");
+        }
+        s[at] = '|';  // byte order is meaningless for one byte; xtensor does not know '='
+    }
+}
+
 /// Guards the conditions xt::detail::parse_header assumes without checking (non-empty
 /// strings around the braces and the shape tuple) and normalises a '=' byte order on a
 /// one-byte dtype to '|'. Returns the header with spaces removed, ready for parse_header.
@@ -144,34 +176,7 @@ inline std::string precheck_header_dict(const std::string& raw, const std::strin
             throw bad("'shape' has an empty entry");
         }
     }
-    // The dtype must be a simple type string: byte order, kind letter, item size.
-    const std::string descr_key = "'descr':";
-    const std::size_t d = s.find(descr_key);
-    if (d == std::string::npos) {
-        throw bad("missing 'descr' key");
-    }
-    const std::size_t at = d + descr_key.size() + 1;  // first character inside the quotes
-    const std::size_t end = at <= s.size() ? s.find('\'', at) : std::string::npos;
-    if (s[at - 1] != '\'' || end == std::string::npos) {
-        throw format_error("npy file '" + path + "': unsupported dtype (structured or non-string descr; accepted: " +
-                           accepted_dtypes() + ")");
-    }
-    const std::string descr = s.substr(at, end - at);
-    const bool simple = descr.size() >= 3 && std::string("<>|=").find(descr[0]) != std::string::npos &&
-                        std::string("fiub").find(descr[1]) != std::string::npos &&
-                        std::all_of(descr.begin() + 2, descr.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (!simple) {
-        throw format_error("npy file '" + path + "': unsupported dtype '" + descr +
-                           "' (accepted: " + accepted_dtypes() + ")");
-    }
-    if (descr[0] == '=') {
-        if (descr.size() != 3 || descr[2] != '1') {
-            throw format_error("npy file '" + path + "': dtype '" + descr +
-                               "' uses native byte order '='; only one-byte types may (accepted: " + accepted_dtypes() +
-                               ")");
-        }
-        s[at] = '|';  // byte order is meaningless for one byte; xtensor does not know '='
-    }
+    precheck_descr(s, raw, path);
     return s + "\n";
 }
 
@@ -200,21 +205,24 @@ inline void validate_descr(Header& h, const std::string& path)
     h.itemsize = static_cast<std::size_t>(norm[2] - '0');
 }
 
-/// Reads and validates the header of an open stream positioned at the file start.
-inline Header read_header_stream(std::istream& in, std::uintmax_t file_size, const std::string& path)
+/// Throws for a file too short for the magic and version: bad magic or truncated header.
+[[noreturn]] inline void reject_short_file(std::istream& in, std::uintmax_t file_size, const std::string& path,
+                                           const std::string& where)
 {
-    const std::string where = "npy file '" + path + "'";
-    const std::size_t magic_len = xt::detail::magic_string_length;  // "\x93NUMPY"
-    if (file_size < magic_len + 2) {
-        std::string start(static_cast<std::size_t>(file_size), '\0');
-        if (file_size > 0) {
-            read_exactly(in, &start[0], start.size(), path);
-        }
-        if (start.compare(0, start.size(), xt::detail::magic_string, start.size()) != 0) {
-            throw format_error(where + ": bad magic (not an npy file)");
-        }
-        throw format_error(where + ": truncated header (file has only " + std::to_string(file_size) + " bytes)");
+    std::string start(static_cast<std::size_t>(file_size), '\0');
+    if (file_size > 0) {
+        read_exactly(in, &start[0], start.size(), path);
     }
+    if (start.compare(0, start.size(), xt::detail::magic_string, start.size()) != 0) {
+        throw format_error(where + ": bad magic (not an npy file)");
+    }
+    throw format_error(where + ": truncated header (file has only " + std::to_string(file_size) + " bytes)");
+}
+
+/// Reads and checks the magic and the version; returns the size of the header length field.
+inline std::size_t read_magic_and_version(std::istream& in, const std::string& path, const std::string& where)
+{
+    const std::size_t magic_len = xt::detail::magic_string_length;  // "\x93NUMPY"
     char pre[8];
     read_exactly(in, pre, 8, path);
     if (std::memcmp(pre, xt::detail::magic_string, magic_len) != 0) {
@@ -226,7 +234,13 @@ inline Header read_header_stream(std::istream& in, std::uintmax_t file_size, con
         throw format_error(where + ": unsupported npy format version " + std::to_string(major) + "." +
                            std::to_string(minor) + " (accepted: 1.0, 2.0, 3.0)");
     }
-    const std::size_t len_bytes = major == 1 ? 2 : 4;
+    return major == 1 ? 2 : 4;
+}
+
+/// Reads the little-endian header length field; checks it is non-zero and fits the file.
+inline std::size_t read_header_length(std::istream& in, std::size_t len_bytes, std::uintmax_t file_size,
+                                      const std::string& path, const std::string& where)
+{
     const std::size_t preamble = 8 + len_bytes;
     if (file_size < preamble) {
         throw format_error(where + ": truncated header (no complete header length field)");
@@ -244,12 +258,18 @@ inline Header read_header_stream(std::istream& in, std::uintmax_t file_size, con
         throw format_error(where + ": truncated header (header length field says " + std::to_string(header_len) +
                            " bytes, only " + std::to_string(file_size - preamble) + " follow)");
     }
+    return header_len;
+}
+
+/// Reads the header dictionary (header_len bytes) and parses it into a validated Header.
+inline Header read_header_dict(std::istream& in, std::size_t header_len, const std::string& path,
+                               const std::string& where)
+{
     std::string raw(header_len, '\0');
     read_exactly(in, &raw[0], header_len, path);
     if (raw.back() != '\n') {
         throw format_error(where + ": malformed header (does not end with a newline)");
     }
-
     Header h;
     const std::string checked = precheck_header_dict(raw, path);
     try {
@@ -258,7 +278,12 @@ inline Header read_header_stream(std::istream& in, std::uintmax_t file_size, con
         throw format_error(where + ": malformed header (" + e.what() + "): " + raw);
     }
     validate_descr(h, path);
+    return h;
+}
 
+/// Bytes of the data block h describes; format_error when its element or byte count overflows.
+inline std::size_t data_bytes(const Header& h, const std::string& where)
+{
     std::size_t count = 1;
     for (std::size_t dim : h.shape) {
         if (dim != 0 && count > std::numeric_limits<std::size_t>::max() / dim) {
@@ -270,8 +295,21 @@ inline Header read_header_stream(std::istream& in, std::uintmax_t file_size, con
     if (count > std::numeric_limits<std::size_t>::max() / h.itemsize) {
         throw format_error(where + ": shape " + sleepnet::detail::shape_string(h.shape) + " overflows the byte count");
     }
-    const std::size_t expected = count * h.itemsize;
-    h.data_offset = preamble + header_len;
+    return count * h.itemsize;
+}
+
+/// Reads and validates the header of an open stream positioned at the file start.
+inline Header read_header_stream(std::istream& in, std::uintmax_t file_size, const std::string& path)
+{
+    const std::string where = "npy file '" + path + "'";
+    if (file_size < xt::detail::magic_string_length + 2) {
+        reject_short_file(in, file_size, path, where);
+    }
+    const std::size_t len_bytes = read_magic_and_version(in, path, where);
+    const std::size_t header_len = read_header_length(in, len_bytes, file_size, path, where);
+    Header h = read_header_dict(in, header_len, path, where);
+    const std::size_t expected = data_bytes(h, where);
+    h.data_offset = 8 + len_bytes + header_len;
     const std::uintmax_t actual = file_size - h.data_offset;
     if (actual != expected) {
         throw format_error(where + ": " + (actual < expected ? "truncated data" : "trailing data") + ": shape " +
