@@ -19,27 +19,100 @@
 // broken, so every correctly classified one gets all 2 x (1 + steps) passes: the upper
 // bound of its time for any eps. --skip-others runs only the baselines and APGD.
 #include <algorithm>
-#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cmath>
-#include <cstring>
 #include <string>
+
+#include <CLI/CLI.hpp>
 
 #include <sleepnet/attacks/boundary.hpp>
 #include <sleepnet/attacks/deepfool.hpp>
 #include <sleepnet/attacks/fgsm.hpp>
 #include <sleepnet/attacks/jsma.hpp>
 #include <sleepnet/attacks/pgd.hpp>
-#include <sleepnet/data/idx.hpp>
-#include <sleepnet/nn/io.hpp>
-#include <sleepnet/nn/train.hpp>
 
-extern "C" void openblas_set_num_threads(int);
+#include "bench_common.hpp"
 
 namespace {
-using clock_type = std::chrono::steady_clock;
-double since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
+using bench::clock_type;
+using bench::since;
+
+struct Args {
+    std::string model, data = "data/mnist";
+    std::size_t count = 10000, small = 100, brute = 1000;
+    unsigned threads = 2;
+    double pgd_eps = 0.1;
+    std::size_t pgd_steps = 50;
+    bool skip_others = false;
+};
+
+void add_options(CLI::App& app, Args& a)
+{
+    app.add_option("--model", a.model, "model directory (default: train a control network for 1 epoch)");
+    app.add_option("--data", a.data, "MNIST directory")->capture_default_str();
+    app.add_option("--count", a.count, "test images for FGSM, DeepFool and APGD")
+        ->capture_default_str()
+        ->check(bench::at_least(1));
+    app.add_option("--small", a.small, "test images for JSMA and Boundary")
+        ->capture_default_str()
+        ->check(bench::at_least(0));
+    app.add_option("--brute", a.brute, "test images for the brute-force FGSM grid (0 = skip)")
+        ->capture_default_str()
+        ->check(bench::at_least(0));
+    app.add_option("--threads", a.threads, "OpenBLAS and inference threads")
+        ->capture_default_str()
+        ->check(bench::at_least(1));
+    app.add_option("--pgd-eps", a.pgd_eps, "APGD L-inf budget")->capture_default_str();
+    app.add_option("--pgd-steps", a.pgd_steps, "APGD steps per loss")->capture_default_str()->check(bench::at_least(0));
+    app.add_flag("--skip-others", a.skip_others, "run only the baselines and APGD");
+}
+
+/// The images attacked: the first `count` test images (x, y) and the first `small` (xs, ys).
+struct Inputs {
+    std::size_t count, small;
+    sleepnet::matrix<float> x, xs;
+    sleepnet::label_vector y, ys;
+};
+
+Inputs first_images(const sleepnet::Dataset<float>& test, std::size_t count, std::size_t small)
+{
+    Inputs in;
+    in.count = std::min(count, test.size());
+    in.small = std::min(small, in.count);
+    in.x = xt::view(test.x, xt::range(0, in.count), xt::all());
+    in.y = xt::view(test.y, xt::range(0, in.count));
+    in.xs = xt::view(in.x, xt::range(0, in.small), xt::all());
+    in.ys = xt::view(in.y, xt::range(0, in.small));
+    return in;
+}
+
+/// The baselines of the same run, in seconds: one forward pass per image, and one forward +
+/// backward pass over all images (best of 3).
+struct Baselines {
+    double forward = 0.0;
+    double gradient = 0.0;
+};
+
+Baselines measure_baselines(const sleepnet::DenseNetwork<float>& net, const Inputs& in, unsigned threads)
+{
+    Baselines b;
+    const auto [acc, t_acc] = bench::timed([&] { return sleepnet::accuracy(net, in.x, in.y); });
+    b.forward = t_acc / static_cast<double>(in.count);
+    std::printf("bench/attacks: 784-1200-1200-10, %u threads, clean accuracy %.4f\n", threads, acc);
+    std::printf("  baseline: one forward pass %.1f us/image (%.0f images/s)\n", b.forward * 1e6, 1.0 / b.forward);
+    for (int rep = 0; rep < 3; ++rep) {
+        const auto t0 = clock_type::now();
+        const auto g = sleepnet::detail::loss_input_gradient(net, in.x, in.y, sleepnet::AttackLoss::cross_entropy);
+        const double t = since(t0);
+        if (rep == 0 || t < b.gradient) b.gradient = t;
+    }
+    std::printf("  baseline: one forward + backward pass (cross-entropy input gradient, best of 3) %.3f s, "
+                "%.1f us/image (%.2fx the forward pass)\n",
+                b.gradient, b.gradient / static_cast<double>(in.count) * 1e6,
+                b.gradient / static_cast<double>(in.count) / b.forward);
+    return b;
+}
 
 template <class R>
 void report(const char* name, const R& r, std::size_t n, double seconds, double forward_seconds_per_image, bool eps)
@@ -48,6 +121,80 @@ void report(const char* name, const R& r, std::size_t n, double seconds, double 
                 name, n, seconds, static_cast<double>(n) / seconds,
                 seconds / static_cast<double>(n) / forward_seconds_per_image,
                 eps ? r.median_epsilon() : r.median_distance(), r.success_rate());
+}
+
+/// Images of the first brute on which the certified and the brute-force grid disagree.
+template <class R>
+std::size_t differing_samples(const R& certified, const R& brute_force, std::size_t brute)
+{
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < brute; ++i) {
+        const auto& a = certified.samples[i];
+        const auto& b = brute_force.samples[i];
+        const bool same_eps = a.epsilon == b.epsilon || (std::isnan(a.epsilon) && std::isnan(b.epsilon));
+        if (!same_eps || a.success != b.success || a.iterations != b.iterations ||
+            a.adversarial_prediction != b.adversarial_prediction)
+            ++differ;
+    }
+    return differ;
+}
+
+/// The brute-force FGSM grid on the first `brute` images against the certified one
+/// (result `f`, `t_cert` seconds for all images): 0, or 3 when the results differ.
+template <class R>
+int fgsm_brute_force(const sleepnet::DenseNetwork<float>& net, const Inputs& in, std::size_t brute, const R& f,
+                     double t_cert, double forward)
+{
+    const sleepnet::matrix<float> xb = xt::view(in.x, xt::range(0, brute), xt::all());
+    const sleepnet::label_vector yb = xt::view(in.y, xt::range(0, brute));
+    sleepnet::FgsmOptions bf;
+    bf.certify = false;
+    const auto [fb, t_brute] = bench::timed([&] { return sleepnet::fgsm(net, xb, yb, bf); });
+    report("fgsm (brute)", fb, brute, t_brute, forward, true);
+    const std::size_t differ = differing_samples(f, fb, brute);
+    const double per_cert = t_cert / static_cast<double>(in.count), per_brute = t_brute / static_cast<double>(brute);
+    std::printf("    brute-force grid on the first %zu images: %.2f ms/image vs certified %.3f ms/image, "
+                "ratio %.1fx (brute-force estimate for all %zu: %.1f s); %s\n",
+                brute, per_brute * 1e3, per_cert * 1e3, per_brute / per_cert, in.count,
+                per_brute * static_cast<double>(in.count),
+                differ == 0 ? "results identical (epsilon, success, iterations, prediction)" : "RESULTS DIFFER");
+    if (differ == 0) return 0;
+    std::fprintf(stderr, "bench/attacks: certified and brute-force grid differ on %zu of %zu images\n", differ, brute);
+    return 3;
+}
+
+/// The certified FGSM grid on all images, then the brute-force one: 0, or 3 when they differ.
+int fgsm_grid(const sleepnet::DenseNetwork<float>& net, const Inputs& in, std::size_t brute, double forward)
+{
+    sleepnet::FgsmStats stats;
+    sleepnet::FgsmOptions certified;
+    certified.stats = &stats;
+    const auto [f, t_cert] = bench::timed([&] { return sleepnet::fgsm(net, in.x, in.y, certified); });
+    report("fgsm (grid)", f, in.count, t_cert, forward, true);
+    const auto per_image = [&](std::size_t v) { return static_cast<double>(v) / static_cast<double>(in.count); };
+    std::printf("    certified grid: %.2f segment bounds/image (%.2f certified), %.2f network evaluations/image\n",
+                per_image(stats.bounds), per_image(stats.certified), per_image(stats.evaluations));
+    if (in.count == 10000) bench::print_target("all 10,000 MNIST test images in <= 10 s on 2 cores", t_cert, 10.0);
+    brute = std::min(brute, in.count);
+    return brute > 0 ? fgsm_brute_force(net, in, brute, f, t_cert, forward) : 0;
+}
+
+/// FGSM bisection and DeepFool on all images, JSMA and Boundary on the small set.
+void other_attacks(const sleepnet::DenseNetwork<float>& net, const Inputs& in, double forward)
+{
+    sleepnet::FgsmOptions bis;
+    bis.search = sleepnet::FgsmSearch::bisection;
+    const auto [fb, t_bis] = bench::timed([&] { return sleepnet::fgsm(net, in.x, in.y, bis); });
+    report("fgsm (bisection)", fb, in.count, t_bis, forward, true);
+    const auto [d, t_df] = bench::timed([&] { return sleepnet::deepfool(net, in.x, in.y); });
+    report("deepfool", d, in.count, t_df, forward, false);
+    if (in.count == 10000) bench::print_target("all 10,000 in <= 60 s on 2 cores", t_df, 60.0);
+    const auto [j, t_jsma] = bench::timed([&] { return sleepnet::jsma(net, in.xs, in.ys); });
+    report("jsma", j, in.small, t_jsma, forward, false);
+    sleepnet::default_engine eng(3);
+    const auto [b, t_bd] =
+        bench::timed([&] { return sleepnet::boundary(net, in.xs, in.ys, sleepnet::BoundaryOptions{}, eng); });
+    report("boundary", b, in.small, t_bd, forward, false);
 }
 
 struct ApgdTime {
@@ -63,9 +210,7 @@ ApgdTime run_apgd(const char* name, const sleepnet::DenseNetwork<float>& net, co
     sleepnet::PgdOptions o;  // apgd, linf, {cross_entropy, margin}
     o.steps = steps;
     sleepnet::default_engine eng(5);
-    const auto t0 = clock_type::now();
-    const auto r = sleepnet::pgd(net, x, y, eps, o, eng);
-    const double t = since(t0);
+    const auto [r, t] = bench::timed([&] { return sleepnet::pgd(net, x, y, eps, o, eng); });
     const std::size_t n = y.size();
     std::size_t passes = 0;
     for (const auto& s : r.samples) passes += s.iterations;
@@ -77,6 +222,20 @@ ApgdTime run_apgd(const char* name, const sleepnet::DenseNetwork<float>& net, co
                 static_cast<double>(passes) / static_cast<double>(n), o.losses.size() * (steps + 1),
                 t / gradient_seconds, passes == 0 ? 0.0 : t / static_cast<double>(passes) / per_image);
     return {t, passes};
+}
+
+/// APGD at --pgd-eps, then at eps 0 (the worst case); returns the worst case's time.
+ApgdTime apgd_section(const sleepnet::DenseNetwork<float>& net, const Inputs& in, const Args& a, double gradient)
+{
+    const double t_apgd = run_apgd("apgd-linf", net, in.x, in.y, a.pgd_eps, a.pgd_steps, gradient).seconds;
+    const bool target = in.count == 10000 && a.pgd_steps == 50;
+    if (target) bench::print_target("APGD 2 losses x 50 steps on 10,000 MNIST images <= 30 s on 2 cores", t_apgd, 30.0);
+    const ApgdTime worst = run_apgd("apgd-linf eps=0", net, in.x, in.y, 0.0, a.pgd_steps, gradient);
+    std::printf("    worst case (no input broken, every pass made): %.2f s, the upper bound for any eps\n",
+                worst.seconds);
+    if (target)
+        std::printf("    target at the worst case: %s, %.2f s\n", bench::met(worst.seconds <= 30.0), worst.seconds);
+    return worst;
 }
 
 // The same worst-case workload in PyTorch (bench/pgd_torch.py) when Debian's python3-torch
@@ -113,179 +272,34 @@ void torch_comparison(const std::string& model, const std::string& data, std::si
         "sleepnet %.2f s for %zu passes\n",
         version, steps, threads, seconds, passes, ours.seconds, ours.passes);
     std::printf("    sleepnet is %.2fx faster per pass (goal >= 3x: %s)\n", per_pass_torch / per_pass_ours,
-                per_pass_torch / per_pass_ours >= 3.0 ? "met" : "NOT met");
+                bench::met(per_pass_torch / per_pass_ours >= 3.0));
 }
+
+int run(const Args& a)
+{
+    const auto mnist = sleepnet::load_mnist<float>(a.data);
+    openblas_set_num_threads(static_cast<int>(a.threads));
+    sleepnet::DenseNetwork<float> net = bench::control_network(a.model, mnist.train);
+    net.set_inference_threads(a.threads);
+    const Inputs in = first_images(mnist.test, a.count, a.small);
+    const Baselines base = measure_baselines(net, in, a.threads);
+    if (!a.skip_others) {
+        if (const int status = fgsm_grid(net, in, a.brute, base.forward); status != 0) return status;
+        other_attacks(net, in, base.forward);
+    }
+    const ApgdTime worst = apgd_section(net, in, a, base.gradient);
+    torch_comparison(a.model, a.data, in.count, a.pgd_steps, a.threads, worst);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
 {
-    std::string model, data = "data/mnist";
-    std::size_t count = 10000, small = 100, brute = 1000;
-    unsigned threads = 2;
-    double pgd_eps = 0.1;
-    std::size_t pgd_steps = 50;
-    bool skip_others = false;
-    const char* usage = "usage: attacks [--model DIR] [--data DIR] [--count N] [--small N] [--brute N] [--threads T]\n"
-                        "               [--pgd-eps E] [--pgd-steps N] [--skip-others] [--help]\n";
-    for (int i = 1; i < argc; ++i) {
-        if (!std::strcmp(argv[i], "--help")) {
-            std::printf("%s", usage);
-            return 0;
-        }
-        if (!std::strcmp(argv[i], "--skip-others")) {
-            skip_others = true;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            std::fprintf(stderr, "%s", usage);
-            return 2;
-        }
-        if (!std::strcmp(argv[i], "--model"))
-            model = argv[i + 1];
-        else if (!std::strcmp(argv[i], "--data"))
-            data = argv[i + 1];
-        else if (!std::strcmp(argv[i], "--count"))
-            count = std::strtoul(argv[i + 1], nullptr, 10);
-        else if (!std::strcmp(argv[i], "--small"))
-            small = std::strtoul(argv[i + 1], nullptr, 10);
-        else if (!std::strcmp(argv[i], "--brute"))
-            brute = std::strtoul(argv[i + 1], nullptr, 10);
-        else if (!std::strcmp(argv[i], "--threads"))
-            threads = static_cast<unsigned>(std::atoi(argv[i + 1]));
-        else if (!std::strcmp(argv[i], "--pgd-eps"))
-            pgd_eps = std::strtod(argv[i + 1], nullptr);
-        else if (!std::strcmp(argv[i], "--pgd-steps"))
-            pgd_steps = std::strtoul(argv[i + 1], nullptr, 10);
-        else {
-            std::fprintf(stderr, "%s", usage);
-            return 2;
-        }
-        ++i;
-    }
-    try {
-        const auto mnist = sleepnet::load_mnist<float>(data);
-        sleepnet::DenseNetwork<float> net({784, 1200, 1200, 10});
-        openblas_set_num_threads(static_cast<int>(threads));
-        if (!model.empty()) {
-            net = sleepnet::load_model<float>(model);
-        } else {
-            sleepnet::NetworkOptions opt;
-            opt.dropout = 0.2;
-            net = sleepnet::DenseNetwork<float>({784, 1200, 1200, 10}, opt);
-            sleepnet::default_engine eng(1);
-            net.initialize(sleepnet::Init::uniform(0.01), eng);
-            sleepnet::SgdOptions sgd;
-            sgd.epochs = 1;
-            sleepnet::train(net, mnist.train, sleepnet::MseLoss{}, sgd, eng);
-        }
-        net.set_inference_threads(threads);
-        count = std::min(count, mnist.test.size());
-        small = std::min(small, count);
-        const sleepnet::matrix<float> x = xt::view(mnist.test.x, xt::range(0, count), xt::all());
-        const sleepnet::label_vector y = xt::view(mnist.test.y, xt::range(0, count));
-        const sleepnet::matrix<float> xs = xt::view(x, xt::range(0, small), xt::all());
-        const sleepnet::label_vector ys = xt::view(y, xt::range(0, small));
-
-        auto t0 = clock_type::now();
-        const double acc = sleepnet::accuracy(net, x, y);
-        const double forward = since(t0) / static_cast<double>(count);
-        std::printf("bench/attacks: 784-1200-1200-10, %u threads, clean accuracy %.4f\n", threads, acc);
-        std::printf("  baseline: one forward pass %.1f us/image (%.0f images/s)\n", forward * 1e6, 1.0 / forward);
-        double gradient = 0.0;  // seconds for all count images, best of 3
-        for (int rep = 0; rep < 3; ++rep) {
-            t0 = clock_type::now();
-            const auto g = sleepnet::detail::loss_input_gradient(net, x, y, sleepnet::AttackLoss::cross_entropy);
-            const double t = since(t0);
-            if (rep == 0 || t < gradient) gradient = t;
-        }
-        std::printf("  baseline: one forward + backward pass (cross-entropy input gradient, best of 3) %.3f s, "
-                    "%.1f us/image (%.2fx the forward pass)\n",
-                    gradient, gradient / static_cast<double>(count) * 1e6,
-                    gradient / static_cast<double>(count) / forward);
-        if (!skip_others) {
-            sleepnet::FgsmStats stats;
-            sleepnet::FgsmOptions certified;
-            certified.stats = &stats;
-            t0 = clock_type::now();
-            const auto f = sleepnet::fgsm(net, x, y, certified);
-            const double t_cert = since(t0);
-            report("fgsm (grid)", f, count, t_cert, forward, true);
-            std::printf(
-                "    certified grid: %.2f segment bounds/image (%.2f certified), %.2f network evaluations/image\n",
-                static_cast<double>(stats.bounds) / static_cast<double>(count),
-                static_cast<double>(stats.certified) / static_cast<double>(count),
-                static_cast<double>(stats.evaluations) / static_cast<double>(count));
-            if (count == 10000)
-                std::printf("    target (all 10,000 MNIST test images in <= 10 s on 2 cores): %s, %.2f s\n",
-                            t_cert <= 10.0 ? "met" : "NOT met", t_cert);
-            brute = std::min(brute, count);
-            if (brute > 0) {
-                const sleepnet::matrix<float> xb = xt::view(x, xt::range(0, brute), xt::all());
-                const sleepnet::label_vector yb = xt::view(y, xt::range(0, brute));
-                sleepnet::FgsmOptions bf;
-                bf.certify = false;
-                t0 = clock_type::now();
-                const auto fb = sleepnet::fgsm(net, xb, yb, bf);
-                const double t_brute = since(t0);
-                report("fgsm (brute)", fb, brute, t_brute, forward, true);
-                std::size_t differ = 0;
-                for (std::size_t i = 0; i < brute; ++i) {
-                    const auto& a = f.samples[i];
-                    const auto& b = fb.samples[i];
-                    const bool same_eps = a.epsilon == b.epsilon || (std::isnan(a.epsilon) && std::isnan(b.epsilon));
-                    if (!same_eps || a.success != b.success || a.iterations != b.iterations ||
-                        a.adversarial_prediction != b.adversarial_prediction)
-                        ++differ;
-                }
-                const double per_cert = t_cert / static_cast<double>(count),
-                             per_brute = t_brute / static_cast<double>(brute);
-                std::printf("    brute-force grid on the first %zu images: %.2f ms/image vs certified %.3f ms/image, "
-                            "ratio %.1fx (brute-force estimate for all %zu: %.1f s); %s\n",
-                            brute, per_brute * 1e3, per_cert * 1e3, per_brute / per_cert, count,
-                            per_brute * static_cast<double>(count),
-                            differ == 0 ? "results identical (epsilon, success, iterations, prediction)"
-                                        : "RESULTS DIFFER");
-                if (differ != 0) {
-                    std::fprintf(stderr, "bench/attacks: certified and brute-force grid differ on %zu of %zu images\n",
-                                 differ, brute);
-                    return 3;
-                }
-            }
-            sleepnet::FgsmOptions bis;
-            bis.search = sleepnet::FgsmSearch::bisection;
-            t0 = clock_type::now();
-            const auto fb = sleepnet::fgsm(net, x, y, bis);
-            report("fgsm (bisection)", fb, count, since(t0), forward, true);
-            t0 = clock_type::now();
-            const auto d = sleepnet::deepfool(net, x, y);
-            const double t_df = since(t0);
-            report("deepfool", d, count, t_df, forward, false);
-            if (count == 10000)
-                std::printf("    target (all 10,000 in <= 60 s on 2 cores): %s, %.2f s\n",
-                            t_df <= 60.0 ? "met" : "NOT met", t_df);
-            t0 = clock_type::now();
-            const auto j = sleepnet::jsma(net, xs, ys);
-            report("jsma", j, small, since(t0), forward, false);
-            sleepnet::default_engine eng(3);
-            t0 = clock_type::now();
-            const auto b = sleepnet::boundary(net, xs, ys, sleepnet::BoundaryOptions{}, eng);
-            report("boundary", b, small, since(t0), forward, false);
-        }
-        const double t_apgd = run_apgd("apgd-linf", net, x, y, pgd_eps, pgd_steps, gradient).seconds;
-        const bool target = count == 10000 && pgd_steps == 50;
-        if (target)
-            std::printf("    target (APGD 2 losses x 50 steps on 10,000 MNIST images <= 30 s on 2 cores): %s, %.2f s\n",
-                        t_apgd <= 30.0 ? "met" : "NOT met", t_apgd);
-        const ApgdTime worst = run_apgd("apgd-linf eps=0", net, x, y, 0.0, pgd_steps, gradient);
-        const double t_worst = worst.seconds;
-        std::printf("    worst case (no input broken, every pass made): %.2f s, the upper bound for any eps\n",
-                    t_worst);
-        if (target)
-            std::printf("    target at the worst case: %s, %.2f s\n", t_worst <= 30.0 ? "met" : "NOT met", t_worst);
-        torch_comparison(model, data, count, pgd_steps, threads, worst);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "bench/attacks: %s\n", e.what());
-        return 1;
-    }
-    return 0;
+    CLI::App app{"bench/attacks: attack throughput on the MNIST network (784-1200-1200-10), in forward passes per "
+                 "image against baselines measured in the same run"};
+    Args args;
+    add_options(app, args);
+    CLI11_PARSE(app, argc, argv);
+    return bench::guarded("bench/attacks", [&] { return run(args); });
 }
