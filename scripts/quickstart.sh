@@ -32,6 +32,6 @@ need() {
 # on stdout, results.json, CSV files and PNG plots in out/repro-mnist-quick.
 mkdir -p out
 need reproduce
-say "reproducing the paper on MNIST (--quick, about 5 to 8 minutes on 2 cores)"
+say "reproducing the paper on MNIST (--quick, about 3 minutes on 2 idle cores)"
 "$BIN/reproduce" --dataset mnist --data data/mnist --quick --seed 1 --out out/repro-mnist-quick
 say "done: Table 1 above; results.json, CSV files and plots in out/repro-mnist-quick (docs/reproduce.md explains them)"

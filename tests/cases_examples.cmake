@@ -153,7 +153,7 @@ if(CMAKE_BUILD_TYPE STREQUAL "Release")
     -DFILE=${_ex_out}/mnist/attack_deepfool.json -DKEY=success_rate -DOP=GE -DVALUE=0.99)
   set_tests_properties(example_attack_mnist_deepfool_check PROPERTIES DEPENDS example_attack_mnist_deepfool)
   set_tests_properties(example_sleep_mnist_check PROPERTIES DEPENDS example_sleep_mnist)
-  # reproduce --quick on MNIST (5 to 8 min on the shared 2-core machine): Table 1 is
+  # reproduce --quick on MNIST (170 s in CI, up to 8 min on a busy machine): Table 1 is
   # there and the control reaches the recipe's accuracy
   if(EXISTS ${SLEEPNET_DATA_DIR}/mnist)
     add_test(NAME example_reproduce_mnist
