@@ -247,8 +247,23 @@ public:
         grow(r_, ns * n);
         grow(m_, ns);
         grow(h_, ns);
-        // fold the pixels saturated before all of a sample's segments into its sums (each
-        // pixel once per sample: the scan moves forward along the ray)
+        fold_saturated(segs);
+        run_parallel(ns, [&](std::size_t begin, std::size_t end) {
+            for (std::size_t k = begin; k < end; ++k) layer1(segs[k], k, ns);
+        });
+        for (std::size_t l = 1; l < layers; ++l) {
+            propagate(l, ns, n, sizes_[l + 1]);
+            n = sizes_[l + 1];
+        }
+        margins(segs, n, out);
+    }
+
+private:
+    /// Folds the pixels saturated before all of a sample's segments into its sums (each
+    /// pixel once per sample: the scan moves forward along the ray).
+    void fold_saturated(const std::vector<Segment>& segs)
+    {
+        const std::size_t ns = segs.size();
         std::vector<std::size_t>& touched = touched_;
         touched.clear();
         for (std::size_t k = 0; k < ns; ++k) {
@@ -262,63 +277,66 @@ public:
             for (std::size_t i = begin; i < end; ++i) fold(touched[i], fold_below_[touched[i]]);
         });
         for (std::size_t s : touched) fold_below_[s] = std::numeric_limits<double>::infinity();
+    }
+
+    /// Layer l's boxes of all ns segments from the previous layer's (width in) to width o.
+    void propagate(std::size_t l, std::size_t ns, std::size_t in, std::size_t o)
+    {
+        // The three products (center, slope, box) run in T (detail::exact_gemm, one row
+        // per segment, against W^T). The center and slope products err by at most
+        // gamma_{in+2} |W| (|c| + |d|) (rounding c and d to T included), the network's
+        // own product by gamma_{in} |W| |a| with |a| <= |c| + |d| + r. The box input
+        // v = r + (gamma_{in} + 1e-9)(|c| + |d| + r) + gamma_{in+2} (|c| + |d|) covers all
+        // of them; v is rounded up to T and the box product (nonnegative terms) is scaled
+        // by 1 + 2 gamma_{in} + 1e-12.
+        const double gm = gamma(in) + 1e-9, gs = gamma(in + 2);
+        grow(gin_, 2 * ns * in);
+        grow(gv_, ns * in);
         run_parallel(ns, [&](std::size_t begin, std::size_t end) {
-            for (std::size_t k = begin; k < end; ++k) layer1(segs[k], k, ns);
+            for (std::size_t k = begin; k < end; ++k) {
+                const double* c = cd_.data() + k * in;
+                const double* dd = cd_.data() + (ns + k) * in;
+                const double* r = r_.data() + k * in;
+                T* v = gv_.data() + k * in;
+                T* cs = gin_.data() + k * in;
+                T* ds = gin_.data() + (ns + k) * in;
+                for (std::size_t i = 0; i < in; ++i) {
+                    const double cd = std::abs(c[i]) + std::abs(dd[i]);
+                    v[i] = round_up(r[i] + gm * (cd + r[i]) + gs * cd);
+                    cs[i] = static_cast<T>(c[i]);
+                    ds[i] = static_cast<T>(dd[i]);
+                }
+            }
         });
-        for (std::size_t l = 1; l < layers; ++l) {
-            const std::size_t in = n, o = sizes_[l + 1];
-            // The three products (center, slope, box) run in T (detail::exact_gemm, one row
-            // per segment, against W^T). The center and slope products err by at most
-            // gamma_{in+2} |W| (|c| + |d|) (rounding c and d to T included), the network's
-            // own product by gamma_{in} |W| |a| with |a| <= |c| + |d| + r. The box input
-            // v = r + (gamma_{in} + 1e-9)(|c| + |d| + r) + gamma_{in+2} (|c| + |d|) covers all
-            // of them; v is rounded up to T and the box product (nonnegative terms) is scaled
-            // by 1 + 2 gamma_{in} + 1e-12.
-            const double gm = gamma(in) + 1e-9, gs = gamma(in + 2);
-            grow(gin_, 2 * ns * in);
-            grow(gv_, ns * in);
-            run_parallel(ns, [&](std::size_t begin, std::size_t end) {
-                for (std::size_t k = begin; k < end; ++k) {
-                    const double* c = cd_.data() + k * in;
-                    const double* dd = cd_.data() + (ns + k) * in;
-                    const double* r = r_.data() + k * in;
-                    T* v = gv_.data() + k * in;
-                    T* cs = gin_.data() + k * in;
-                    T* ds = gin_.data() + (ns + k) * in;
-                    for (std::size_t i = 0; i < in; ++i) {
-                        const double cd = std::abs(c[i]) + std::abs(dd[i]);
-                        v[i] = round_up(r[i] + gm * (cd + r[i]) + gs * cd);
-                        cs[i] = static_cast<T>(c[i]);
-                        ds[i] = static_cast<T>(dd[i]);
-                    }
+        grow(cd_, 2 * ns * o);
+        grow(r_, ns * o);
+        grow(gout_, 2 * ns * o);
+        grow(grout_, ns * o);
+        exact_gemm(2 * ns, o, in, gin_.data(), in, false, wt_[l - 1].data(), o, gout_.data(), o, threads_);
+        exact_gemm(ns, o, in, gv_.data(), in, false, wt_abs_[l - 1].data(), o, grout_.data(), o, threads_);
+        const double grow_box = 1.0 + 2.0 * gamma(in) + 1e-12;
+        run_parallel(ns, [&](std::size_t begin, std::size_t end) {
+            for (std::size_t k = begin; k < end; ++k) {
+                double* c = cd_.data() + k * o;
+                double* dd = cd_.data() + (ns + k) * o;
+                double* r = r_.data() + k * o;
+                const T* co = gout_.data() + k * o;
+                const T* dout = gout_.data() + (ns + k) * o;
+                const T* ro = grout_.data() + k * o;
+                for (std::size_t j = 0; j < o; ++j) {
+                    c[j] = static_cast<double>(co[j]);
+                    dd[j] = static_cast<double>(dout[j]);
+                    r[j] = static_cast<double>(ro[j]) * grow_box;
                 }
-            });
-            grow(cd_, 2 * ns * o);
-            grow(r_, ns * o);
-            grow(gout_, 2 * ns * o);
-            grow(grout_, ns * o);
-            exact_gemm(2 * ns, o, in, gin_.data(), in, false, wt_[l - 1].data(), o, gout_.data(), o, threads_);
-            exact_gemm(ns, o, in, gv_.data(), in, false, wt_abs_[l - 1].data(), o, grout_.data(), o, threads_);
-            const double grow_box = 1.0 + 2.0 * gamma(in) + 1e-12;
-            n = o;
-            run_parallel(ns, [&](std::size_t begin, std::size_t end) {
-                for (std::size_t k = begin; k < end; ++k) {
-                    double* c = cd_.data() + k * n;
-                    double* dd = cd_.data() + (ns + k) * n;
-                    double* r = r_.data() + k * n;
-                    const T* co = gout_.data() + k * n;
-                    const T* dout = gout_.data() + (ns + k) * n;
-                    const T* ro = grout_.data() + k * n;
-                    for (std::size_t j = 0; j < n; ++j) {
-                        c[j] = static_cast<double>(co[j]);
-                        dd[j] = static_cast<double>(dout[j]);
-                        r[j] = static_cast<double>(ro[j]) * grow_box;
-                    }
-                    finish_layer(l, c, dd, r, n);
-                }
-            });
-        }
-        // margins
+                finish_layer(l, c, dd, r, o);
+            }
+        });
+    }
+
+    /// Lower margin bound and crossing epsilon of every segment from the output boxes (width n).
+    void margins(const std::vector<Segment>& segs, std::size_t n, std::vector<Bound>& out)
+    {
+        const std::size_t ns = segs.size();
         for (std::size_t k = 0; k < ns; ++k) {
             const double* c = cd_.data() + k * n;
             const double* dd = cd_.data() + (ns + k) * n;
@@ -342,7 +360,6 @@ public:
         }
     }
 
-private:
     struct Kink {
         double tau;
         std::uint32_t pixel;
