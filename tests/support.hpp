@@ -62,4 +62,14 @@ inline sleepnet::matrix<double> random_matrix(std::size_t r, std::size_t c, slee
 
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
+/// Checks the exception type of `expr` and that its message names `path` and contains `part`.
+#define CHECK_THROWS_NAMING(expr, Ex, path, part)                                                                      \
+    do {                                                                                                               \
+        CHECK_THROWS_AS((void)(expr), Ex);                                                                             \
+        const std::string msg_ = test_support::message_of<Ex>([&] { (void)(expr); });                                  \
+        INFO("message: " << msg_);                                                                                     \
+        CHECK(test_support::contains(msg_, path));                                                                     \
+        CHECK(test_support::contains(msg_, part));                                                                     \
+    } while (0)
+
 }  // namespace test_support

@@ -63,15 +63,6 @@ xt::xtensor<std::uint8_t, 3> small_images()
     return a;
 }
 
-#define CHECK_THROWS_NAMING(expr, Ex, path, part)                                                                      \
-    do {                                                                                                               \
-        CHECK_THROWS_AS((void)(expr), Ex);                                                                             \
-        const std::string msg_ = message_of<Ex>([&] { (void)(expr); });                                                \
-        INFO("message: " << msg_);                                                                                     \
-        CHECK(contains(msg_, path));                                                                                   \
-        CHECK(contains(msg_, part));                                                                                   \
-    } while (0)
-
 void check_small_images(const matrix<float>& x)
 {
     REQUIRE(x.shape(0) == 3);

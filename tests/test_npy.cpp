@@ -79,17 +79,6 @@ xt::xtensor<T, N> iota(const std::array<std::size_t, N>& shape)
     return a;
 }
 
-/// The message of the exception of type Ex that f throws (or a marker when it does not).
-// Checks the exception type and that its message names `path` and contains `part`.
-#define CHECK_THROWS_NAMING(expr, Ex, path, part)                                                                      \
-    do {                                                                                                               \
-        CHECK_THROWS_AS((void)(expr), Ex);                                                                             \
-        const std::string msg_ = message_of<Ex>([&] { (void)(expr); });                                                \
-        INFO("message: " << msg_);                                                                                     \
-        CHECK(contains(msg_, path));                                                                                   \
-        CHECK(contains(msg_, part));                                                                                   \
-    } while (0)
-
 bool no_temporary_files(const std::string& dir)
 {
     for (const auto& e : fs::directory_iterator(dir)) {
