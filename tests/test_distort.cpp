@@ -28,15 +28,6 @@ namespace {
 using test_support::contains;
 using test_support::message_of;
 
-// Checks the exception type and that its message contains both parts.
-#define CHECK_THROWS_NAMING(expr, Ex, part1, part2)                                                                    \
-    do {                                                                                                               \
-        const std::string msg_ = message_of<Ex>([&] { (void)(expr); });                                                \
-        INFO("message: " << msg_);                                                                                     \
-        CHECK(contains(msg_, part1));                                                                                  \
-        CHECK(contains(msg_, part2));                                                                                  \
-    } while (0)
-
 template <class T>
 matrix<T> random_matrix(std::size_t n, std::size_t d, std::uint64_t seed, double lo = 0.0, double hi = 1.0)
 {
