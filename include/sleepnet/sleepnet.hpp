@@ -10,6 +10,7 @@
 
 #include "nn/activation.hpp"
 #include "nn/dense_network.hpp"
+#include "nn/pass_state.hpp"
 #include "nn/io.hpp"
 #include "nn/loss.hpp"
 #include "nn/sgd.hpp"

@@ -10,6 +10,19 @@
 // - no biases unless asked for;
 // - dropout acts on hidden activations only (see DropoutMode);
 // - prediction = argmax of the last layer's pre-activation, first index on ties.
+//
+// What to call (the class is in three sections, in this order):
+// - the model: construct from layer sizes and NetworkOptions, initialize, the weights and
+//   biases (read, write in place, set_* with shape checks), validate;
+// - inference, what users call: logits, outputs, predict, input_gradient, jacobian,
+//   activations. Deterministic: a sample's results do not depend on its batch or on the
+//   number of threads;
+// - passes for algorithm code (training, attacks, sleep and analyses in this library, or a
+//   user's own trainer): forward/backward on OpenBLAS with the buffers of nn/pass_state.hpp
+//   (training mode, dropout, gradient sinks), and exact_forward/exact_backward, the
+//   deterministic passes inference is built on, with the execution setting
+//   inference_threads (not part of the model: never saved, results do not depend on it).
+// Everything else is private.
 
 #include <algorithm>
 #include <array>
@@ -30,6 +43,7 @@
 #include "../detail/exact_gemm.hpp"
 #include "../detail/transpose.hpp"
 #include "activation.hpp"
+#include "pass_state.hpp"
 
 namespace sleepnet {
 
@@ -57,97 +71,6 @@ struct Init {
     static Init zeros() { return {Kind::zeros, 0.0}; }
 };
 
-/// Whether a pass runs in training mode (dropout sampled) or test mode (deterministic).
-enum class Mode { test, train };
-
-/// Buffers of one forward pass, kept for the backward pass. Reuse one across batches to
-/// avoid allocations; DenseNetwork resizes it as needed.
-template <class T>
-struct ForwardState {
-    const matrix<T>* input = nullptr;
-    std::vector<matrix<T>> z;      ///< pre-activations per layer
-    std::vector<matrix<T>> a;      ///< activations per layer (dropout applied)
-    std::vector<matrix<T>> mask;   ///< training-mode dropout multipliers of hidden layers
-    std::vector<matrix<T>> delta;  ///< scratch for the backward pass
-    Mode mode = Mode::test;
-
-    std::size_t batch_size() const { return input == nullptr ? 0 : input->shape()[0]; }
-    const matrix<T>& logits() const { return z.back(); }
-    const matrix<T>& output() const { return a.back(); }
-};
-
-/// Where backward() puts weight gradients: G_l = alpha * dLoss/dW_l + beta * G_l.
-/// With alpha = learning rate and beta = momentum, G is the authors' SGD velocity.
-template <class T>
-struct GradientSink {
-    std::vector<matrix<T>>* weights = nullptr;
-    std::vector<vector<T>>* biases = nullptr;  ///< required when the network has biases
-    T alpha = T(1);
-    T beta = T(0);
-    /// Layers below this one get no gradient (their G_l is left as it is), and without an
-    /// input gradient back-propagation stops there: frozen layers cost nothing.
-    std::size_t first_layer = 0;
-};
-
-/// A row-major matrix whose storage only grows: scratch for repeated passes with varying
-/// batch sizes (once large enough, a pass allocates nothing and touches no fresh pages).
-/// Elements are unspecified after resize().
-template <class T>
-class ScratchMatrix {
-public:
-    void resize(std::size_t rows, std::size_t cols)
-    {
-        if (rows * cols > buf_.size()) {
-            buf_.clear();
-            buf_.resize(rows * cols);
-        }
-        shape_ = {rows, cols};
-    }
-    const std::array<std::size_t, 2>& shape() const { return shape_; }
-    std::size_t size() const { return shape_[0] * shape_[1]; }
-    T* data() { return buf_.data(); }
-    const T* data() const { return buf_.data(); }
-    T& operator()(std::size_t i, std::size_t j) { return buf_[i * shape_[1] + j]; }
-    const T& operator()(std::size_t i, std::size_t j) const { return buf_[i * shape_[1] + j]; }
-
-private:
-    std::vector<T> buf_;
-    std::array<std::size_t, 2> shape_{{0, 0}};
-};
-
-/// Buffers of a deterministic test-mode pass (DenseNetwork::exact_forward): activations
-/// are kept feature-major, (units x samples). Reusing one state across passes avoids
-/// reallocations.
-template <class T>
-struct ExactState {
-    std::size_t n = 0;
-    ScratchMatrix<T> xt;               ///< input, transposed
-    std::vector<ScratchMatrix<T>> zt;  ///< pre-activations per layer (units x n)
-    std::vector<ScratchMatrix<T>> at;  ///< activations per layer (units x n)
-    std::vector<ScratchMatrix<T>> dt;  ///< scratch for the backward pass
-};
-
-namespace detail {
-
-template <class T>
-inline void resize_if_needed(matrix<T>& m, std::size_t rows, std::size_t cols)
-{
-    if (m.shape()[0] != rows || m.shape()[1] != cols) {
-        m.resize({rows, cols});
-    }
-}
-
-template <class T>
-inline void resize_if_needed(ScratchMatrix<T>& m, std::size_t rows, std::size_t cols)
-{
-    m.resize(rows, cols);
-}
-
-/// Rows per chunk in whole-data-set passes: bounds memory, keeps gemm efficient.
-constexpr std::size_t inference_chunk = 1024;
-
-}  // namespace detail
-
 template <class T = float>
 class DenseNetwork {
     static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value,
@@ -157,6 +80,8 @@ public:
     using value_type = T;
     using matrix_type = matrix<T>;
     using vector_type = vector<T>;
+
+    // ---- the model ----
 
     /// layer_sizes = {inputs, hidden..., outputs}; weights start at zero (call initialize).
     explicit DenseNetwork(std::vector<std::size_t> layer_sizes, NetworkOptions options = {})
@@ -303,7 +228,81 @@ public:
         }
     }
 
-    // ---- passes on batches ----
+    // ---- inference ----
+
+    /// Pre-activations of the last layer (N x outputs).
+    matrix_type logits(const matrix_type& x) const { return pass(x, true); }
+
+    /// Network outputs after the output activation (N x outputs).
+    matrix_type outputs(const matrix_type& x) const { return pass(x, false); }
+
+    /// argmax of the last pre-activation per row, first index on ties.
+    label_vector predict(const matrix_type& x) const
+    {
+        const matrix_type z = logits(x);
+        const std::size_t n = z.shape()[0];
+        const std::size_t c = z.shape()[1];
+        label_vector out = label_vector::from_shape({n});
+        for (std::size_t i = 0; i < n; ++i) {
+            const T* row = z.data() + i * c;
+            out(i) = static_cast<std::size_t>(std::max_element(row, row + c) - row);
+        }
+        return out;
+    }
+
+    /// Gradient of sum_k dz_out(n, k) * logit_k(x_n) with respect to x (N x inputs), in test
+    /// mode: for a loss L, pass dz_out = dL/dlogits.
+    matrix_type input_gradient(const matrix_type& x, const matrix_type& dz_out) const
+    {
+        ExactState<T> st;
+        exact_forward(x, st);
+        matrix_type dx;
+        exact_backward(st, dz_out, dx);
+        return dx;
+    }
+
+    /// Jacobian of the logits with respect to the inputs, test mode: (N x outputs x inputs).
+    xt::xtensor<T, 3> jacobian(const matrix_type& x) const
+    {
+        check_input(x, "jacobian");
+        const std::size_t n = x.shape()[0];
+        const std::size_t c = output_size();
+        const std::size_t d = input_size();
+        xt::xtensor<T, 3> jac = xt::xtensor<T, 3>::from_shape({n, c, d});
+        ExactState<T> st;
+        exact_forward(x, st);
+        matrix_type seed = matrix_type::from_shape({n, c});
+        matrix_type dx;
+        for (std::size_t k = 0; k < c; ++k) {
+            seed.fill(T(0));
+            for (std::size_t i = 0; i < n; ++i) {
+                seed(i, k) = T(1);
+            }
+            exact_backward(st, seed, dx);
+            for (std::size_t i = 0; i < n; ++i) {
+                std::copy(dx.data() + i * d, dx.data() + (i + 1) * d, jac.data() + (i * c + k) * d);
+            }
+        }
+        return jac;
+    }
+
+    /// Test-mode activations of every layer (after activation and test-time dropout
+    /// scaling), for analyses and normalization. Element l has shape (N x layer_sizes[l+1]).
+    std::vector<matrix_type> activations(const matrix_type& x) const
+    {
+        check_input(x, "activations");
+        ExactState<T> st;
+        exact_forward(x, st);
+        std::vector<matrix_type> out;
+        for (const auto& at : st.at) {
+            matrix_type a = matrix_type::from_shape({st.n, at.shape()[0]});
+            detail::transpose(at.data(), at.shape()[0], st.n, a.data());
+            out.push_back(std::move(a));
+        }
+        return out;
+    }
+
+    // ---- passes for algorithm code: training passes on OpenBLAS (pass_state.hpp buffers) ----
 
     /// Forward pass of a batch x (N x inputs), keeping what backward() needs. In train mode
     /// dropout masks are drawn from `engine`; in test mode engine may be nullptr.
@@ -439,7 +438,7 @@ public:
         }
     }
 
-    // ---- deterministic test-mode passes ----
+    // ---- passes for algorithm code: deterministic test-mode passes ----
     //
     // Predictions, outputs, input gradients and Jacobians go through exact_forward /
     // exact_backward, built on detail::exact_gemm: a sample's results are bit-identical
@@ -524,78 +523,7 @@ public:
         detail::transpose(st.dt[0].data(), input_size(), n, dx.data());
     }
 
-    /// Pre-activations of the last layer (N x outputs).
-    matrix_type logits(const matrix_type& x) const { return pass(x, true); }
-
-    /// Network outputs after the output activation (N x outputs).
-    matrix_type outputs(const matrix_type& x) const { return pass(x, false); }
-
-    /// argmax of the last pre-activation per row, first index on ties.
-    label_vector predict(const matrix_type& x) const
-    {
-        const matrix_type z = logits(x);
-        const std::size_t n = z.shape()[0];
-        const std::size_t c = z.shape()[1];
-        label_vector out = label_vector::from_shape({n});
-        for (std::size_t i = 0; i < n; ++i) {
-            const T* row = z.data() + i * c;
-            out(i) = static_cast<std::size_t>(std::max_element(row, row + c) - row);
-        }
-        return out;
-    }
-
-    /// Gradient of sum_k dz_out(n, k) * logit_k(x_n) with respect to x (N x inputs), in test
-    /// mode: for a loss L, pass dz_out = dL/dlogits.
-    matrix_type input_gradient(const matrix_type& x, const matrix_type& dz_out) const
-    {
-        ExactState<T> st;
-        exact_forward(x, st);
-        matrix_type dx;
-        exact_backward(st, dz_out, dx);
-        return dx;
-    }
-
-    /// Jacobian of the logits with respect to the inputs, test mode: (N x outputs x inputs).
-    xt::xtensor<T, 3> jacobian(const matrix_type& x) const
-    {
-        check_input(x, "jacobian");
-        const std::size_t n = x.shape()[0];
-        const std::size_t c = output_size();
-        const std::size_t d = input_size();
-        xt::xtensor<T, 3> jac = xt::xtensor<T, 3>::from_shape({n, c, d});
-        ExactState<T> st;
-        exact_forward(x, st);
-        matrix_type seed = matrix_type::from_shape({n, c});
-        matrix_type dx;
-        for (std::size_t k = 0; k < c; ++k) {
-            seed.fill(T(0));
-            for (std::size_t i = 0; i < n; ++i) {
-                seed(i, k) = T(1);
-            }
-            exact_backward(st, seed, dx);
-            for (std::size_t i = 0; i < n; ++i) {
-                std::copy(dx.data() + i * d, dx.data() + (i + 1) * d, jac.data() + (i * c + k) * d);
-            }
-        }
-        return jac;
-    }
-
-    /// Test-mode activations of every layer (after activation and test-time dropout
-    /// scaling), for analyses and normalization. Element l has shape (N x layer_sizes[l+1]).
-    std::vector<matrix_type> activations(const matrix_type& x) const
-    {
-        check_input(x, "activations");
-        ExactState<T> st;
-        exact_forward(x, st);
-        std::vector<matrix_type> out;
-        for (const auto& at : st.at) {
-            matrix_type a = matrix_type::from_shape({st.n, at.shape()[0]});
-            detail::transpose(at.data(), at.shape()[0], st.n, a.data());
-            out.push_back(std::move(a));
-        }
-        return out;
-    }
-
+    /// Throws invalid_argument unless x has input_size() columns (`where` names the caller).
     void check_input(const matrix_type& x, const char* where) const
     {
         if (x.shape()[1] != input_size()) {
