@@ -36,6 +36,7 @@
 #include <sleepnet/attacks/square.hpp>
 #include <sleepnet/data/load.hpp>
 #include <sleepnet/distort/curves.hpp>
+#include <sleepnet/distort/curves_json.hpp>
 #include <sleepnet/nn/io.hpp>
 #include <sleepnet/nn/train.hpp>
 
@@ -116,7 +117,7 @@ std::vector<double> distortion_levels(const Args& a, bool noise)
 void distortion_curve(const char* what, const std::vector<double>& levels, const std::vector<double>& acc,
                       nlohmann::json& j)
 {
-    j["curve"] = sleepnet::to_json(sleepnet::make_curve(levels, acc));
+    j["curve"] = sleepnet::make_curve(levels, acc);
     for (std::size_t i = 0; i < levels.size(); ++i) std::printf("%s %.3f: accuracy %.4f\n", what, levels[i], acc[i]);
 }
 

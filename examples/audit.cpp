@@ -22,6 +22,7 @@
 #include <CLI/CLI.hpp>
 
 #include <sleepnet/attacks/audit.hpp>
+#include <sleepnet/attacks/common_json.hpp>
 #include <sleepnet/data/load.hpp>
 #include <sleepnet/nn/io.hpp>
 

@@ -14,7 +14,9 @@
 #include <nlohmann/json.hpp>
 
 #include <sleepnet/attacks/common.hpp>
+#include <sleepnet/attacks/common_json.hpp>
 #include <sleepnet/core/atomic_file.hpp>
+#include <sleepnet/core/json.hpp>
 #include <sleepnet/nn/train.hpp>
 #include <sleepnet/snn/refit.hpp>
 
@@ -123,7 +125,7 @@ inline void attack_rows(nlohmann::json& j, const Result& r, std::size_t offset)
 {
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& s : r.samples) {
-        auto row = sleepnet::to_json(s);
+        nlohmann::json row = s;
         row["index"] = s.index + offset;
         rows.push_back(row);
     }

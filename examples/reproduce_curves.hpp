@@ -10,8 +10,10 @@
 #include <nlohmann/json.hpp>
 
 #include <sleepnet/analysis/weights.hpp>
+#include <sleepnet/analysis/weights_json.hpp>
 #include <sleepnet/attacks/fgsm.hpp>
 #include <sleepnet/distort/curves.hpp>
+#include <sleepnet/distort/curves_json.hpp>
 
 #include "common.hpp"
 #include "reproduce_plots.hpp"
@@ -163,7 +165,7 @@ inline nlohmann::json patches_weights(const Setup& s, const Networks& nets)
         const double k = static_cast<double>(ws.classes.size());
         spread_dat << idx++ << ' ' << examples::gp_quote(nw.title) << ' ' << ws.mean_spread << ' ' << on / k << ' '
                    << ov / k << ' ' << off / k << '\n';
-        jw[nw.key] = {{"spread", sleepnet::to_json(ws)},
+        jw[nw.key] = {{"spread", nlohmann::json(ws)},
                       {"scatter", sleepnet::weight_scatter_json(nw.net.weights(0), protos)}};
         examples::write_text(s.out_dir + "/fig4_scatter_" + nw.key + ".dat", weight_scatter_dat(nw.net, protos));
         write_matrix_dat(s.out_dir + "/fig4_grid_" + nw.key + ".dat",

@@ -12,6 +12,7 @@
 
 #include <sleepnet/snn/refit.hpp>
 #include <sleepnet/snn/sleep.hpp>
+#include <sleepnet/snn/sleep_json.hpp>
 #include <sleepnet/tune/objective.hpp>
 #include <sleepnet/tune/search.hpp>
 
@@ -193,9 +194,9 @@ inline void sleep_control(const Setup& s, Networks& nets, const std::string& par
         info["refit_seconds"] = rr.seconds;
         src.source += " + refit";
     }
-    info["params"] = sleepnet::to_json(src.params);
+    info["params"] = src.params;
     info["params_source"] = src.source;
-    info["report"] = sleepnet::to_json(rep);
+    info["report"] = rep;
     nets.add("sleep", "Sleep", std::move(slept), info);
 }
 

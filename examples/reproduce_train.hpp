@@ -10,8 +10,11 @@
 #include <sleepnet/attacks/fgsm.hpp>
 #include <sleepnet/attacks/jsma.hpp>
 #include <sleepnet/defenses/adversarial.hpp>
+#include <sleepnet/defenses/adversarial_json.hpp>
 #include <sleepnet/defenses/distillation.hpp>
+#include <sleepnet/defenses/distillation_json.hpp>
 #include <sleepnet/defenses/finetune.hpp>
+#include <sleepnet/defenses/finetune_json.hpp>
 #include <sleepnet/nn/train.hpp>
 
 #include "common.hpp"
@@ -61,8 +64,8 @@ inline void train_distilled(const Setup& s, Networks& nets)
                  d.temperature, d.teacher_sgd.learning_rate, d.teacher_sgd.epochs);
     examples::TrainProgress prog;
     auto r = sleepnet::distill(s.data.train, s.sizes, d, e, prog);
-    nlohmann::json info = sleepnet::to_json(r);
-    info["options"] = sleepnet::to_json(d);
+    nlohmann::json info = r;
+    info["options"] = d;
     info["teacher_test_accuracy"] = sleepnet::accuracy(r.teacher, s.data.test);
     nets.add("distilled", "Defensive distillation", std::move(r.student), info);
 }
@@ -80,7 +83,7 @@ void finetune_one(const Setup& s, Networks& nets, const std::string& key, const 
                  what.dump().c_str(), fo.replace, fo.sgd.learning_rate, fo.sgd.epochs);
     examples::TrainProgress prog;
     auto r = sleepnet::finetune(nets.at("control").net, s.data.train, sleepnet::MseLoss{}, gen, fo, e, prog);
-    nlohmann::json info = sleepnet::to_json(r.report);
+    nlohmann::json info = r.report;
     info["generator"] = what;
     nets.add(key, title, std::move(r.network), info);
 }
@@ -162,7 +165,7 @@ inline void train_adversarial(const Setup& s, Networks& nets)
     const std::string title = adv.method == sleepnet::AdversarialTrainingMethod::pgd ? "Adversarial training (PGD)"
                                                                                      : "Adversarial training (FGSM-RS)";
     nets.add("adversarial", title, std::move(net),
-             {{"options", sleepnet::to_json(adv)},
+             {{"options", nlohmann::json(adv)},
               {"epochs", sgd.epochs},
               {"final_epoch_loss", rep.final_epoch_loss},
               {"seconds", rep.seconds}});

@@ -20,6 +20,7 @@
 #include <sleepnet/nn/train.hpp>
 #include <sleepnet/snn/refit.hpp>
 #include <sleepnet/snn/sleep.hpp>
+#include <sleepnet/snn/sleep_json.hpp>
 
 #include "common.hpp"
 
@@ -144,8 +145,8 @@ nlohmann::json outcome_json(const Args& a, const sleepnet::SleepParams& params,
     j["out"] = a.out_dir;
     j["dataset"] = o.dataset;
     j["seed"] = a.seed;
-    j["params"] = sleepnet::to_json(params);
-    j["report"] = sleepnet::to_json(o.report);
+    j["params"] = params;
+    j["report"] = o.report;
     j["test_accuracy_before"] = o.before;
     j["test_accuracy_after"] = o.after;
     if (refit) {

@@ -11,6 +11,7 @@
 
 #include <sleepnet/data/load.hpp>
 #include <sleepnet/defenses/adversarial.hpp>
+#include <sleepnet/defenses/adversarial_json.hpp>
 #include <sleepnet/nn/io.hpp>
 #include <sleepnet/nn/train.hpp>
 
@@ -164,7 +165,7 @@ nlohmann::json outcome_json(const Args& a, const std::string& dataset, const Out
     j["loss"] = a.loss_name;
     j["seed"] = a.seed;
     j["dtype"] = a.dtype;
-    if (o.adv) j["adversarial"] = sleepnet::to_json(*o.adv);
+    if (o.adv) j["adversarial"] = *o.adv;
     j["final_epoch_loss"] = o.report.final_epoch_loss;
     j["train_accuracy"] = o.train_accuracy;
     j["test_accuracy"] = o.test_accuracy;

@@ -27,6 +27,7 @@
 
 #include <sleepnet/data/load.hpp>
 #include <sleepnet/nn/io.hpp>
+#include <sleepnet/snn/sleep_json.hpp>
 #include <sleepnet/tune/objective.hpp>
 #include <sleepnet/tune/search.hpp>
 
@@ -318,7 +319,7 @@ nlohmann::json best_params_json(const Args& a, const sleepnet::TuneResult& r, co
                                 const std::optional<sleepnet::RefitOptions>& refit)
 {
     const auto& best = r.best();
-    auto j = sleepnet::to_json(best.params);
+    nlohmann::json j = best.params;
     char prov[2048];
     std::snprintf(prov, sizeof prov,
                   "tune --method %s --objective %s --budget %zu --seed %llu --sleep-seed %llu%s on %s "

@@ -11,6 +11,7 @@
 
 #include <sleepnet/attacks/pgd.hpp>
 #include <sleepnet/defenses/adversarial.hpp>
+#include <sleepnet/defenses/adversarial_json.hpp>
 #include <sleepnet/nn/loss.hpp>
 #include <sleepnet/nn/train.hpp>
 
@@ -430,7 +431,7 @@ TEST_CASE("adversarial training: bad options and input get clear exceptions nami
     CHECK(contains(message_of<invalid_argument>([] { adversarial_training_method_from_string("free"); }),
                    "unknown adversarial training method 'free'"));
     CHECK(adversarial_training_method_from_string("fgsm-rs") == AdversarialTrainingMethod::fgsm_rs);
-    const auto j = to_json(with([](auto& o) { o.steps = 4; }));
+    const nlohmann::json j = with([](auto& o) { o.steps = 4; });
     CHECK(j["method"] == "pgd");
     CHECK(j["step_size"].get<double>() == doctest::Approx(2.5 * 0.1 / 4));
 }

@@ -10,8 +10,11 @@
 
 #include <sleepnet/analysis/activations.hpp>
 #include <sleepnet/analysis/correlation.hpp>
+#include <sleepnet/analysis/correlation_json.hpp>
 #include <sleepnet/analysis/selectivity.hpp>
+#include <sleepnet/analysis/selectivity_json.hpp>
 #include <sleepnet/analysis/weights.hpp>
+#include <sleepnet/analysis/weights_json.hpp>
 #include <sleepnet/data/patches.hpp>
 #include <sleepnet/nn/train.hpp>
 
@@ -168,7 +171,7 @@ TEST_CASE("layer correlations (class means): hand computation on tiny data, perf
             }
         }
     }
-    const auto j = to_json(rd);
+    const nlohmann::json j = rd;
     CHECK(j["method"] == "class_means");
     CHECK(j["layers"].size() == 3);
     CHECK(j["layers"][1]["correlation"][0][0] == 1.0);
@@ -221,7 +224,7 @@ TEST_CASE("layer correlations (mean pairwise, the paper's wording): brute force 
     // one sample: no pair, NaN diagonal (null in JSON)
     const auto one = layer_correlations(id, same, labels({0, 0, 0, 0, 1}), 2, CorrelationMethod::mean_pairwise);
     CHECK(std::isnan(one.layers[0].correlation(1, 1)));
-    CHECK(to_json(one)["layers"][0]["correlation"][1][1].is_null());
+    CHECK(nlohmann::json(one)["layers"][0]["correlation"][1][1].is_null());
 }
 
 TEST_CASE("correlation difference and bad input")
@@ -308,7 +311,7 @@ TEST_CASE("class-selective neurons on a constructed network: top-k by class mean
     CHECK(big.layers[0].k == units);
     CHECK(big.layers[1].k == 3);
     CHECK(big.layers[0].classes[0].before == big.layers[0].classes[0].after);
-    const auto j = to_json(s);
+    const nlohmann::json j = s;
     CHECK(j["layers"][0]["classes"][0]["neurons_before"] == nlohmann::json({3, 0}));
     CHECK(j["selection"] == "before");
 
@@ -352,7 +355,7 @@ TEST_CASE("weight spread on a hand-built weight matrix equals the hand-computed 
     CHECK(std::isnan(s.classes[2].mean_overlap));
     CHECK(s.mean_spread == doctest::Approx((s.classes[0].spread + s.classes[1].spread + s.classes[2].spread) / 3));
     CHECK(s.spreads() == std::vector<double>{s.classes[0].spread, s.classes[1].spread, s.classes[2].spread});
-    const auto j = to_json(s);
+    const nlohmann::json j = s;
     CHECK(j["classes"][2]["mean_overlap"].is_null());
     CHECK(j["classes"][0]["exclusive"] == 2);
 

@@ -11,7 +11,9 @@
 #include <sleepnet/attacks/fgsm.hpp>
 #include <sleepnet/data/patches.hpp>
 #include <sleepnet/defenses/distillation.hpp>
+#include <sleepnet/defenses/distillation_json.hpp>
 #include <sleepnet/defenses/finetune.hpp>
+#include <sleepnet/defenses/finetune_json.hpp>
 
 #include "support.hpp"
 
@@ -153,11 +155,11 @@ TEST_CASE("distill() = train teacher at T on one-hot, then a fresh student at T 
     CHECK(r.student.options().output == Activation::linear);
     CHECK(eng() == ref());  // the same draws, in the same order
 
-    const auto j = to_json(r);
+    const nlohmann::json j = r;
     CHECK(j["temperature"] == 4.0);
     CHECK(j["teacher"]["epochs_completed"] == 3);
     CHECK(j["student_sizes"] == nlohmann::json(sizes));
-    CHECK(to_json(opt)["output"] == "linear");
+    CHECK(nlohmann::json(opt)["output"] == "linear");
 }
 
 TEST_CASE("distill_from at T = 1 equals ordinary cross-entropy training on the teacher's probabilities")
@@ -409,7 +411,7 @@ TEST_CASE("fine-tuning replaces exactly the requested rows, in order, other rows
     CHECK(same_weights(tuned.network, ref));
     CHECK(tuned.report.rows == opt.rows);
     CHECK(tuned.report.train.epochs_completed == 2);
-    CHECK(to_json(tuned.report)["replaced"] == 3);
+    CHECK(nlohmann::json(tuned.report)["replaced"] == 3);
 }
 
 TEST_CASE("fine-tuning is reproducible with the same seed and leaves the caller's network untouched")

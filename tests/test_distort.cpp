@@ -17,6 +17,7 @@
 
 #include <sleepnet/distort/blur.hpp>
 #include <sleepnet/distort/curves.hpp>
+#include <sleepnet/distort/curves_json.hpp>
 #include <sleepnet/distort/noise.hpp>
 #include <sleepnet/nn/train.hpp>
 
@@ -535,7 +536,7 @@ TEST_CASE("blur_accuracy_curve: sigma 0 is the plain accuracy, each sigma equals
     const auto curve = blur_curve(toy.net, toy.x, toy.y, 4, 4, sigmas);
     REQUIRE(curve.size() == 4);
     CHECK(curve[2].level == 1.0);
-    const nlohmann::json j = to_json(curve);
+    const nlohmann::json j = curve;
     REQUIRE(j.is_array());
     CHECK(j.size() == 4);
     CHECK(j[1]["level"].get<double>() == 0.5);

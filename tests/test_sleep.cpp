@@ -9,6 +9,7 @@
 
 #include <sleepnet/snn/reference.hpp>
 #include <sleepnet/snn/sleep.hpp>
+#include <sleepnet/snn/sleep_json.hpp>
 
 using namespace sleepnet;
 
@@ -308,7 +309,7 @@ TEST_CASE("bad sleep parameters and inputs give clear errors, non-finite weights
     CHECK_THROWS_WITH_AS(sleep(biased, x, one, eng), doctest::Contains("biases"), invalid_argument);
 
     // JSON round trip and typos
-    const auto j = to_json(sleep_preset("mnist-deepfool"));
+    const nlohmann::json j = sleep_preset("mnist-deepfool");
     const auto back = sleep_params_from_json(j);
     CHECK(back.rate == sleep_preset("mnist-deepfool").rate);
     CHECK(back.thresholds == sleep_preset("mnist-deepfool").thresholds);

@@ -23,7 +23,7 @@ int main()
     } catch (const sleepnet::invalid_argument& e) {
         std::printf("consumer: caught sleepnet::invalid_argument: %s\n", e.what());
     }
-    auto params = sleepnet::sleep_params_from_json(sleepnet::to_json(sleepnet::sleep_preset("mnist-fgsm")));
+    auto params = sleepnet::sleep_params_from_json(nlohmann::json(sleepnet::sleep_preset("mnist-fgsm")));
     params.thresholds = {0.5, 0.5};
     params.alpha = {1.0, 1.0};
     params.steps = 50;

@@ -33,8 +33,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "../core/enum_names.hpp"
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
 #include "../nn/dense_network.hpp"
@@ -44,10 +43,12 @@ namespace sleepnet {
 
 enum class CorrelationMethod { class_means, mean_pairwise };
 
-inline std::string to_string(CorrelationMethod m)
-{
-    return m == CorrelationMethod::class_means ? "class_means" : "mean_pairwise";
-}
+template <>
+struct EnumNames<CorrelationMethod> {
+    static constexpr const char* kind = "correlation method";
+    static constexpr EnumName<CorrelationMethod> table[] = {{CorrelationMethod::class_means, "class_means"},
+                                                            {CorrelationMethod::mean_pairwise, "mean_pairwise"}};
+};
 
 struct LayerCorrelation {
     std::size_t layer = 0;  ///< 0-based, as DenseNetwork::activations()
@@ -244,40 +245,6 @@ inline CorrelationAnalysis correlation_difference(const CorrelationAnalysis& a, 
         d.layers[l].correlation = a.layers[l].correlation - b.layers[l].correlation;
     }
     return d;
-}
-
-namespace detail {
-
-inline nlohmann::json analysis_number(double v)
-{
-    return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
-}
-
-inline nlohmann::json matrix_json(const matrix<double>& m)
-{
-    nlohmann::json rows = nlohmann::json::array();
-    for (std::size_t i = 0; i < m.shape()[0]; ++i) {
-        nlohmann::json row = nlohmann::json::array();
-        for (std::size_t j = 0; j < m.shape()[1]; ++j) row.push_back(analysis_number(m(i, j)));
-        rows.push_back(std::move(row));
-    }
-    return rows;
-}
-
-}  // namespace detail
-
-/// {"method", "classes", "counts", "layers": [{"layer", "units", "correlation": [[...]],
-/// "excluded"}]}; NaN entries are null.
-inline nlohmann::json to_json(const CorrelationAnalysis& a)
-{
-    nlohmann::json layers = nlohmann::json::array();
-    for (const auto& l : a.layers) {
-        layers.push_back({{"layer", l.layer},
-                          {"units", l.units},
-                          {"correlation", detail::matrix_json(l.correlation)},
-                          {"excluded", l.excluded}});
-    }
-    return {{"method", to_string(a.method)}, {"classes", a.classes}, {"counts", a.counts}, {"layers", layers}};
 }
 
 }  // namespace sleepnet

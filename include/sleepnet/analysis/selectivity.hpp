@@ -28,20 +28,23 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "../core/enum_names.hpp"
 #include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
 #include "../nn/dense_network.hpp"
 #include "activations.hpp"
-#include "correlation.hpp"  // detail::analysis_number
 
 namespace sleepnet {
 
 enum class SelectionSource { before, each };
 
-inline std::string to_string(SelectionSource s) { return s == SelectionSource::before ? "before" : "each"; }
+template <>
+struct EnumNames<SelectionSource> {
+    static constexpr const char* kind = "selection source";
+    static constexpr EnumName<SelectionSource> table[] = {{SelectionSource::before, "before"},
+                                                          {SelectionSource::each, "each"}};
+};
 
 struct SelectivityOptions {
     std::size_t top_k = 100;          ///< the paper: 100
@@ -159,34 +162,6 @@ inline SelectivityAnalysis class_selectivity(const DenseNetwork<T>& before, cons
         out.layers.push_back(std::move(ls));
     }
     return out;
-}
-
-/// {"top_k", "selection", "counts", "layers": [{"layer", "units", "k", "before_max",
-/// "after_max", "classes": [{"class", "before", "after", "before_normalized",
-/// "after_normalized", "neurons_before", "neurons_after"}]}]}; NaN is null.
-inline nlohmann::json to_json(const SelectivityAnalysis& s)
-{
-    using detail::analysis_number;
-    nlohmann::json layers = nlohmann::json::array();
-    for (const auto& l : s.layers) {
-        nlohmann::json cls = nlohmann::json::array();
-        for (const auto& c : l.classes) {
-            cls.push_back({{"class", c.cls},
-                           {"before", analysis_number(c.before)},
-                           {"after", analysis_number(c.after)},
-                           {"before_normalized", analysis_number(c.before_normalized)},
-                           {"after_normalized", analysis_number(c.after_normalized)},
-                           {"neurons_before", c.neurons_before},
-                           {"neurons_after", c.neurons_after}});
-        }
-        layers.push_back({{"layer", l.layer},
-                          {"units", l.units},
-                          {"k", l.k},
-                          {"before_max", analysis_number(l.before_max)},
-                          {"after_max", analysis_number(l.after_max)},
-                          {"classes", cls}});
-    }
-    return {{"top_k", s.top_k}, {"selection", to_string(s.selection)}, {"counts", s.counts}, {"layers", layers}};
 }
 
 }  // namespace sleepnet

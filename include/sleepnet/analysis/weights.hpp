@@ -27,22 +27,22 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "../core/enum_names.hpp"
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
 #include "../data/dataset.hpp"
 #include "../nn/dense_network.hpp"
-#include "correlation.hpp"  // detail::analysis_number
 
 namespace sleepnet {
 
 enum class PixelCategory { on_exclusive, overlap, off };
 
-inline std::string to_string(PixelCategory c)
-{
-    return c == PixelCategory::on_exclusive ? "on" : (c == PixelCategory::overlap ? "overlap" : "off");
-}
+template <>
+struct EnumNames<PixelCategory> {
+    static constexpr const char* kind = "pixel category";
+    static constexpr EnumName<PixelCategory> table[] = {
+        {PixelCategory::on_exclusive, "on"}, {PixelCategory::overlap, "overlap"}, {PixelCategory::off, "off"}};
+};
 
 struct ClassWeightSpread {
     std::size_t cls = 0;
@@ -254,49 +254,6 @@ inline matrix<T> weight_grid(const matrix<T>& weights, std::size_t rows, std::si
         }
     }
     return out;
-}
-
-/// The data of Fig. 4: per output neuron, the weight from every input pixel and the
-/// pixel's category for that neuron's class:
-/// [{"neuron": k, "weights": [...], "category": ["on" | "overlap" | "off", ...]}, ...].
-template <class T>
-inline nlohmann::json weight_scatter_json(const matrix<T>& weights, const matrix<T>& prototypes, double threshold = 0.5)
-{
-    if (weights.shape() != prototypes.shape()) {
-        throw invalid_argument("weight_scatter_json: weights have shape " + detail::shape_string(weights) +
-                               " but the prototypes have shape " + detail::shape_string(prototypes));
-    }
-    const auto cat = pixel_categories(prototypes, threshold);
-    nlohmann::json out = nlohmann::json::array();
-    for (std::size_t k = 0; k < weights.shape()[0]; ++k) {
-        nlohmann::json w = nlohmann::json::array(), c = nlohmann::json::array();
-        for (std::size_t p = 0; p < weights.shape()[1]; ++p) {
-            w.push_back(detail::analysis_number(static_cast<double>(weights(k, p))));
-            c.push_back(to_string(cat[k][p]));
-        }
-        out.push_back({{"neuron", k}, {"weights", w}, {"category", c}});
-    }
-    return out;
-}
-
-inline nlohmann::json to_json(const WeightSpread& s)
-{
-    using detail::analysis_number;
-    nlohmann::json cls = nlohmann::json::array();
-    for (const auto& c : s.classes) {
-        cls.push_back({{"class", c.cls},
-                       {"on", c.on},
-                       {"exclusive", c.exclusive},
-                       {"overlap", c.overlap},
-                       {"off", c.off},
-                       {"mean_on", analysis_number(c.mean_on)},
-                       {"mean_exclusive", analysis_number(c.mean_exclusive)},
-                       {"mean_overlap", analysis_number(c.mean_overlap)},
-                       {"mean_off", analysis_number(c.mean_off)},
-                       {"spread", analysis_number(c.spread)},
-                       {"spread_exclusive", analysis_number(c.spread_exclusive)}});
-    }
-    return {{"mean_spread", analysis_number(s.mean_spread)}, {"classes", cls}};
 }
 
 }  // namespace sleepnet

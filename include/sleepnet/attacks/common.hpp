@@ -19,8 +19,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "../core/enum_names.hpp"
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
 #include "../nn/dense_network.hpp"
@@ -40,7 +39,12 @@ enum class AttackLoss {
     cross_entropy,  ///< softmax cross-entropy on the logits
 };
 
-inline std::string to_string(AttackLoss l) { return l == AttackLoss::network ? "network" : "cross_entropy"; }
+template <>
+struct EnumNames<AttackLoss> {
+    static constexpr const char* kind = "attack loss";
+    static constexpr EnumName<AttackLoss> table[] = {{AttackLoss::network, "network"},
+                                                     {AttackLoss::cross_entropy, "cross_entropy"}};
+};
 
 struct AttackSample {
     std::size_t index = 0;  ///< row of the input matrix
@@ -124,24 +128,6 @@ double AttackResult<T>::median_epsilon() const
     return median(std::move(v));
 }
 
-/// JSON numbers cannot be infinite: +inf and NaN are written as null.
-inline nlohmann::json json_number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-
-inline nlohmann::json to_json(const AttackSample& s)
-{
-    nlohmann::json j;
-    j["index"] = s.index;
-    j["label"] = s.label;
-    j["prediction"] = s.clean_prediction;
-    j["attempted"] = s.attempted;
-    j["success"] = s.success;
-    j["adversarial_prediction"] = s.adversarial_prediction;
-    j["distance"] = json_number(s.distance);
-    if (!std::isnan(s.epsilon)) j["epsilon"] = json_number(s.epsilon);
-    j["iterations"] = s.iterations;
-    return j;
-}
-
 /// ||a - b||^2 / (N (hi - lo)^2) for two rows of length n.
 template <class T>
 inline double mean_squared_distance(const T* a, const T* b, std::size_t n, const Bounds& bounds = {})
@@ -158,15 +144,14 @@ inline double mean_squared_distance(const T* a, const T* b, std::size_t n, const
 /// The norm a perturbation budget is measured in.
 enum class Norm { linf, l2 };
 
-inline std::string to_string(Norm n) { return n == Norm::linf ? "linf" : "l2"; }
+template <>
+struct EnumNames<Norm> {
+    static constexpr const char* kind = "norm";
+    static constexpr EnumName<Norm> table[] = {{Norm::linf, "linf"}, {Norm::l2, "l2"}};
+};
 
 /// "linf" | "l2".
-inline Norm norm_from_string(const std::string& s)
-{
-    if (s == "linf") return Norm::linf;
-    if (s == "l2") return Norm::l2;
-    throw invalid_argument("unknown norm '" + s + "' (linf, l2)");
-}
+inline Norm norm_from_string(const std::string& s) { return enum_from_string<Norm>(s); }
 
 /// ||a - b|| / (hi - lo) in the given norm, for two rows of length n: budgets are in units
 /// of the input range, as FGSM's epsilon (on [0, 1] data, plain distances).

@@ -57,6 +57,7 @@
 #include <tuple>
 #include <vector>
 
+#include "../core/enum_names.hpp"
 #include "../core/callbacks.hpp"
 #include "../core/check.hpp"
 #include "../core/error.hpp"
@@ -89,7 +90,12 @@ struct JsmaStep {
     std::size_t size = 0;
 };
 
-inline std::string to_string(JsmaOptions::Variant v) { return v == JsmaOptions::Variant::single ? "single" : "pairs"; }
+template <>
+struct EnumNames<JsmaOptions::Variant> {
+    static constexpr const char* kind = "JSMA variant";
+    static constexpr EnumName<JsmaOptions::Variant> table[] = {{JsmaOptions::Variant::single, "single"},
+                                                               {JsmaOptions::Variant::pairs, "pairs"}};
+};
 
 namespace detail {
 

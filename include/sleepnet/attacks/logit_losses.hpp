@@ -21,34 +21,24 @@
 #include <limits>
 #include <string>
 
+#include "../core/enum_names.hpp"
 #include "../core/error.hpp"
 
 namespace sleepnet {
 
 enum class LogitLoss { cross_entropy, margin, dlr, targeted_dlr };
 
-inline std::string to_string(LogitLoss l)
-{
-    switch (l) {
-    case LogitLoss::cross_entropy:
-        return "ce";
-    case LogitLoss::margin:
-        return "margin";
-    case LogitLoss::dlr:
-        return "dlr";
-    case LogitLoss::targeted_dlr:
-        return "dlr-t";
-    }
-    return "?";
-}
+template <>
+struct EnumNames<LogitLoss> {
+    static constexpr const char* kind = "logit loss";
+    static constexpr EnumName<LogitLoss> table[] = {{LogitLoss::cross_entropy, "ce"},
+                                                    {LogitLoss::margin, "margin"},
+                                                    {LogitLoss::dlr, "dlr"},
+                                                    {LogitLoss::targeted_dlr, "dlr-t"}};
+};
 
 /// "ce" | "margin" | "dlr" | "dlr-t" (the names to_string gives).
-inline LogitLoss logit_loss_from_string(const std::string& s)
-{
-    for (LogitLoss l : {LogitLoss::cross_entropy, LogitLoss::margin, LogitLoss::dlr, LogitLoss::targeted_dlr})
-        if (to_string(l) == s) return l;
-    throw invalid_argument("unknown logit loss '" + s + "' (ce, margin, dlr, dlr-t)");
-}
+inline LogitLoss logit_loss_from_string(const std::string& s) { return enum_from_string<LogitLoss>(s); }
 
 /// Fewest classes the loss is defined for (dlr needs a third logit, targeted dlr a fourth).
 inline std::size_t min_classes(LogitLoss l) { return l == LogitLoss::targeted_dlr ? 4 : (l == LogitLoss::dlr ? 3 : 2); }

@@ -47,6 +47,7 @@
 #include <utility>
 #include <vector>
 
+#include "../core/enum_names.hpp"
 #include "../core/callbacks.hpp"
 #include "../core/check.hpp"
 #include "../core/error.hpp"
@@ -60,7 +61,11 @@ namespace sleepnet {
 
 enum class PgdMethod { apgd, pgd };
 
-inline std::string to_string(PgdMethod m) { return m == PgdMethod::apgd ? "apgd" : "pgd"; }
+template <>
+struct EnumNames<PgdMethod> {
+    static constexpr const char* kind = "PGD method";
+    static constexpr EnumName<PgdMethod> table[] = {{PgdMethod::apgd, "apgd"}, {PgdMethod::pgd, "pgd"}};
+};
 
 struct PgdOptions {
     PgdMethod method = PgdMethod::apgd;

@@ -43,8 +43,7 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "../core/enum_names.hpp"
 #include "../attacks/common.hpp"
 #include "../attacks/logit_losses.hpp"
 #include "../attacks/pgd.hpp"
@@ -65,17 +64,17 @@ enum class AdversarialTrainingMethod {
     fgsm_rs,  ///< Wong et al. 2020: one FGSM step of 1.25 eps from a random start
 };
 
-inline std::string to_string(AdversarialTrainingMethod m)
-{
-    return m == AdversarialTrainingMethod::pgd ? "pgd" : "fgsm-rs";
-}
+template <>
+struct EnumNames<AdversarialTrainingMethod> {
+    static constexpr const char* kind = "adversarial training method";
+    static constexpr EnumName<AdversarialTrainingMethod> table[] = {{AdversarialTrainingMethod::pgd, "pgd"},
+                                                                    {AdversarialTrainingMethod::fgsm_rs, "fgsm-rs"}};
+};
 
 /// "pgd" | "fgsm-rs" (the names to_string gives).
 inline AdversarialTrainingMethod adversarial_training_method_from_string(const std::string& s)
 {
-    if (s == "pgd") return AdversarialTrainingMethod::pgd;
-    if (s == "fgsm-rs") return AdversarialTrainingMethod::fgsm_rs;
-    throw invalid_argument("unknown adversarial training method '" + s + "' (pgd, fgsm-rs)");
+    return enum_from_string<AdversarialTrainingMethod>(s);
 }
 
 struct AdversarialTrainingOptions {
@@ -117,18 +116,6 @@ struct AdversarialTrainingOptions {
                                                             : 2.5 * epsilon / static_cast<double>(steps);
     }
 };
-
-inline nlohmann::json to_json(const AdversarialTrainingOptions& o)
-{
-    return {{"method", to_string(o.method)},
-            {"epsilon", o.epsilon},
-            {"steps", o.attack_steps()},
-            {"step_size", o.effective_step_size()},
-            {"clean_fraction", o.clean_fraction},
-            {"attack_loss", to_string(o.attack_loss)},
-            {"bounds", {o.bounds.lo, o.bounds.hi}},
-            {"random_start", o.random_start}};
-}
 
 namespace detail {
 

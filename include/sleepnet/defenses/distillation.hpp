@@ -39,8 +39,6 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
@@ -197,44 +195,6 @@ inline DistillationResult<T> distill(const Dataset<T>& data, const std::vector<s
     }
     return distill(data.x, one_hot<T>(data.y, data.classes), sizes, options, engine,
                    std::forward<Callbacks>(callbacks)...);
-}
-
-namespace detail {
-
-/// JSON of a TrainReport (kept in detail: nn/ may grow its own to_json).
-inline nlohmann::json train_report_json(const TrainReport& r)
-{
-    return {{"epochs_completed", r.epochs_completed},
-            {"batches", r.batches},
-            {"final_epoch_loss", r.final_epoch_loss},
-            {"stopped_early", r.stopped_early},
-            {"seconds", r.seconds}};
-}
-
-}  // namespace detail
-
-inline nlohmann::json to_json(const DistillationOptions& o)
-{
-    auto sgd = [](const SgdOptions& s) {
-        return nlohmann::json{{"learning_rate", s.learning_rate}, {"momentum", s.momentum},
-                              {"batch_size", s.batch_size},       {"epochs", s.epochs},
-                              {"weight_decay", s.weight_decay},   {"shuffle", s.shuffle}};
-    };
-    return {{"temperature", o.temperature},          {"teacher_sgd", sgd(o.teacher_sgd)},
-            {"student_sgd", sgd(o.student_sgd)},     {"hidden", to_string(o.network.hidden)},
-            {"output", to_string(o.network.output)}, {"bias", o.network.bias},
-            {"dropout", o.network.dropout},          {"dropout_mode", to_string(o.network.dropout_mode)},
-            {"student_sizes", o.student_sizes}};
-}
-
-template <class T>
-inline nlohmann::json to_json(const DistillationResult<T>& r)
-{
-    return {{"temperature", r.temperature},
-            {"teacher_sizes", r.teacher.layer_sizes()},
-            {"student_sizes", r.student.layer_sizes()},
-            {"teacher", detail::train_report_json(r.teacher_report)},
-            {"student", detail::train_report_json(r.student_report)}};
 }
 
 }  // namespace sleepnet

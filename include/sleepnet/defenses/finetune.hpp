@@ -30,8 +30,6 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "../attacks/common.hpp"
 #include "../core/check.hpp"
 #include "../core/error.hpp"
@@ -209,16 +207,6 @@ inline FinetuneResult<T> finetune(const DenseNetwork<T>& net, const Dataset<T>& 
     FinetuneReport r = finetune_in_place(copy, data, loss, std::forward<Generator>(generator), options, engine,
                                          std::forward<Callbacks>(callbacks)...);
     return {std::move(copy), std::move(r)};
-}
-
-inline nlohmann::json to_json(const FinetuneReport& r)
-{
-    return {{"replaced", r.rows.size()},
-            {"epochs_completed", r.train.epochs_completed},
-            {"batches", r.train.batches},
-            {"final_epoch_loss", r.train.final_epoch_loss},
-            {"stopped_early", r.train.stopped_early},
-            {"seconds", r.train.seconds}};
 }
 
 // ---------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/enum_names.hpp"
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
 #include "noise.hpp"  // detail::distort_format, detail::distort_check_bounds
@@ -46,18 +47,13 @@ enum class BorderMode {
     constant_zero,  ///< 0 0 0 0 | a b c d | 0 0 0 0 (scipy 'constant', cval 0)
 };
 
-inline std::string to_string(BorderMode b)
-{
-    switch (b) {
-    case BorderMode::reflect:
-        return "reflect";
-    case BorderMode::replicate:
-        return "replicate";
-    case BorderMode::constant_zero:
-        return "constant_zero";
-    }
-    return "unknown";
-}
+template <>
+struct EnumNames<BorderMode> {
+    static constexpr const char* kind = "border mode";
+    static constexpr EnumName<BorderMode> table[] = {{BorderMode::reflect, "reflect"},
+                                                     {BorderMode::replicate, "replicate"},
+                                                     {BorderMode::constant_zero, "constant_zero"}};
+};
 
 /// Largest sigma accepted (the kernel has 2 floor(4 sigma + 0.5) + 1 weights).
 constexpr double max_blur_sigma = 1.0e6;

@@ -19,8 +19,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
 #include "../nn/dense_network.hpp"
@@ -47,25 +45,6 @@ inline std::vector<CurvePoint> make_curve(const std::vector<double>& levels, con
         out[i] = {levels[i], accuracies[i]};
     }
     return out;
-}
-
-/// {"level": ..., "accuracy": ...}
-inline nlohmann::json to_json(const CurvePoint& p)
-{
-    nlohmann::json j;
-    j["level"] = p.level;
-    j["accuracy"] = p.accuracy;
-    return j;
-}
-
-/// [{"level": ..., "accuracy": ...}, ...]
-inline nlohmann::json to_json(const std::vector<CurvePoint>& curve)
-{
-    nlohmann::json j = nlohmann::json::array();
-    for (const auto& p : curve) {
-        j.push_back(to_json(p));
-    }
-    return j;
 }
 
 namespace detail {

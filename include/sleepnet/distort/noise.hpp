@@ -29,6 +29,7 @@
 #include <sstream>
 #include <string>
 
+#include "../core/enum_names.hpp"
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
 #include "../core/tensor.hpp"
@@ -41,7 +42,12 @@ enum class NoiseLevel {
     variance,  ///< level = sigma^2 (the authors' code)
 };
 
-inline std::string to_string(NoiseLevel k) { return k == NoiseLevel::std_dev ? "std_dev" : "variance"; }
+template <>
+struct EnumNames<NoiseLevel> {
+    static constexpr const char* kind = "noise level";
+    static constexpr EnumName<NoiseLevel> table[] = {{NoiseLevel::std_dev, "std_dev"},
+                                                     {NoiseLevel::variance, "variance"}};
+};
 
 namespace detail {
 

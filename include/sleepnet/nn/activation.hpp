@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "../core/enum_names.hpp"
 #include "../core/error.hpp"
 
 namespace sleepnet {
@@ -12,18 +13,14 @@ enum class Activation {
     linear,  ///< z
 };
 
-inline std::string to_string(Activation a) { return a == Activation::relu ? "relu" : "linear"; }
+template <>
+struct EnumNames<Activation> {
+    static constexpr const char* kind = "activation";
+    static constexpr EnumName<Activation> table[] = {{Activation::relu, "relu"}, {Activation::linear, "linear"}};
+};
 
-inline Activation activation_from_string(const std::string& name)
-{
-    if (name == "relu") {
-        return Activation::relu;
-    }
-    if (name == "linear") {
-        return Activation::linear;
-    }
-    throw invalid_argument("unknown activation '" + name + "' (expected 'relu' or 'linear')");
-}
+/// "relu" | "linear".
+inline Activation activation_from_string(const std::string& name) { return enum_from_string<Activation>(name); }
 
 /// How dropout is applied and undone.
 enum class DropoutMode {
@@ -35,17 +32,14 @@ enum class DropoutMode {
     inverted,
 };
 
-inline std::string to_string(DropoutMode m) { return m == DropoutMode::scale_at_test ? "scale_at_test" : "inverted"; }
+template <>
+struct EnumNames<DropoutMode> {
+    static constexpr const char* kind = "dropout mode";
+    static constexpr EnumName<DropoutMode> table[] = {{DropoutMode::scale_at_test, "scale_at_test"},
+                                                      {DropoutMode::inverted, "inverted"}};
+};
 
-inline DropoutMode dropout_mode_from_string(const std::string& name)
-{
-    if (name == "scale_at_test") {
-        return DropoutMode::scale_at_test;
-    }
-    if (name == "inverted") {
-        return DropoutMode::inverted;
-    }
-    throw invalid_argument("unknown dropout mode '" + name + "' (expected 'scale_at_test' or 'inverted')");
-}
+/// "scale_at_test" | "inverted".
+inline DropoutMode dropout_mode_from_string(const std::string& name) { return enum_from_string<DropoutMode>(name); }
 
 }  // namespace sleepnet

@@ -29,6 +29,7 @@
 
 #include "../core/atomic_file.hpp"
 #include "../core/error.hpp"
+#include "../core/json.hpp"
 #include "../data/npy.hpp"
 #include "dense_network.hpp"
 
@@ -48,19 +49,6 @@ namespace detail {
 inline std::string model_json_path(const std::string& dir)
 {
     return (std::filesystem::path(dir) / "model.json").string();
-}
-
-template <class V>
-inline V json_get(const nlohmann::json& j, const char* key, const V& fallback, const std::string& file)
-{
-    if (!j.contains(key)) {
-        return fallback;
-    }
-    try {
-        return j.at(key).get<V>();
-    } catch (const nlohmann::json::exception&) {
-        throw format_error(file + ": key '" + key + "' has the wrong type (" + j.at(key).dump() + ")");
-    }
 }
 
 }  // namespace detail
@@ -85,12 +73,12 @@ inline ModelInfo read_model_info(const std::string& dir)
     if (!j.contains("format_version")) {
         throw format_error(file + ": missing 'format_version'");
     }
-    const int version = detail::json_get<int>(j, "format_version", 0, file);
+    const int version = detail::json_get<int, format_error>(j, "format_version", 0, file);
     if (version != model_format_version) {
         throw format_error(file + ": unknown format_version " + std::to_string(version) + " (this sleepnet reads " +
                            std::to_string(model_format_version) + ")");
     }
-    const std::string format = detail::json_get<std::string>(j, "format", "sleepnet-model", file);
+    const std::string format = detail::json_get<std::string, format_error>(j, "format", "sleepnet-model", file);
     if (format != "sleepnet-model") {
         throw format_error(file + ": 'format' is '" + format + "', expected 'sleepnet-model'");
     }
@@ -98,7 +86,8 @@ inline ModelInfo read_model_info(const std::string& dir)
         throw format_error(file + ": missing 'layer_sizes'");
     }
     ModelInfo info;
-    std::vector<std::int64_t> sizes = detail::json_get<std::vector<std::int64_t>>(j, "layer_sizes", {}, file);
+    std::vector<std::int64_t> sizes =
+        detail::json_get<std::vector<std::int64_t>, format_error>(j, "layer_sizes", {}, file);
     if (sizes.size() < 2) {
         throw format_error(file + ": 'layer_sizes' needs at least 2 entries");
     }
@@ -108,22 +97,19 @@ inline ModelInfo read_model_info(const std::string& dir)
         }
         info.layer_sizes.push_back(static_cast<std::size_t>(s));
     }
-    try {
-        info.options.hidden =
-            activation_from_string(detail::json_get<std::string>(j, "hidden_activation", "relu", file));
-        info.options.output =
-            activation_from_string(detail::json_get<std::string>(j, "output_activation", "relu", file));
-        info.options.dropout_mode =
-            dropout_mode_from_string(detail::json_get<std::string>(j, "dropout_mode", "scale_at_test", file));
-    } catch (const invalid_argument& e) {
-        throw format_error(file + ": " + e.what());
-    }
-    info.options.bias = detail::json_get<bool>(j, "bias", false, file);
-    info.options.dropout = detail::json_get<double>(j, "dropout", 0.0, file);
+    // absent: the defaults of NetworkOptions (relu, relu, scale_at_test)
+    info.options.hidden = Activation::relu;
+    info.options.output = Activation::relu;
+    info.options.dropout_mode = DropoutMode::scale_at_test;
+    detail::json_read_enum<Activation, format_error>(j, "hidden_activation", info.options.hidden, file);
+    detail::json_read_enum<Activation, format_error>(j, "output_activation", info.options.output, file);
+    detail::json_read_enum<DropoutMode, format_error>(j, "dropout_mode", info.options.dropout_mode, file);
+    info.options.bias = detail::json_get<bool, format_error>(j, "bias", false, file);
+    info.options.dropout = detail::json_get<double, format_error>(j, "dropout", 0.0, file);
     if (!(info.options.dropout >= 0.0 && info.options.dropout < 1.0)) {
         throw format_error(file + ": 'dropout' must be in [0, 1), got " + std::to_string(info.options.dropout));
     }
-    info.dtype = detail::json_get<std::string>(j, "dtype", "", file);
+    info.dtype = detail::json_get<std::string, format_error>(j, "dtype", "", file);
     const std::string w1 = (std::filesystem::path(dir) / "W1.npy").string();
     if (info.dtype.empty()) {
         // not stated: the precision of the first weight file decides

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/enum_names.hpp"
 #include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
@@ -29,25 +30,18 @@ namespace sleepnet {
 
 enum class NormalizationChain { authors, textbook, percentile };
 
-inline std::string to_string(NormalizationChain c)
-{
-    switch (c) {
-    case NormalizationChain::authors:
-        return "authors";
-    case NormalizationChain::textbook:
-        return "textbook";
-    case NormalizationChain::percentile:
-        return "percentile";
-    }
-    return "?";
-}
+template <>
+struct EnumNames<NormalizationChain> {
+    static constexpr const char* kind = "normalization";
+    static constexpr EnumName<NormalizationChain> table[] = {{NormalizationChain::authors, "authors"},
+                                                             {NormalizationChain::textbook, "textbook"},
+                                                             {NormalizationChain::percentile, "percentile"}};
+};
 
+/// "authors" | "textbook" | "percentile".
 inline NormalizationChain normalization_from_string(const std::string& s)
 {
-    if (s == "authors") return NormalizationChain::authors;
-    if (s == "textbook") return NormalizationChain::textbook;
-    if (s == "percentile") return NormalizationChain::percentile;
-    throw invalid_argument("unknown normalization '" + s + "' (expected authors, textbook or percentile)");
+    return enum_from_string<NormalizationChain>(s);
 }
 
 struct NormalizationOptions {

@@ -42,7 +42,11 @@ namespace sleepnet {
 
 enum class RefitLoss { mse, ce };
 
-inline std::string to_string(RefitLoss l) { return l == RefitLoss::mse ? "mse" : "ce"; }
+template <>
+struct EnumNames<RefitLoss> {
+    static constexpr const char* kind = "refit loss";
+    static constexpr EnumName<RefitLoss> table[] = {{RefitLoss::mse, "mse"}, {RefitLoss::ce, "ce"}};
+};
 
 struct RefitOptions {
     std::size_t frozen_layers = 1;  ///< the first layers, kept as sleep left them

@@ -17,13 +17,11 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <fstream>
 #include <string>
 #include <tuple>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "../core/enum_names.hpp"
 #include "../core/callbacks.hpp"
 #include "../core/check.hpp"
 #include "../core/error.hpp"
@@ -38,7 +36,7 @@ namespace sleepnet {
 enum class StdpRuleKind { authors, paper };
 enum class SleepInput { sequence, mean };
 
-/// Everything that defines a sleep phase (the JSON schema of the examples, see to_json).
+/// Everything that defines a sleep phase (the JSON schema of the examples, see sleep_json.hpp).
 struct SleepParams {
     StdpRuleKind rule = StdpRuleKind::authors;
     NormalizationChain normalization = NormalizationChain::authors;
@@ -96,126 +94,21 @@ struct SleepParams {
     }
 };
 
-inline std::string to_string(StdpRuleKind r) { return r == StdpRuleKind::authors ? "authors" : "paper"; }
-inline std::string to_string(SleepInput i) { return i == SleepInput::sequence ? "sequence" : "mean"; }
+template <>
+struct EnumNames<StdpRuleKind> {
+    static constexpr const char* kind = "rule";
+    static constexpr EnumName<StdpRuleKind> table[] = {{StdpRuleKind::authors, "authors"},
+                                                       {StdpRuleKind::paper, "paper"}};
+};
 
-/// The parameters as JSON:
-/// {"rule": "authors"|"paper", "normalization": "authors"|"textbook"|"percentile",
-///  "percentile": 99.9, "rate": 39.04, "rate_factor": 2, "dt": 0.001, "decay": 0.999,
-///  "inc": 0.064, "dec": 0.069, "thresholds": [...], "alpha_scale": 2.19, "alpha": [...],
-///  "steps": 27105, "input": "sequence"|"mean", "include_output": true, "provenance": "..."}
-inline nlohmann::json to_json(const SleepParams& p)
-{
-    nlohmann::json j;
-    j["rule"] = to_string(p.rule);
-    j["normalization"] = to_string(p.normalization);
-    j["percentile"] = p.percentile;
-    j["rate"] = p.rate;
-    j["rate_factor"] = p.rate_factor;
-    j["dt"] = p.dt;
-    j["decay"] = p.decay;
-    j["inc"] = p.inc;
-    j["dec"] = p.dec;
-    j["thresholds"] = p.thresholds;
-    j["alpha_scale"] = p.alpha_scale;
-    if (!p.alpha.empty()) j["alpha"] = p.alpha;
-    j["steps"] = p.steps;
-    j["input"] = to_string(p.input);
-    j["include_output"] = p.include_output;
-    if (!p.provenance.empty()) j["provenance"] = p.provenance;
-    return j;
-}
-
-inline SleepParams sleep_preset(const std::string& name);
-
-/// Reads parameters from JSON. Missing keys keep the values of `base`, or of the preset
-/// named by a "preset" key; unknown keys and values of the wrong type are errors (a typo
-/// must not silently fall back to a default). "comment" is accepted and ignored; so is
-/// "refit", the post-sleep refit of snn/refit.hpp (read by refit_options_from_json).
-inline SleepParams sleep_params_from_json(const nlohmann::json& j, SleepParams base = {})
-{
-    if (!j.is_object()) throw invalid_argument("sleep parameters: expected a JSON object");
-    static const char* known[] = {"rule",        "normalization", "percentile", "rate",  "rate_factor",
-                                  "dt",          "decay",         "inc",        "dec",   "thresholds",
-                                  "alpha_scale", "alpha",         "steps",      "input", "include_output",
-                                  "provenance",  "preset",        "comment",    "refit"};
-    for (auto it = j.begin(); it != j.end(); ++it) {
-        bool ok = false;
-        for (const char* k : known) ok = ok || it.key() == k;
-        if (!ok) throw invalid_argument("sleep parameters: unknown key '" + it.key() + "'");
-    }
-    SleepParams p = std::move(base);
-    if (j.contains("preset")) {
-        // the file starts from a preset; its other keys override the preset's values
-        if (!j.at("preset").is_string()) throw invalid_argument("sleep parameters: 'preset' must be a string");
-        p = sleep_preset(j.at("preset").get<std::string>());
-    }
-    try {
-        if (j.contains("rule")) {
-            const auto r = j.at("rule").get<std::string>();
-            if (r == "authors")
-                p.rule = StdpRuleKind::authors;
-            else if (r == "paper")
-                p.rule = StdpRuleKind::paper;
-            else
-                throw invalid_argument("sleep parameters: unknown rule '" + r + "' (expected authors or paper)");
-        }
-        if (j.contains("normalization"))
-            p.normalization = normalization_from_string(j.at("normalization").get<std::string>());
-        if (j.contains("percentile")) p.percentile = j.at("percentile").get<double>();
-        if (j.contains("rate")) p.rate = j.at("rate").get<double>();
-        if (j.contains("rate_factor")) p.rate_factor = j.at("rate_factor").get<double>();
-        if (j.contains("dt")) p.dt = j.at("dt").get<double>();
-        if (j.contains("decay")) p.decay = j.at("decay").get<double>();
-        if (j.contains("inc")) p.inc = j.at("inc").get<double>();
-        if (j.contains("dec")) p.dec = j.at("dec").get<double>();
-        if (j.contains("thresholds")) p.thresholds = j.at("thresholds").get<std::vector<double>>();
-        if (j.contains("alpha_scale")) p.alpha_scale = j.at("alpha_scale").get<double>();
-        if (j.contains("alpha")) p.alpha = j.at("alpha").get<std::vector<double>>();
-        if (j.contains("steps")) {
-            const auto& s = j.at("steps");
-            if (!s.is_number_integer() || s.get<std::int64_t>() <= 0)
-                throw invalid_argument("sleep parameters: steps must be a positive integer, got " + s.dump());
-            p.steps = s.get<std::size_t>();
-        }
-        if (j.contains("input")) {
-            const auto in = j.at("input").get<std::string>();
-            if (in == "sequence")
-                p.input = SleepInput::sequence;
-            else if (in == "mean")
-                p.input = SleepInput::mean;
-            else
-                throw invalid_argument("sleep parameters: unknown input '" + in + "' (expected sequence or mean)");
-        }
-        if (j.contains("include_output")) p.include_output = j.at("include_output").get<bool>();
-        if (j.contains("provenance")) p.provenance = j.at("provenance").get<std::string>();
-    } catch (const nlohmann::json::exception& e) {
-        throw invalid_argument(std::string("sleep parameters: a value has the wrong type (") + e.what() + ")");
-    }
-    return p;
-}
+template <>
+struct EnumNames<SleepInput> {
+    static constexpr const char* kind = "input";
+    static constexpr EnumName<SleepInput> table[] = {{SleepInput::sequence, "sequence"}, {SleepInput::mean, "mean"}};
+};
 
 /// Presets with their provenance: "mnist-fgsm", "mnist-deepfool" (the authors' released
 /// code), "patches", "cub200" (paper Table 3, read from a partly garbled table).
-/// Reads sleep parameters from a JSON file (the format of to_json / sleep_params_from_json);
-/// errors name the file.
-inline SleepParams load_sleep_params(const std::string& path)
-{
-    std::ifstream in(path);
-    if (!in) throw io_error("cannot open sleep parameter file '" + path + "'");
-    nlohmann::json j;
-    try {
-        in >> j;
-    } catch (const nlohmann::json::exception& e) {
-        throw format_error(path + ": not valid JSON (" + e.what() + ")");
-    }
-    try {
-        return sleep_params_from_json(j);
-    } catch (const invalid_argument& e) {
-        throw invalid_argument(path + ": " + e.what());
-    }
-}
-
 inline std::vector<std::string> sleep_preset_names() { return {"mnist-fgsm", "mnist-deepfool", "patches", "cub200"}; }
 
 inline SleepParams sleep_preset(const std::string& name)
@@ -282,23 +175,6 @@ struct SleepReport {
     std::vector<double> thresholds;
     double seconds = 0.0;
 };
-
-inline nlohmann::json to_json(const SleepReport& r)
-{
-    nlohmann::json j;
-    j["steps"] = r.steps;
-    j["stopped_early"] = r.stopped_early;
-    j["input_spikes"] = r.input_spikes;
-    j["spikes"] = r.spikes;
-    j["neurons_spiked"] = r.neurons_spiked;
-    j["neurons"] = r.neurons;
-    j["weights_changed"] = r.weights_changed;
-    j["weights"] = r.weights;
-    j["alpha"] = r.alpha;
-    j["thresholds"] = r.thresholds;
-    j["seconds"] = r.seconds;
-    return j;
-}
 
 /// What on_step callbacks see.
 struct SleepProgress {

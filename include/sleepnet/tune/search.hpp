@@ -73,14 +73,15 @@ namespace sleepnet {
 
 enum class TuneMethod { genetic, random };
 
-inline std::string to_string(TuneMethod m) { return m == TuneMethod::genetic ? "genetic" : "random"; }
+template <>
+struct EnumNames<TuneMethod> {
+    static constexpr const char* kind = "search method";
+    static constexpr EnumName<TuneMethod> table[] = {
+        {TuneMethod::genetic, "genetic"}, {TuneMethod::random, "random"}, {TuneMethod::genetic, "ga"}};
+};
 
-inline TuneMethod tune_method_from_string(const std::string& s)
-{
-    if (s == "genetic" || s == "ga") return TuneMethod::genetic;
-    if (s == "random") return TuneMethod::random;
-    throw invalid_argument("unknown search method '" + s + "' (use genetic or random)");
-}
+/// "genetic" (or "ga") | "random".
+inline TuneMethod tune_method_from_string(const std::string& s) { return enum_from_string<TuneMethod>(s); }
 
 struct GeneticOptions {
     std::size_t population = 16;

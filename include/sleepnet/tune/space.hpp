@@ -38,6 +38,7 @@
 #include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../snn/sleep.hpp"
+#include "../snn/sleep_json.hpp"  // to_json(SleepParams), sleep_params_from_json
 
 namespace sleepnet {
 

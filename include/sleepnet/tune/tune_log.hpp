@@ -23,6 +23,7 @@
 #include "../core/atomic_file.hpp"
 #include "../core/error.hpp"
 #include "../snn/sleep.hpp"
+#include "../snn/sleep_json.hpp"  // to_json(SleepParams), sleep_params_from_json
 
 namespace sleepnet {
 

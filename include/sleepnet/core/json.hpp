@@ -1,0 +1,73 @@
+#pragma once
+// What the JSON adapters (the *_json.hpp headers beside the algorithm headers) share:
+// numbers that may be infinite, the strict unknown-key check and typed field readers.
+// Readers overlay: a key that is absent leaves the target as it is; a key that is not
+// known, a value of the wrong type or an unknown enum name is an error naming the object
+// kind ("who") and the key, never a silent fallback.
+
+#include <cmath>
+#include <initializer_list>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "enum_names.hpp"
+#include "error.hpp"
+
+namespace sleepnet {
+
+/// JSON numbers cannot be infinite: +inf and NaN are written as null.
+inline nlohmann::json json_number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+namespace detail {
+
+/// Error "<who>: expected a JSON object" unless j is one, "<who>: unknown key '<k>'" for
+/// the first key of j not in `known` (a typo must not silently fall back to a default).
+template <class Error = invalid_argument>
+inline void json_check_keys(const nlohmann::json& j, std::initializer_list<const char*> known, const std::string& who)
+{
+    if (!j.is_object()) throw Error(who + ": expected a JSON object");
+    for (auto it = j.begin(); it != j.end(); ++it) {
+        bool ok = false;
+        for (const char* k : known) ok = ok || it.key() == k;
+        if (!ok) throw Error(who + ": unknown key '" + it.key() + "'");
+    }
+}
+
+/// into = j[key] if j has the key; Error "<who>: key '<key>' has the wrong type (<value>)"
+/// if the value does not convert to V.
+template <class V, class Error = invalid_argument>
+inline void json_read(const nlohmann::json& j, const char* key, V& into, const std::string& who)
+{
+    if (!j.contains(key)) return;
+    try {
+        into = j.at(key).get<V>();
+    } catch (const nlohmann::json::exception&) {
+        throw Error(who + ": key '" + key + "' has the wrong type (" + j.at(key).dump() + ")");
+    }
+}
+
+/// j[key] if j has the key, else `fallback` (errors as json_read).
+template <class V, class Error = invalid_argument>
+inline V json_get(const nlohmann::json& j, const char* key, V fallback, const std::string& who)
+{
+    json_read<V, Error>(j, key, fallback, who);
+    return fallback;
+}
+
+/// An enum stored by name (core/enum_names.hpp); an unknown name is Error "<who>: unknown
+/// <kind> '<name>' (<names>)".
+template <class E, class Error = invalid_argument>
+inline void json_read_enum(const nlohmann::json& j, const char* key, E& into, const std::string& who)
+{
+    if (!j.contains(key)) return;
+    const std::string name = json_get<std::string, Error>(j, key, "", who);
+    try {
+        into = enum_from_string<E>(name);
+    } catch (const invalid_argument& e) {
+        throw Error(who + ": " + e.what());
+    }
+}
+
+}  // namespace detail
+}  // namespace sleepnet
