@@ -131,7 +131,7 @@ inline SleepParams sleep_preset(const std::string& name);
 /// Reads parameters from JSON. Missing keys keep the values of `base`, or of the preset
 /// named by a "preset" key; unknown keys and values of the wrong type are errors (a typo
 /// must not silently fall back to a default). "comment" is accepted and ignored; so is
-/// "refit", the post-sleep refit of snn/refit.hpp (read by refit_options_from_json).
+/// "refit", the post-sleep refit of snn/refit.hpp (a RefitPlan, read by refit_plan_from_json).
 inline SleepParams sleep_params_from_json(const nlohmann::json& j, SleepParams base = {})
 {
     if (!j.is_object()) throw invalid_argument("sleep parameters: expected a JSON object");
