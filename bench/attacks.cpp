@@ -6,7 +6,7 @@
 // Without --model a control network is trained first (authors' recipe, 1 epoch).
 // FGSM (minimal epsilon, grid and bisection) and DeepFool run on the first --count test
 // images (default all 10,000); JSMA and Boundary on the first --small (default 100).
-// The FGSM grid runs certified (the default, FgsmOptions::certify) on all --count images
+// The FGSM grid runs certified (the default, FgsmOptions::grid.certify) on all --count images
 // and as the brute-force scan on the first --brute (default 1,000): the per-image time
 // ratio is printed, and the two are checked to agree sample by sample on those images
 // (exit status 3 if they do not).
@@ -148,7 +148,7 @@ int fgsm_brute_force(const sleepnet::DenseNetwork<float>& net, const Inputs& in,
     const sleepnet::matrix<float> xb = xt::view(in.x, xt::range(0, brute), xt::all());
     const sleepnet::label_vector yb = xt::view(in.y, xt::range(0, brute));
     sleepnet::FgsmOptions bf;
-    bf.certify = false;
+    bf.grid.certify.enabled = false;
     const auto [fb, t_brute] = bench::timed([&] { return sleepnet::fgsm(net, xb, yb, bf); });
     report("fgsm (brute)", fb, brute, t_brute, forward, true);
     const std::size_t differ = differing_samples(f, fb, brute);
@@ -166,10 +166,9 @@ int fgsm_brute_force(const sleepnet::DenseNetwork<float>& net, const Inputs& in,
 /// The certified FGSM grid on all images, then the brute-force one: 0, or 3 when they differ.
 int fgsm_grid(const sleepnet::DenseNetwork<float>& net, const Inputs& in, std::size_t brute, double forward)
 {
-    sleepnet::FgsmStats stats;
     sleepnet::FgsmOptions certified;
-    certified.stats = &stats;
     const auto [f, t_cert] = bench::timed([&] { return sleepnet::fgsm(net, in.x, in.y, certified); });
+    const sleepnet::FgsmStats& stats = f.stats;
     report("fgsm (grid)", f, in.count, t_cert, forward, true);
     const auto per_image = [&](std::size_t v) { return static_cast<double>(v) / static_cast<double>(in.count); };
     std::printf("    certified grid: %.2f segment bounds/image (%.2f certified), %.2f network evaluations/image\n",

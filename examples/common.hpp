@@ -191,20 +191,20 @@ inline void add_refit_flags(CLI::App& app, RefitFlags& f, const RefitFlagsHelp& 
 }
 
 /// The refit the flags ask for on top of `base` (e.g. a parameter file's): none with
-/// --no-refit, the library's defaults when only the flags ask for one, with the overrides
-/// applied. Not validated.
-inline std::optional<sleepnet::RefitOptions> refit_options(const RefitFlags& f,
-                                                           std::optional<sleepnet::RefitOptions> base = std::nullopt)
+/// --no-refit, the library's defaults (seed 1) when only the flags ask for one, with the
+/// overrides applied. Not validated.
+inline std::optional<sleepnet::RefitPlan> refit_plan(const RefitFlags& f,
+                                                     std::optional<sleepnet::RefitPlan> base = std::nullopt)
 {
     if (f.no_refit && f.requested())
         throw sleepnet::invalid_argument(
             "--no-refit contradicts --refit / --refit-epochs / --refit-frozen / --refit-lr");
     if (f.no_refit) return std::nullopt;
-    if (f.requested() && !base) base = sleepnet::RefitOptions{};
+    if (f.requested() && !base) base = sleepnet::RefitPlan{};
     if (base) {
-        if (f.epochs > 0) base->epochs = f.epochs;
-        if (f.frozen > 0) base->frozen_layers = f.frozen;
-        if (f.lr > 0.0) base->learning_rate = f.lr;
+        if (f.epochs > 0) base->options.sgd.epochs = f.epochs;
+        if (f.frozen > 0) base->options.sgd.frozen_layers = f.frozen;
+        if (f.lr > 0.0) base->options.sgd.learning_rate = f.lr;
     }
     return base;
 }

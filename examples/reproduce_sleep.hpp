@@ -24,8 +24,8 @@ namespace repro {
 /// Sleep parameters and where they came from.
 struct SleepSource {
     sleepnet::SleepParams params;
-    std::optional<sleepnet::RefitOptions> refit;  ///< a file's "refit" object (snn/refit.hpp)
-    std::string source;                           ///< "file PATH" or "preset NAME"
+    std::optional<sleepnet::RefitPlan> refit;  ///< a file's "refit" object (snn/refit.hpp)
+    std::string source;                        ///< "file PATH" or "preset NAME"
 };
 
 inline std::string preset_for(const std::string& dataset)
@@ -51,7 +51,7 @@ inline SleepSource find_sleep_params(const std::string& dataset, const std::stri
     }
     if (file.empty())
         return {sleepnet::sleep_preset(preset_for(dataset)), std::nullopt, "preset " + preset_for(dataset)};
-    return {sleepnet::load_sleep_params(file), sleepnet::load_refit_options(file), "file " + file};
+    return {sleepnet::load_sleep_params(file), sleepnet::load_refit_plan(file), "file " + file};
 }
 
 /// Sleep turns inputs into spike probabilities, so they must lie in [0, 1]: feature vectors
@@ -138,19 +138,21 @@ inline void tune_before_sleep(const Setup& s, const Net& control, const sleepnet
     const auto td = tune_data(s, sleep_x, nv, m, src.refit.has_value());
     sleepnet::TuneOptions to;
     to.budget = s.plan.tune_budget;
-    to.sleep_seed = s.plan.seed + s_sleep;
     to.initial.push_back(sleepnet::SearchSpace{}.encode(src.params));
     if (src.refit) {
-        src.refit->samples = n - nv;  // candidates are refitted on the rows before the validation split
-        to.refit = src.refit;
+        src.refit->options.samples = n - nv;  // candidates are refitted on the rows before the validation split
+        to.refit = src.refit->options;
     }
+    // the sleep below uses default_engine(seed + s_sleep), the refit the file's seed
+    const sleepnet::CandidateEngines<> engines{sleepnet::default_engine(s.plan.seed + s_sleep),
+                                               sleepnet::default_engine(src.refit ? src.refit->seed : 1)};
     sleepnet::default_engine te(s.plan.seed + s_tune);
     struct Bar {
         examples::Progress bar{"tune sleep"};
         void on_progress(const sleepnet::TuneProgress& p) { bar.update(p.evaluated, p.budget); }
     } bar;
     with_tune_objective(s, [&](const auto& obj, const char* what) {
-        auto tr = sleepnet::tune_sleep(control, td, sleepnet::SearchSpace{}, obj, to, te, bar);
+        auto tr = sleepnet::tune_sleep(control, td, sleepnet::SearchSpace{}, obj, to, engines, te, bar);
         const auto& best = tr.best();
         info["tune"] = {{"budget", s.plan.tune_budget},
                         {"validation_rows", td.val_y.size()},
@@ -184,12 +186,12 @@ inline void sleep_control(const Setup& s, Networks& nets, const std::string& par
     std::fprintf(stderr, "reproduce: sleep (%s, %zu steps)\n", src.source.c_str(), src.params.steps);
     auto rep = sleepnet::sleep(slept, sleep_x, src.params, e, sbar);
     if (src.refit) {
-        src.refit->validate(slept.num_layers());
-        std::fprintf(stderr, "reproduce: refit layers %zu-%zu after sleep\n", src.refit->frozen_layers + 1,
+        src.refit->options.validate(slept.num_layers());
+        std::fprintf(stderr, "reproduce: refit layers %zu-%zu after sleep\n", src.refit->options.sgd.frozen_layers + 1,
                      slept.num_layers());
         info["accuracy_after_sleep_before_refit"] = sleepnet::accuracy(slept, s.data.test);
         sleepnet::default_engine re(src.refit->seed);
-        const auto rr = sleepnet::refit(slept, s.data.train.x, s.data.train.y, *src.refit, re);
+        const auto rr = sleepnet::refit(slept, s.data.train.x, s.data.train.y, src.refit->options, re);
         info["refit"] = sleepnet::to_json(*src.refit);
         info["refit_seconds"] = rr.seconds;
         src.source += " + refit";

@@ -78,12 +78,12 @@ sleepnet::SleepParams sleep_params(const Args& a)
 
 /// The refit after sleep: the parameter file's "refit" object and the --refit* flags; none
 /// without either or with --no-refit.
-std::optional<sleepnet::RefitOptions> refit_options(const Args& a)
+std::optional<sleepnet::RefitPlan> refit_plan(const Args& a)
 {
-    std::optional<sleepnet::RefitOptions> from_file;
-    if (!a.params_file.empty()) from_file = sleepnet::load_refit_options(a.params_file);
-    auto refit = examples::refit_options(a.refit, from_file);
-    if (refit) refit->validate();
+    std::optional<sleepnet::RefitPlan> from_file;
+    if (!a.params_file.empty()) from_file = sleepnet::load_refit_plan(a.params_file);
+    auto refit = examples::refit_plan(a.refit, from_file);
+    if (refit) refit->options.validate();
     return refit;
 }
 
@@ -122,14 +122,14 @@ void print_sleep_report(const sleepnet::SleepReport& report)
     }
 }
 
-void print_outcome(const Args& a, const Outcome& o, const std::optional<sleepnet::RefitOptions>& refit)
+void print_outcome(const Args& a, const Outcome& o, const std::optional<sleepnet::RefitPlan>& refit)
 {
     print_sleep_report(o.report);
     if (refit) {
+        const sleepnet::RefitOptions& ro = refit->options;
         std::printf("refit: layers %zu-%zu on %zu training rows, %zu epochs, lr %g, loss %s, %.1f s\n",
-                    refit->frozen_layers + 1, o.layers, refit->samples == 0 ? o.train_rows : refit->samples,
-                    refit->epochs, refit->learning_rate, sleepnet::to_string(refit->loss).c_str(),
-                    o.refit_report.seconds);
+                    ro.sgd.frozen_layers + 1, o.layers, ro.samples == 0 ? o.train_rows : ro.samples, ro.sgd.epochs,
+                    ro.sgd.learning_rate, sleepnet::to_string(ro.loss).c_str(), o.refit_report.seconds);
         std::printf("test accuracy after sleep %.4f (before refit)\n", o.after_sleep);
     }
     std::printf("test accuracy before %.4f\ntest accuracy after %.4f\nslept model written to %s\n", o.before, o.after,
@@ -137,7 +137,7 @@ void print_outcome(const Args& a, const Outcome& o, const std::optional<sleepnet
 }
 
 nlohmann::json outcome_json(const Args& a, const sleepnet::SleepParams& params,
-                            const std::optional<sleepnet::RefitOptions>& refit, const Outcome& o)
+                            const std::optional<sleepnet::RefitPlan>& refit, const Outcome& o)
 {
     nlohmann::json j;
     j["program"] = "sleep";
@@ -159,12 +159,12 @@ nlohmann::json outcome_json(const Args& a, const sleepnet::SleepParams& params,
 
 /// Loads the model and data in precision T, sleeps (and refits), writes the slept model.
 template <class T>
-int sleep_model(const Args& a, const sleepnet::SleepParams& params, const std::optional<sleepnet::RefitOptions>& refit)
+int sleep_model(const Args& a, const sleepnet::SleepParams& params, const std::optional<sleepnet::RefitPlan>& refit)
 {
     auto net = sleepnet::load_model<T>(a.model_dir);
     const auto data = sleepnet::load_dataset<T>(a.dataset, a.data_dir, a.seed);
     params.validate(net.num_layers());
-    if (refit) refit->validate(net.num_layers());  // before sleeping, not after
+    if (refit) refit->options.validate(net.num_layers());  // before sleeping, not after
     Outcome o;
     o.layers = net.num_layers();
     o.train_rows = data.train.size();
@@ -174,7 +174,7 @@ int sleep_model(const Args& a, const sleepnet::SleepParams& params, const std::o
     o.after_sleep = sleepnet::accuracy(net, data.test);
     if (refit) {
         sleepnet::default_engine refit_engine(refit->seed);
-        o.refit_report = sleepnet::refit(net, data.train.x, data.train.y, *refit, refit_engine);
+        o.refit_report = sleepnet::refit(net, data.train.x, data.train.y, refit->options, refit_engine);
     }
     o.after = refit ? sleepnet::accuracy(net, data.test) : o.after_sleep;
     sleepnet::save_model(net, a.out_dir);
@@ -186,7 +186,7 @@ int sleep_model(const Args& a, const sleepnet::SleepParams& params, const std::o
 int run(const Args& a)
 {
     const auto params = sleep_params(a);
-    const auto refit = refit_options(a);
+    const auto refit = refit_plan(a);
     const auto info = sleepnet::read_model_info(a.model_dir);
     return examples::with_precision(info.dtype,
                                     [&](auto zero) { return sleep_model<decltype(zero)>(a, params, refit); });

@@ -150,7 +150,6 @@ sleepnet::TuneOptions tune_options(const Args& a)
     opts.budget = a.budget;
     opts.genetic.population = a.population;
     opts.max_accuracy_drop = a.max_drop;
-    opts.sleep_seed = a.sleep_seed;
     opts.max_spikes = a.max_spikes;
     opts.threads = a.threads;
     opts.log_path = a.log_file;
@@ -160,10 +159,11 @@ sleepnet::TuneOptions tune_options(const Args& a)
 
 /// The refit of every candidate (--refit, its overrides, --refit-samples) on the training
 /// rows before the validation split; none without those flags.
-std::optional<sleepnet::RefitOptions> refit_options(const Args& a, std::size_t train_rows)
+std::optional<sleepnet::RefitPlan> refit_plan(const Args& a, std::size_t train_rows)
 {
     if (!a.refit.requested() && a.refit_samples == 0) return std::nullopt;
-    auto ro = *examples::refit_options(a.refit, sleepnet::RefitOptions{});
+    auto plan = *examples::refit_plan(a.refit, sleepnet::RefitPlan{});
+    sleepnet::RefitOptions& ro = plan.options;
     const std::size_t available = train_rows - a.validation;
     if (a.refit_samples > available)
         throw sleepnet::invalid_argument("--refit-samples " + std::to_string(a.refit_samples) + " exceeds the " +
@@ -172,7 +172,7 @@ std::optional<sleepnet::RefitOptions> refit_options(const Args& a, std::size_t t
     if (ro.samples == 0)
         throw sleepnet::invalid_argument("--refit: no training rows are left before the validation split");
     ro.validate();
-    return ro;
+    return plan;
 }
 
 /// The refit's flags for the provenance.
@@ -180,7 +180,7 @@ std::string refit_provenance(const sleepnet::RefitOptions& ro)
 {
     char buf[160];
     std::snprintf(buf, sizeof buf, " --refit-epochs %zu --refit-frozen %zu --refit-lr %g --refit-samples %zu",
-                  ro.epochs, ro.frozen_layers, ro.learning_rate, ro.samples);
+                  ro.sgd.epochs, ro.sgd.frozen_layers, ro.sgd.learning_rate, ro.samples);
     return buf;
 }
 
@@ -316,7 +316,7 @@ void print_result(const sleepnet::TuneResult& r, std::size_t m)
 
 /// The best parameters for `sleep --params`, with the provenance (the search's `flags`) and the refit.
 nlohmann::json best_params_json(const Args& a, const sleepnet::TuneResult& r, const std::string& flags,
-                                const std::optional<sleepnet::RefitOptions>& refit)
+                                const std::optional<sleepnet::RefitPlan>& refit)
 {
     const auto& best = r.best();
     nlohmann::json j = best.params;
@@ -341,22 +341,27 @@ int tune_model(const Args& a)
     const auto data = sleepnet::load_dataset<T>(a.dataset, a.data_dir, a.seed);
     auto td = tune_data(a, data.train);
     auto opts = tune_options(a);
-    opts.refit = refit_options(a, data.train.size());
-    if (opts.refit) {
-        td.refit_x = xt::view(data.train.x, xt::range(0, opts.refit->samples), xt::all());
-        td.refit_y = xt::view(data.train.y, xt::range(0, opts.refit->samples));
+    const auto refit = refit_plan(a, data.train.size());
+    if (refit) {
+        opts.refit = refit->options;
+        td.refit_x = xt::view(data.train.x, xt::range(0, refit->options.samples), xt::all());
+        td.refit_y = xt::view(data.train.y, xt::range(0, refit->options.samples));
     }
+    // every candidate sleeps with a copy of default_engine(--sleep-seed), refits with one of
+    // default_engine(the refit's seed, 1: recorded in the output file)
+    const sleepnet::CandidateEngines<> engines{sleepnet::default_engine(a.sleep_seed),
+                                               sleepnet::default_engine(refit ? refit->seed : 1)};
     std::string flags;  // for the provenance
     const auto space = search_space(a, control.num_layers(), flags);
     opts.initial = initial_genomes(a, space, control.num_layers(), flags);
     sleepnet::default_engine engine(a.seed);
     TuneBar bar;
     const auto r = with_objective(a, flags, [&](const auto& objective) {
-        return sleepnet::tune_sleep(control, td, space, objective, opts, engine, bar);
+        return sleepnet::tune_sleep(control, td, space, objective, opts, engines, engine, bar);
     });
     print_result(r, objective_images(a));
-    if (opts.refit) flags += refit_provenance(*opts.refit);
-    examples::write_json(a.out_file, best_params_json(a, r, flags, opts.refit));
+    if (refit) flags += refit_provenance(refit->options);
+    examples::write_json(a.out_file, best_params_json(a, r, flags, refit));
     std::printf("parameters written to %s (use: sleep --params %s --seed %llu)\n", a.out_file.c_str(),
                 a.out_file.c_str(), static_cast<unsigned long long>(a.sleep_seed));
     return r.best().feasible ? 0 : 2;

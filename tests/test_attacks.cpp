@@ -9,6 +9,7 @@
 #include <sleepnet/attacks/fgsm.hpp>
 
 #include "attack_models.hpp"
+#include "support.hpp"
 
 using namespace sleepnet;
 using test_support::affine_model;
@@ -128,7 +129,7 @@ TEST_CASE("attack invariants: misclassified skipped, bounds, verification, batch
 {
     auto [eng, net, x, y] = test_support::invariant_case();  // every fifth input misclassified on purpose
     const matrix<double> before = x;
-    const auto rf = fgsm(net, x, y);
+    const AttackResult<double> rf = fgsm(net, x, y);  // an FgsmResult is an AttackResult
     DeepFoolOptions clipped;
     clipped.clip = true;
     const auto rd = deepfool(net, x, y, clipped);
@@ -240,4 +241,54 @@ TEST_CASE("bad attack input gets clear errors")
     DeepFoolOptions d;
     d.candidates = 1;
     CHECK_THROWS_AS(deepfool(net, x, label_vector{0, 1}, d), invalid_argument);
+}
+
+TEST_CASE("FGSM options per mode name the nested field on error, and the result carries its work")
+{
+    const auto net = brightness_model(5);
+    const matrix<double> x = xt::ones<double>({2, 10}) * 0.5;
+    const label_vector y{0, 1};
+    auto message = [&](const FgsmOptions& o) {
+        return test_support::message_of<invalid_argument>([&] { fgsm(net, x, y, o); });
+    };
+    FgsmOptions o;
+    o.grid.refine_steps = 0;
+    CHECK(message(o) == "FgsmOptions: grid.refine_steps must be > 0");
+    o = FgsmOptions{};
+    o.grid.certify.leaf = 0;
+    CHECK(message(o) == "FgsmOptions: grid.certify.leaf must be > 0");
+    o = FgsmOptions{};
+    o.grid.certify.chunk = 0;
+    CHECK(message(o) == "FgsmOptions: grid.certify.chunk must be > 0");
+    o = FgsmOptions{};
+    o.grid.certify.reach = 0.0;
+    CHECK(test_support::contains(message(o), "FgsmOptions: grid.certify.reach"));
+    o = FgsmOptions{};
+    o.bisection.stride = 0;
+    CHECK(message(o) == "FgsmOptions: bisection.stride must be > 0");
+    o = FgsmOptions{};
+    o.steps = 0;
+    CHECK(message(o) == "FgsmOptions: steps must be > 0");
+    FgsmBisectionOptions bad_stride;
+    bad_stride.stride = 0;
+    CHECK(test_support::message_of<invalid_argument>([&] { bad_stride.validate(); }) ==
+          "FgsmBisectionOptions: stride must be > 0");
+
+    // stats: the work of this call only (brute force: every grid point up to each hit, and
+    // the rest of the chunk it was in, goes through the network; no bounds)
+    const matrix<double> xs = test_support::brightness_inputs({0.6, 0.55, 0.3}, {0.4, 0.5, 0.9}, 5);
+    const label_vector ys = net.predict(xs);
+    FgsmOptions brute;
+    brute.grid.certify.enabled = false;
+    const FgsmResult<double> r = fgsm(net, xs, ys, brute);
+    std::size_t rows = 0;
+    for (const auto& s : r.samples) rows += s.attempted ? s.iterations : 0;
+    CHECK(rows > 0);
+    CHECK(r.stats.evaluations >= rows);
+    CHECK(r.stats.evaluations < rows + 3 * 64);
+    CHECK(r.stats.bounds == 0);
+    CHECK(r.stats.certified == 0);
+    CHECK(fgsm(net, xs, ys, brute).stats.evaluations == r.stats.evaluations);  // not added to an earlier call's
+    const AttackResult<double>& base = r;  // usable wherever an AttackResult is expected
+    CHECK(base.samples.size() == 3);
 }

@@ -1,4 +1,4 @@
-// The certified FGSM grid (FgsmOptions::certify, attacks/fgsm_certify.hpp) against the
+// The certified FGSM grid (FgsmOptions::grid.certify, attacks/fgsm_certify.hpp) against the
 // brute-force grid: identical results sample by sample on small random networks of every
 // kind the library builds, and soundness of the segment bound itself.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
@@ -129,16 +129,14 @@ void compare_modes(const std::vector<NetKind>& kinds)
                 for (std::size_t i = 0; i < y.size(); i += 7) y(i) = (y(i) + 1) % kind.sizes.back();  // some skipped
                 FgsmOptions brute;
                 brute.loss = loss;
-                brute.certify = false;
-                FgsmStats stats;
+                brute.grid.certify.enabled = false;
                 FgsmOptions fast = brute;
-                fast.certify = true;
-                fast.stats = &stats;
-                fast.certify_chunk = 5;  // several chunks
+                fast.grid.certify.enabled = true;
+                fast.grid.certify.chunk = 5;  // several chunks
                 const auto rb = fgsm(net, x, y, brute);
                 const auto rf = fgsm(net, x, y, fast);
                 check_same(rf, rb);
-                certified += stats.certified;
+                certified += rf.stats.certified;
                 successes += rb.successes();
                 failures += rb.attempted() - rb.successes();
                 const auto changes = decision_changes(net, x, y, brute);
@@ -193,15 +191,15 @@ TEST_CASE("certified FGSM grid: ties, other grids and bounds, a constant model")
     for (AttackLoss loss : {AttackLoss::network, AttackLoss::cross_entropy}) {
         FgsmOptions brute;
         brute.loss = loss;
-        brute.certify = false;
+        brute.grid.certify.enabled = false;
         FgsmOptions fast = brute;
-        fast.certify = true;
+        fast.grid.certify.enabled = true;
         check_same(fgsm(net, x, y, fast), fgsm(net, x, y, brute));
         // a coarser grid with a larger range, other refinement, bounds [-1, 2]
         brute.steps = fast.steps = 137;
         brute.max_epsilon = fast.max_epsilon = 2.5;
-        brute.refine_below = fast.refine_below = 30;
-        brute.refine_steps = fast.refine_steps = 7;
+        brute.grid.refine_below = fast.grid.refine_below = 30;
+        brute.grid.refine_steps = fast.grid.refine_steps = 7;
         check_same(fgsm(net, x, y, fast), fgsm(net, x, y, brute));
         matrix<float> wide = x * 3.0f - 1.0f;
         brute.bounds = fast.bounds = Bounds{-1.0, 2.0};
@@ -214,7 +212,7 @@ TEST_CASE("certified FGSM grid: ties, other grids and bounds, a constant model")
     const matrix<double> xc = mixed_inputs<double>(10, 12, 3);
     const label_vector zeros = xt::zeros<std::size_t>({10});
     FgsmOptions brute;
-    brute.certify = false;
+    brute.grid.certify.enabled = false;
     const auto rc = fgsm(constant, xc, zeros);
     CHECK(rc.successes() == 0);  // label 0 wins every tie
     check_same(rc, fgsm(constant, xc, zeros, brute));
@@ -290,11 +288,10 @@ TEST_CASE("certified FGSM grid == brute-force grid on MNIST (Release, model from
     const matrix<float> x = xt::view(mnist.test.x, xt::range(0, count), xt::all());
     const label_vector y = xt::view(mnist.test.y, xt::range(0, count));
     FgsmOptions brute;
-    brute.certify = false;
-    FgsmStats stats;
+    brute.grid.certify.enabled = false;
     FgsmOptions fast;
-    fast.stats = &stats;
     const auto rf = fgsm(net, x, y, fast);
+    const FgsmStats& stats = rf.stats;
     const auto rb = fgsm(net, x, y, brute);
     check_same(rf, rb);
     MESSAGE("MNIST " << count << " images: median epsilon " << rf.median_epsilon() << ", success " << rf.success_rate()

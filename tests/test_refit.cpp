@@ -155,10 +155,10 @@ TEST_CASE("refit: trains the layers above frozen_layers on the first `samples` r
     const auto d = labelled(60, 6);
     const auto start = net4(7);
     RefitOptions o;
-    o.frozen_layers = 1;
-    o.epochs = 3;
-    o.batch_size = 10;
-    o.learning_rate = 0.1;
+    o.sgd.frozen_layers = 1;
+    o.sgd.epochs = 3;
+    o.sgd.batch_size = 10;
+    o.sgd.learning_rate = 0.1;
 
     // equals train() with frozen layers on those rows
     auto a = start;
@@ -168,7 +168,7 @@ TEST_CASE("refit: trains the layers above frozen_layers on the first `samples` r
     CHECK(rep.batches == 18);
     auto b = start;
     default_engine eb(11);
-    train(b, d.x, one_hot<float>(d.y, 3), MseLoss{}, o.sgd(), eb);
+    train(b, d.x, one_hot<float>(d.y, 3), MseLoss{}, o.sgd, eb);
     for (std::size_t l = 0; l < 3; ++l) CHECK(same(a.weights(l), b.weights(l)));
     CHECK(same(a.weights(0), start.weights(0)));
 
@@ -194,7 +194,7 @@ TEST_CASE("refit: trains the layers above frozen_layers on the first `samples` r
     refit(e, d.x, d.y, o, ee);
     SoftmaxCrossEntropy ce;
     ce.temperature = 2.0;
-    train(f, d.x, one_hot<float>(d.y, 3), ce, o.sgd(), ef);
+    train(f, d.x, one_hot<float>(d.y, 3), ce, o.sgd, ef);
     for (std::size_t l = 0; l < 3; ++l) CHECK(same(e.weights(l), f.weights(l)));
     CHECK_FALSE(same(e.weights(2), a.weights(2)));
 
@@ -202,17 +202,17 @@ TEST_CASE("refit: trains the layers above frozen_layers on the first `samples` r
     auto g = start;
     default_engine eg(1);
     RefitOptions bad;
-    bad.frozen_layers = 3;
+    bad.sgd.frozen_layers = 3;
     CHECK(
         contains(message_of<invalid_argument>([&] { refit(g, d.x, d.y, bad, eg); }), "refit options: frozen_layers 3"));
     bad = RefitOptions{};
     bad.samples = 61;
     CHECK(contains(message_of<invalid_argument>([&] { refit(g, d.x, d.y, bad, eg); }), "samples 61"));
     bad = RefitOptions{};
-    bad.epochs = 0;
+    bad.sgd.epochs = 0;
     CHECK(contains(message_of<invalid_argument>([&] { refit(g, d.x, d.y, bad, eg); }), "epochs"));
     bad = RefitOptions{};
-    bad.learning_rate = -1.0;
+    bad.sgd.learning_rate = -1.0;
     CHECK(contains(message_of<invalid_argument>([&] { refit(g, d.x, d.y, bad, eg); }), "learning_rate"));
     auto y_bad = d.y;
     y_bad(4) = 3;
@@ -225,40 +225,36 @@ TEST_CASE("refit: trains the layers above frozen_layers on the first `samples` r
 
 TEST_CASE("refit options: JSON round trip, defaults for missing keys, errors name the key, sleep files may carry them")
 {
-    RefitOptions o;
-    o.frozen_layers = 2;
-    o.samples = 1234;
-    o.epochs = 3;
-    o.learning_rate = 0.02;
-    o.momentum = 0.9;
-    o.batch_size = 50;
-    o.loss = RefitLoss::ce;
-    o.temperature = 3.0;
+    RefitPlan o;
+    o.options.sgd.frozen_layers = 2;
+    o.options.samples = 1234;
+    o.options.sgd.epochs = 3;
+    o.options.sgd.learning_rate = 0.02;
+    o.options.sgd.momentum = 0.9;
+    o.options.sgd.batch_size = 50;
+    o.options.loss = RefitLoss::ce;
+    o.options.temperature = 3.0;
     o.seed = 99;
-    const RefitOptions r = refit_options_from_json(to_json(o));
+    const RefitPlan r = refit_plan_from_json(to_json(o));
     CHECK(to_json(r) == to_json(o));
-    CHECK(r.samples == 1234);
-    CHECK(r.loss == RefitLoss::ce);
+    CHECK(r.options.samples == 1234);
+    CHECK(r.options.loss == RefitLoss::ce);
     CHECK(r.seed == 99);
-    const RefitOptions dflt = refit_options_from_json(nlohmann::json::object());
-    CHECK(to_json(dflt) == to_json(RefitOptions{}));
+    const RefitPlan dflt = refit_plan_from_json(nlohmann::json::object());
+    CHECK(to_json(dflt) == to_json(RefitPlan{}));
 
+    CHECK(contains(message_of<invalid_argument>([] { refit_plan_from_json({{"epoch", 2}}); }), "unknown key 'epoch'"));
     CHECK(contains(message_of<invalid_argument>([] {
-                       refit_options_from_json({{"epoch", 2}});
-                   }),
-                   "unknown key 'epoch'"));
-    CHECK(contains(message_of<invalid_argument>([] {
-                       refit_options_from_json({{"loss", "hinge"}});
+                       refit_plan_from_json({{"loss", "hinge"}});
                    }),
                    "unknown loss 'hinge'"));
-    CHECK(contains(message_of<invalid_argument>([] { refit_options_from_json({{"epochs", -1}}); }), "'epochs'"));
+    CHECK(contains(message_of<invalid_argument>([] { refit_plan_from_json({{"epochs", -1}}); }), "'epochs'"));
     CHECK(contains(message_of<invalid_argument>([] {
-                       refit_options_from_json({{"learning_rate", "fast"}});
+                       refit_plan_from_json({{"learning_rate", "fast"}});
                    }),
                    "'learning_rate'"));
-    CHECK(contains(message_of<invalid_argument>([] { refit_options_from_json({{"momentum", 1.5}}); }), "momentum"));
-    CHECK(contains(message_of<invalid_argument>([] { refit_options_from_json(nlohmann::json::array()); }),
-                   "JSON object"));
+    CHECK(contains(message_of<invalid_argument>([] { refit_plan_from_json({{"momentum", 1.5}}); }), "momentum"));
+    CHECK(contains(message_of<invalid_argument>([] { refit_plan_from_json(nlohmann::json::array()); }), "JSON object"));
 
     const std::string dir = test_support::fresh_dir("refit", "files");
     const std::string with = dir + "/with.json", without = dir + "/without.json", broken = dir + "/broken.json";
@@ -268,14 +264,14 @@ TEST_CASE("refit options: JSON round trip, defaults for missing keys, errors nam
     std::ofstream(with) << p.dump();
     p["refit"] = {{"frozen_layers", "one"}};
     std::ofstream(broken) << p.dump();
-    CHECK_FALSE(load_refit_options(without).has_value());
-    const auto loaded = load_refit_options(with);
+    CHECK_FALSE(load_refit_plan(without).has_value());
+    const auto loaded = load_refit_plan(with);
     REQUIRE(loaded.has_value());
     CHECK(to_json(*loaded) == to_json(o));
     CHECK(nlohmann::json(load_sleep_params(with)) ==
           nlohmann::json(load_sleep_params(without)));  // sleep ignores the refit object
-    const std::string m = message_of<invalid_argument>([&] { load_refit_options(broken); });
+    const std::string m = message_of<invalid_argument>([&] { load_refit_plan(broken); });
     CHECK(contains(m, broken));
     CHECK(contains(m, "'frozen_layers'"));
-    CHECK(contains(message_of<io_error>([&] { load_refit_options(dir + "/missing.json"); }), "missing.json"));
+    CHECK(contains(message_of<io_error>([&] { load_refit_plan(dir + "/missing.json"); }), "missing.json"));
 }

@@ -22,6 +22,10 @@ using test_support::message_of;
 
 namespace {
 
+/// The candidates' engine prototypes of most tests: sleep and refit draw from copies of
+/// default_engine(1).
+const CandidateEngines<> seed1{default_engine(1), default_engine(1)};
+
 DenseNetwork<float> small_net(std::uint64_t seed)
 {
     DenseNetwork<float> net({20, 12, 4});
@@ -254,7 +258,7 @@ TEST_CASE(
     o.budget = 16;
     o.max_accuracy_drop = 1.0;  // every candidate feasible: each has a value to reproduce
     default_engine e(3);
-    const auto r = tune_sleep(net, data, space, WeightSum{}, o, e);
+    const auto r = tune_sleep(net, data, space, WeightSum{}, o, seed1, e);
     REQUIRE(r.history.size() == 16);
     std::size_t without_output = 0, textbook = 0, paper = 0;
     for (const auto& c : r.history) {
@@ -269,7 +273,7 @@ TEST_CASE(
         paper += c.params.rule == StdpRuleKind::paper ? 1 : 0;
         if (!c.feasible) continue;
         auto slept = net;
-        default_engine se(o.sleep_seed);
+        default_engine se = seed1.sleep;
         const auto rep = sleep(slept, data.sleep_x, c.params, se);
         CHECK(rep.spikes == c.spikes);
         CHECK(WeightSum{}(slept, data.val_x, data.val_y) == c.value);
@@ -315,9 +319,9 @@ TEST_CASE("random search and GA: same seed same history, whatever the thread cou
         o.max_accuracy_drop = 0.2;
         o.threads = 1;
         default_engine e1(5), e2(5), e3(6);
-        const auto r1 = tune_sleep(net, data, small_space(), WeightSum{}, o, e1);
+        const auto r1 = tune_sleep(net, data, small_space(), WeightSum{}, o, seed1, e1);
         o.threads = 2;
-        const auto r2 = tune_sleep(net, data, small_space(), WeightSum{}, o, e2);
+        const auto r2 = tune_sleep(net, data, small_space(), WeightSum{}, o, seed1, e2);
         same_history(r1, r2);
         REQUIRE(r1.history.size() == 14);
         // feasibility follows the floor, and only feasible candidates carry a value
@@ -331,13 +335,13 @@ TEST_CASE("random search and GA: same seed same history, whatever the thread cou
         // the best is at least as good as everything
         for (const auto& c : r1.history) CHECK_FALSE(better(c, r1.best()));
         // a different seed draws other candidates
-        const auto r3 = tune_sleep(net, data, small_space(), WeightSum{}, o, e3);
+        const auto r3 = tune_sleep(net, data, small_space(), WeightSum{}, o, seed1, e3);
         CHECK(r3.history[0].genes != r1.history[0].genes);
         // the winner's parameters reproduce its value through plain sleep()
         const auto& best = r1.best();
         if (best.feasible) {
             auto slept = net;
-            default_engine se(o.sleep_seed);
+            default_engine se = seed1.sleep;
             sleep(slept, data.sleep_x, best.params, se);
             CHECK(WeightSum{}(slept, data.val_x, data.val_y) == best.value);
         }
@@ -371,19 +375,19 @@ TEST_CASE("search with refit: candidates are measured after their refit, reprodu
     o.max_accuracy_drop = 1.0;
     RefitOptions ro;
     ro.samples = 30;
-    ro.epochs = 2;
-    ro.batch_size = 8;
-    ro.seed = 4;
+    ro.sgd.epochs = 2;
+    ro.sgd.batch_size = 8;
     o.refit = ro;
+    const CandidateEngines<> refit4{default_engine(1), default_engine(4)};
     o.threads = 1;
     default_engine e1(5), e2(5), e3(5);
-    const auto r1 = tune_sleep(net, data, small_space(), UpperSum{}, o, e1);
+    const auto r1 = tune_sleep(net, data, small_space(), UpperSum{}, o, refit4, e1);
     o.threads = 2;
-    const auto r2 = tune_sleep(net, data, small_space(), UpperSum{}, o, e2);
+    const auto r2 = tune_sleep(net, data, small_space(), UpperSum{}, o, refit4, e2);
     same_history(r1, r2);
     TuneOptions plain = o;
     plain.refit.reset();
-    const auto r3 = tune_sleep(net, data, small_space(), UpperSum{}, plain, e3);
+    const auto r3 = tune_sleep(net, data, small_space(), UpperSum{}, plain, refit4, e3);
     REQUIRE(r1.history.size() == 8);
     std::size_t checked = 0;
     for (std::size_t i = 0; i < r1.history.size(); ++i) {
@@ -393,10 +397,10 @@ TEST_CASE("search with refit: candidates are measured after their refit, reprodu
         if (!c.feasible) continue;
         // sleep, then refit with an engine seeded with the refit's seed: the same network
         auto slept = net;
-        default_engine se(o.sleep_seed);
+        default_engine se = refit4.sleep;
         sleep(slept, data.sleep_x, c.params, se);
         CHECK(UpperSum{}(slept, data.val_x, data.val_y) == r3.history[i].value);  // sleep alone: the plain search
-        default_engine re(ro.seed);
+        default_engine re = refit4.refit;
         refit(slept, data.refit_x, data.refit_y, ro, re);
         CHECK(UpperSum{}(slept, data.val_x, data.val_y) == c.value);
         CHECK(accuracy(slept, data.val_x, data.val_y) == c.accuracy);
@@ -410,25 +414,33 @@ TEST_CASE("search with refit: candidates are measured after their refit, reprodu
     TuneOptions logged = o;
     logged.log_path = path;
     default_engine e4(5), e5(5);
-    tune_sleep(net, data, small_space(), UpperSum{}, logged, e4);
-    logged.refit->epochs = 3;
-    CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), UpperSum{}, logged, e5); }),
-                   "'refit' differs"));
+    tune_sleep(net, data, small_space(), UpperSum{}, logged, refit4, e4);
+    const CandidateEngines<> refit5{default_engine(1), default_engine(5)};
+    CHECK(contains(
+        message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), UpperSum{}, logged, refit5, e5); }),
+        "'refit_engine' differs"));
+    logged.refit->sgd.epochs = 3;
+    CHECK(contains(
+        message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), UpperSum{}, logged, refit4, e5); }),
+        "'refit' differs"));
 
     // bad refit input, by name
     TuneData<float> none = data;
     none.refit_x = matrix<float>::from_shape({0, 20});
     none.refit_y = label_vector::from_shape({0});
-    CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, none, small_space(), UpperSum{}, o, e5); }),
-                   "refit needs refit_x"));
+    CHECK(
+        contains(message_of<invalid_argument>([&] { tune_sleep(net, none, small_space(), UpperSum{}, o, refit4, e5); }),
+                 "refit needs refit_x"));
     TuneOptions many = o;
     many.refit->samples = 41;
-    CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), UpperSum{}, many, e5); }),
-                   "refit samples 41"));
+    CHECK(contains(
+        message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), UpperSum{}, many, refit4, e5); }),
+        "refit samples 41"));
     many.refit->samples = 0;
-    many.refit->frozen_layers = 2;
-    CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), UpperSum{}, many, e5); }),
-                   "refit options: frozen_layers 2"));
+    many.refit->sgd.frozen_layers = 2;
+    CHECK(contains(
+        message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), UpperSum{}, many, refit4, e5); }),
+        "refit options: frozen_layers 2"));
 }
 
 TEST_CASE("GA: elites survive unchanged, and without crossover and mutation children are parents")
@@ -442,7 +454,7 @@ TEST_CASE("GA: elites survive unchanged, and without crossover and mutation chil
     o.max_accuracy_drop = 0.2;
     std::atomic<int> calls{0};
     default_engine e(3);
-    const auto r = tune_sleep(net, data, small_space(), WeightSum{&calls}, o, e);
+    const auto r = tune_sleep(net, data, small_space(), WeightSum{&calls}, o, seed1, e);
     REQUIRE(r.history.size() == 18);
     for (std::size_t gen = 0; gen + 1 < 3; ++gen) {
         std::vector<TuneCandidate> pop(r.history.begin() + static_cast<std::ptrdiff_t>(6 * gen),
@@ -459,7 +471,7 @@ TEST_CASE("GA: elites survive unchanged, and without crossover and mutation chil
     o.genetic.crossover = 0.0;
     o.genetic.mutation_rate = 0.0;
     default_engine e2(3);
-    const auto c = tune_sleep(net, data, small_space(), WeightSum{}, o, e2);
+    const auto c = tune_sleep(net, data, small_space(), WeightSum{}, o, seed1, e2);
     for (std::size_t i = 6; i < c.history.size(); ++i) {
         bool found = false;
         for (std::size_t j = 0; j < 6; ++j) found = found || c.history[i].genes == c.history[j].genes;
@@ -484,12 +496,12 @@ TEST_CASE("log: a resumed search equals an uninterrupted one and evaluates only 
         o.max_accuracy_drop = 0.2;
         o.budget = 15;
         default_engine ef(9);
-        const auto full = tune_sleep(net, data, small_space(), objective, o, ef);
+        const auto full = tune_sleep(net, data, small_space(), objective, o, seed1, ef);
 
         o.log_path = log_file(to_string(method) + (infinite ? "_inf" : ""));
         o.budget = 7;
         default_engine e1(9);
-        tune_sleep(net, data, small_space(), objective, o, e1);
+        tune_sleep(net, data, small_space(), objective, o, seed1, e1);
         {  // the log: a description line and one line per candidate
             std::ifstream in(o.log_path);
             std::string line;
@@ -507,7 +519,7 @@ TEST_CASE("log: a resumed search equals an uninterrupted one and evaluates only 
                 c.calls = &calls;
                 return c;
             }(),
-            o, e2);
+            o, seed1, e2);
         CHECK(resumed.resumed == 7);
         same_history(full, resumed);
         if (infinite) {
@@ -524,25 +536,71 @@ TEST_CASE("log: a resumed search equals an uninterrupted one and evaluates only 
             test_support::write_bytes(o.log_path, text);
         }
         default_engine e3(9);
-        const auto torn = tune_sleep(net, data, small_space(), objective, o, e3);
+        const auto torn = tune_sleep(net, data, small_space(), objective, o, seed1, e3);
         CHECK(torn.resumed == 14);
         same_history(full, torn);
 
         // another seed or another space cannot continue this log
         default_engine e4(10);
-        CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), objective, o, e4); }),
-                       "other genes than this search draws"));
+        CHECK(contains(
+            message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), objective, o, seed1, e4); }),
+            "other genes than this search draws"));
         auto other = small_space();
         other.steps.hi = 500.0;
         default_engine e5(9);
-        CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, other, objective, o, e5); }),
+        CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, other, objective, o, seed1, e5); }),
                        "'space' differs"));
         // garbage in the middle is an error naming the line
         test_support::write_bytes(o.log_path, test_support::read_bytes(o.log_path) + "{not json\n");
         default_engine e6(9);
-        CHECK(contains(message_of<format_error>([&] { tune_sleep(net, data, small_space(), objective, o, e6); }),
+        CHECK(contains(message_of<format_error>([&] { tune_sleep(net, data, small_space(), objective, o, seed1, e6); }),
                        "is not JSON"));
     }
+}
+
+TEST_CASE("log: the engines are recorded by fingerprint; other prototypes or a version 1 log are refused")
+{
+    const auto net = small_net(3);
+    const auto data = small_data(3);
+    TuneOptions o;
+    o.method = TuneMethod::random;
+    o.budget = 3;
+    o.max_accuracy_drop = 1.0;
+    o.log_path = log_file("engines");
+    default_engine e1(9);
+    tune_sleep(net, data, small_space(), WeightSum{}, o, seed1, e1);
+    const nlohmann::json header = nlohmann::json::parse(
+        test_support::read_bytes(o.log_path).substr(0, test_support::read_bytes(o.log_path).find('\n')));
+    CHECK(header.at("format_version") == 2);
+    CHECK(header.at("sleep_engine") == rng::fingerprint(default_engine(1)));
+    CHECK(header.at("sleep_engine").get<std::string>().size() == 64);
+    CHECK_FALSE(header.contains("sleep_seed"));
+    CHECK_FALSE(header.contains("refit_engine"));  // no refit
+    CHECK(rng::fingerprint(default_engine(1)) != rng::fingerprint(default_engine(2)));
+    default_engine moved(1);
+    moved();
+    CHECK(rng::fingerprint(moved) != rng::fingerprint(default_engine(1)));  // the state, not the seed
+
+    // the same prototypes resume; another sleep prototype is another search
+    default_engine e2(9);
+    CHECK(tune_sleep(net, data, small_space(), WeightSum{}, o, seed1, e2).resumed == 3);
+    const CandidateEngines<> other{default_engine(2), default_engine(1)};
+    default_engine e3(9);
+    CHECK(
+        contains(message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), WeightSum{}, o, other, e3); }),
+                 "'sleep_engine' differs"));
+
+    // a log of the format that recorded seeds cannot be resumed, and says why
+    nlohmann::json v1 = header;
+    v1["format_version"] = 1;
+    v1.erase("sleep_engine");
+    v1["sleep_seed"] = 1;
+    test_support::write_bytes(o.log_path, v1.dump() + "\n");
+    default_engine e4(9);
+    const std::string m =
+        message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), WeightSum{}, o, seed1, e4); });
+    CHECK(contains(m, "has format version 1, this search writes version 2"));
+    CHECK(contains(m, "fingerprints"));
 }
 
 TEST_CASE("runaway guard, callbacks and bad options")
@@ -556,7 +614,7 @@ TEST_CASE("runaway guard, callbacks and bad options")
     auto space = small_space();
     space.threshold = {0.01, 0.01, true};  // everything fires
     default_engine e(1);
-    const auto r = tune_sleep(net, data, space, WeightSum{}, o, e);
+    const auto r = tune_sleep(net, data, space, WeightSum{}, o, seed1, e);
     for (const auto& c : r.history) {
         CHECK(contains(c.error, "runaway activity"));
         CHECK_FALSE(c.feasible);
@@ -569,28 +627,32 @@ TEST_CASE("runaway guard, callbacks and bad options")
     o.max_spikes = 0;
     o.budget = 10;
     default_engine e2(1);
-    const auto s = tune_sleep(net, data, small_space(), WeightSum{}, o, e2, stop);
+    const auto s = tune_sleep(net, data, small_space(), WeightSum{}, o, seed1, e2, stop);
     CHECK(s.history.size() == 3);
     CHECK(s.stopped);
 
     TuneOptions bad;
     bad.budget = 0;
     default_engine e3(1);
-    CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), WeightSum{}, bad, e3); }),
-                   "budget must be > 0"));
+    CHECK(contains(
+        message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), WeightSum{}, bad, seed1, e3); }),
+        "budget must be > 0"));
     bad.budget = 4;
     bad.genetic.elite = 16;
-    CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), WeightSum{}, bad, e3); }),
-                   "elite must be < population"));
+    CHECK(contains(
+        message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), WeightSum{}, bad, seed1, e3); }),
+        "elite must be < population"));
     bad.genetic.elite = 2;
     bad.initial = {{0.5, 0.5}};
-    CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), WeightSum{}, bad, e3); }),
-                   "initial genome has 2 genes, expected 8"));
+    CHECK(contains(
+        message_of<invalid_argument>([&] { tune_sleep(net, data, small_space(), WeightSum{}, bad, seed1, e3); }),
+        "initial genome has 2 genes, expected 8"));
     TuneData<float> d2 = data;
     d2.val_y = label_vector::from_shape({3});
     TuneOptions ok;
-    CHECK(contains(message_of<invalid_argument>([&] { tune_sleep(net, d2, small_space(), WeightSum{}, ok, e3); }),
-                   "val_y has 3 labels for 24 validation inputs"));
+    CHECK(
+        contains(message_of<invalid_argument>([&] { tune_sleep(net, d2, small_space(), WeightSum{}, ok, seed1, e3); }),
+                 "val_y has 3 labels for 24 validation inputs"));
 }
 
 TEST_CASE("objectives: FGSM, DeepFool and noise measure what they name")
@@ -651,10 +713,10 @@ TEST_CASE("shipped parameter files load, validate for the 784-1200-1200-10 contr
         CHECK(p.alpha.empty());  // relative to the network's normalization
         CHECK(contains(p.provenance, "tune --method genetic"));
         // only the refit files refit, and they leave layers to train in the 3-layer control
-        const auto r = load_refit_options(path);
+        const auto r = load_refit_plan(path);
         CHECK(r.has_value() == (std::string(name) == "mnist-refit" || std::string(name) == "mnist-pgd-refit"));
         if (r) {
-            CHECK(r->frozen_layers < 3);
+            CHECK(r->options.sgd.frozen_layers < 3);
             CHECK(contains(p.provenance, "--refit"));
         }
     }

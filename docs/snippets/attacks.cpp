@@ -38,6 +38,7 @@ void fgsm_minimal(const Net& net, const matrix<float>& x, const label_vector& y)
 sleepnet::FgsmOptions o;                 // defaults: Foolbox grid, the authors' loss
 auto r = sleepnet::fgsm(net, x, y, o);
 r.median_epsilon();                      // the paper's FGSM score
+r.stats.evaluations;                    // the work it took (FgsmStats)
 // snippet-end
     CHECK(r.samples.size() == x.shape(0));
 }

@@ -143,8 +143,8 @@ void refit_after_sleep(Net& net, const Data& data, const SleepParams& params, de
 {
 // snippet-begin docs/sleep.md
 sleepnet::sleep(net, data.train.x, params, engine);
-sleepnet::RefitOptions r;              // frozen_layers 1, 2 epochs, lr 0.05, momentum 0.5, batch 100, MSE
-sleepnet::default_engine refit_engine(r.seed);
+sleepnet::RefitOptions r;              // r.sgd: frozen_layers 1, 2 epochs, lr 0.05, momentum 0.5, batch 100; MSE
+sleepnet::default_engine refit_engine(1);
 sleepnet::refit(net, data.train.x, data.train.y, r, refit_engine);   // layers 2.. trained, layer 1 untouched
 // snippet-end
 }

@@ -19,10 +19,12 @@ sleepnet::TuneData<float> data{train_x, val_x, val_y};   // sleep input, validat
 sleepnet::TuneOptions opts;            // genetic, budget 100, accuracy drop <= 0.03
 opts.log_path = "tune.jsonl";          // resumable
 sleepnet::default_engine engine(1);    // draws the candidates
+sleepnet::CandidateEngines<> engines{sleepnet::default_engine(1),   // every candidate's sleep and
+                                     sleepnet::default_engine(1)};  // refit copy these
 auto r = sleepnet::tune_sleep(control, data, sleepnet::SearchSpace{},
-                              sleepnet::FgsmObjective{}, opts, engine /*, callbacks */);
+                              sleepnet::FgsmObjective{}, opts, engines, engine /*, callbacks */);
 sleepnet::SleepParams best = r.best_params();
-sleepnet::default_engine spikes(opts.sleep_seed);
+sleepnet::default_engine spikes = engines.sleep;
 sleepnet::sleep(control_copy, train_x, best, spikes);  // reproduces the winner exactly
 // snippet-end
 }

@@ -9,8 +9,8 @@
 //   first adversarial. No adversarial on the grid: failure (epsilon = +inf).
 // The grid is the parity mode: the decision may flip back and forth along the ray, and
 // the first flip is what counts. FgsmSearch::bisection is a faster extra mode that
-// assumes one flip: it scans every bisection_stride-th grid point, then bisects between
-// the last clean and the first adversarial one (bisection_iterations halvings), so it
+// assumes one flip: it scans every bisection.stride-th grid point, then bisects between
+// the last clean and the first adversarial one (bisection.iterations halvings), so it
 // returns an epsilon between grid points and may miss a flip that reverts within a
 // stride.
 //
@@ -18,11 +18,11 @@
 // depend on the batch, so the answer for a sample is the same whatever else is attacked
 // with it.
 //
-// FgsmOptions::certify (default on) makes the grid mode skip the grid points a sound
+// FgsmOptions::grid.certify (enabled by default) makes the grid mode skip the grid points a sound
 // bound proves clean (attacks/fgsm_certify.hpp): whole segments of the ray are certified
 // at once, and only the points next to a decision change go through the network. The
 // results (epsilon, success, adversarial, iterations) are those of the brute-force scan
-// (certify = false), bit for bit; only the work differs. Networks or bounds the bound
+// (grid.certify.enabled = false), bit for bit; only the work differs. Networks or bounds the bound
 // does not cover (bounds not exact in T) use the brute force.
 
 #include <algorithm>
@@ -43,32 +43,73 @@ namespace sleepnet {
 
 enum class FgsmSearch { grid, bisection };
 
-/// Work done by fgsm() (filled when FgsmOptions::stats is set; adds to what is there).
+/// Work done by one fgsm() call (FgsmResult::stats).
 struct FgsmStats {
     std::size_t bounds = 0;       ///< certified grid: segment bounds computed
     std::size_t certified = 0;    ///< certified grid: segments certified clean
     std::size_t evaluations = 0;  ///< candidate rows evaluated through the network
 };
 
-struct FgsmOptions {
-    FgsmSearch search = FgsmSearch::grid;
-    std::size_t steps = 1000;  ///< grid points in (0, max_epsilon]
-    double max_epsilon = 1.0;
+/// fgsm()'s result: the attack result and the work it took.
+template <class T>
+struct FgsmResult : AttackResult<T> {
+    FgsmStats stats;
+};
+
+/// The certified grid (attacks/fgsm_certify.hpp): skip grid points that a sound bound
+/// proves clean (same results as the brute-force scan, far fewer network evaluations).
+struct FgsmCertifyOptions {
+    bool enabled = true;       ///< false = evaluate every grid point (brute force)
+    std::size_t leaf = 2;      ///< runs of at most this many points are evaluated directly
+    std::size_t chunk = 2048;  ///< samples handled together (memory ~ 20 kB each)
+    double reach = 0.8;        ///< next segment = this fraction of the predicted distance to a flip
+    std::size_t first = 0;     ///< width of the first segment (0 = steps / 10)
+
+    /// Throws invalid_argument naming `who` and the field (prefixed by `at`).
+    void validate(const std::string& who = "FgsmCertifyOptions", const std::string& at = "") const
+    {
+        check::positive(who, at + "leaf", leaf);
+        check::positive(who, at + "chunk", chunk);
+        check::in_range(who, at + "reach", reach, 0.0, 1.0, check::Interval::open_closed);
+    }
+};
+
+/// FgsmSearch::grid: the Foolbox refinement near zero and the certified scan.
+struct FgsmGridOptions {
     std::size_t refine_steps = 20;  ///< finer grid when the first hit is among the first refine_below points
     std::size_t refine_below = 20;
-    std::size_t bisection_stride = 10;      ///< bisection: coarse scan every this many grid points
-    std::size_t bisection_iterations = 12;  ///< bisection: halvings of the bracket
+    FgsmCertifyOptions certify;
+
+    /// Throws invalid_argument naming `who` and the field (prefixed by `at`).
+    void validate(const std::string& who = "FgsmGridOptions", const std::string& at = "") const
+    {
+        check::positive(who, at + "refine_steps", refine_steps);
+        certify.validate(who, at + "certify.");
+    }
+};
+
+/// FgsmSearch::bisection: a coarse scan, then halvings of the bracket.
+struct FgsmBisectionOptions {
+    std::size_t stride = 10;      ///< coarse scan every this many grid points
+    std::size_t iterations = 12;  ///< halvings of the bracket
+
+    /// Throws invalid_argument naming `who` and the field (prefixed by `at`).
+    void validate(const std::string& who = "FgsmBisectionOptions", const std::string& at = "") const
+    {
+        check::positive(who, at + "stride", stride);
+    }
+};
+
+/// Options of fgsm(): the settings both search modes read, then each mode's own.
+struct FgsmOptions {
+    FgsmSearch search = FgsmSearch::grid;
+    std::size_t steps = 1000;  ///< grid points in (0, max_epsilon] (both modes)
+    double max_epsilon = 1.0;
     AttackLoss loss = AttackLoss::network;
     Bounds bounds;
-    std::size_t batch_rows = 4096;  ///< candidate rows evaluated per logits() call (memory bound only)
-    /// grid mode: skip grid points that a sound bound proves clean (same results as the
-    /// brute-force scan, far fewer network evaluations); false = evaluate every point
-    bool certify = true;
-    std::size_t certify_leaf = 2;      ///< certified grid: runs of at most this many points are evaluated directly
-    std::size_t certify_chunk = 2048;  ///< certified grid: samples handled together (memory ~ 20 kB each)
-    double certify_reach = 0.8;  ///< certified grid: next segment = this fraction of the predicted distance to a flip
-    std::size_t certify_first = 0;  ///< certified grid: width of the first segment (0 = steps / 10)
-    FgsmStats* stats = nullptr;     ///< optional work counters
+    std::size_t batch_rows = 4096;   ///< candidate rows evaluated per logits() call (memory bound only)
+    FgsmGridOptions grid;            ///< read by FgsmSearch::grid only
+    FgsmBisectionOptions bisection;  ///< read by FgsmSearch::bisection only
 
     void validate() const
     {
@@ -76,11 +117,8 @@ struct FgsmOptions {
         check::positive(who, "steps", steps);
         check::finite_positive(who, "max_epsilon", max_epsilon);
         check::positive(who, "batch_rows", batch_rows);
-        check::positive(who, "refine_steps", refine_steps);
-        check::positive(who, "bisection_stride", bisection_stride);
-        check::positive(who, "certify_leaf", certify_leaf);
-        check::positive(who, "certify_chunk", certify_chunk);
-        check::in_range(who, "certify_reach", certify_reach, 0.0, 1.0, check::Interval::open_closed);
+        grid.validate(who, "grid.");
+        bisection.validate(who, "bisection.");
     }
 };
 
@@ -137,6 +175,7 @@ struct FgsmBatch {
     const matrix<T>& g;  ///< fgsm_direction of x
     const label_vector& y;
     const FgsmOptions& o;
+    FgsmStats& stats;                 ///< work counters (added to)
     const double step;                ///< grid spacing max_epsilon / steps
     std::vector<std::size_t> sample;  ///< queued rows: sample, epsilon, caller's index
     std::vector<double> eps;
@@ -145,8 +184,8 @@ struct FgsmBatch {
     ExactState<T> st_eval;
 
     FgsmBatch(const DenseNetwork<T>& net_, const matrix<T>& x_, const matrix<T>& g_, const label_vector& y_,
-              const FgsmOptions& o_)
-        : net(net_), x(x_), g(g_), y(y_), o(o_), step(o_.max_epsilon / static_cast<double>(o_.steps))
+              const FgsmOptions& o_, FgsmStats& stats_)
+        : net(net_), x(x_), g(g_), y(y_), o(o_), stats(stats_), step(o_.max_epsilon / static_cast<double>(o_.steps))
     {
     }
     std::size_t size() const { return x.shape()[0]; }
@@ -166,7 +205,7 @@ struct FgsmBatch {
         if (sample.empty()) return;
         fgsm_candidates(x, g, sample, eps, o.bounds, cand);
         const auto adv = fgsm_adversarial(net, cand, sample, y, st_eval);
-        if (o.stats) o.stats->evaluations += sample.size();
+        stats.evaluations += sample.size();
         for (std::size_t r = 0; r < sample.size(); ++r) on_result(sample[r], index[r], adv[r] != 0);
         sample.clear();
         eps.clear();
@@ -184,7 +223,7 @@ struct FgsmCertState {
     bool done = false;
 };
 
-/// One certify_chunk of samples in the certified grid scan: their states and one round's work.
+/// One certify.chunk of samples in the certified grid scan: their states and one round's work.
 template <class T>
 struct FgsmCertChunk {
     std::vector<std::size_t> samples;
@@ -197,12 +236,12 @@ struct FgsmCertChunk {
 };
 
 /// The next step of a sample from the predicted flip of its last bound: a segment that stops
-/// short of it (certify_reach of the way, and at least 2 points before), or, when that would
-/// be at most certify_leaf points, the points up to just past it.
+/// short of it (certify.reach of the way, and at least 2 points before), or, when that would
+/// be at most certify.leaf points, the points up to just past it.
 template <class T>
 inline void fgsm_certify_plan(const FgsmBatch<T>& b, FgsmCertState& s, bool failed)
 {
-    const std::size_t leaf = b.o.certify_leaf;
+    const std::size_t leaf = b.o.grid.certify.leaf;
     const double dist = std::isinf(s.pred) ? 1e18 : (s.pred - b.grid_eps(s.f)) / b.step;
     if (dist < -0.5) {  // the flip was predicted behind us
         if (failed) {
@@ -213,7 +252,7 @@ inline void fgsm_certify_plan(const FgsmBatch<T>& b, FgsmCertState& s, bool fail
         }
         return;
     }
-    const double want = std::min(b.o.certify_reach * dist, dist - 2.0);
+    const double want = std::min(b.o.grid.certify.reach * dist, dist - 2.0);
     if (want <= static_cast<double>(leaf)) {
         s.w = std::max<std::size_t>(leaf, static_cast<std::size_t>(dist) + 2);
         s.exact = true;
@@ -225,7 +264,7 @@ inline void fgsm_certify_plan(const FgsmBatch<T>& b, FgsmCertState& s, bool fail
 }
 
 /// One round's work of every sample not done: a segment to bound, or (runs of at most
-/// certify_leaf points, planned exact runs) grid points to evaluate; false when none is left.
+/// certify.leaf points, planned exact runs) grid points to evaluate; false when none is left.
 template <class T>
 inline bool fgsm_certify_collect(const FgsmBatch<T>& b, FgsmCertChunk<T>& ch)
 {
@@ -240,7 +279,7 @@ inline bool fgsm_certify_collect(const FgsmBatch<T>& b, FgsmCertChunk<T>& ch)
         if (s.done) continue;
         const std::size_t left = b.o.steps - s.f + 1;
         s.w = std::max<std::size_t>(1, std::min(s.w, left));
-        if (s.w <= b.o.certify_leaf || s.exact) {
+        if (s.w <= b.o.grid.certify.leaf || s.exact) {
             s.exact = false;
             for (std::size_t i = 0; i < s.w; ++i) {
                 ch.ex_sample.push_back(ch.samples[k]);
@@ -263,14 +302,14 @@ inline void fgsm_certify_bound(const FgsmBatch<T>& b, FgsmCertifier<T>& cert, Fg
                                std::vector<std::vector<std::pair<double, double>>>& certified)
 {
     cert.bound(ch.segs, ch.bnds);
-    if (b.o.stats) b.o.stats->bounds += ch.segs.size();
+    b.stats.bounds += ch.segs.size();
     for (std::size_t q = 0; q < ch.segs.size(); ++q) {
         FgsmCertState& s = ch.st[ch.seg_of[q]];
         const bool ok = ch.bnds[q].lower > 0.0;
         s.pred = ch.bnds[q].crossing;
         if (ok) {
             certified[ch.segs[q].sample].emplace_back(ch.segs[q].a, ch.segs[q].b);
-            if (b.o.stats) ++b.o.stats->certified;
+            ++b.stats.certified;
             s.f += s.w;
             s.leaves = 0;
             if (s.f > b.o.steps) {
@@ -327,10 +366,10 @@ inline void fgsm_certify_advance(const FgsmBatch<T>& b, FgsmCertChunk<T>& ch, co
     }
 }
 
-/// The certified grid scan (FgsmOptions::certify): for each sample in `todo`, the first
+/// The certified grid scan (FgsmOptions::grid.certify): for each sample in `todo`, the first
 /// grid index whose candidate is adversarial (0 = none), exactly as the brute-force scan
 /// finds it, and the epsilon intervals certified clean on the way. Segments of the grid
-/// are bounded (FgsmCertifier) in rounds, batched over up to certify_chunk samples; a
+/// are bounded (FgsmCertifier) in rounds, batched over up to certify.chunk samples; a
 /// certified segment is skipped, a failed one is shrunk, and runs of a few points next to
 /// a predicted flip are evaluated through the network. The segment widths follow the
 /// linearized margin of the last bound (see fgsm_certify_plan). A sample's scan (and the
@@ -343,13 +382,14 @@ inline void fgsm_certified_scan(FgsmBatch<T>& b, const std::vector<std::size_t>&
 {
     const FgsmOptions& o = b.o;
     FgsmCertifier<T> cert(b.net, b.x, b.g, b.y, o.bounds, o.max_epsilon, b.net.inference_threads());
-    for (std::size_t c0 = 0; c0 < todo.size(); c0 += o.certify_chunk) {
+    for (std::size_t c0 = 0; c0 < todo.size(); c0 += o.grid.certify.chunk) {
         FgsmCertChunk<T> ch;
         ch.samples.assign(todo.begin() + static_cast<std::ptrdiff_t>(c0),
-                          todo.begin() + static_cast<std::ptrdiff_t>(std::min(todo.size(), c0 + o.certify_chunk)));
+                          todo.begin() + static_cast<std::ptrdiff_t>(std::min(todo.size(), c0 + o.grid.certify.chunk)));
         cert.prepare(ch.samples);
         ch.st.resize(ch.samples.size());
-        for (auto& s : ch.st) s.w = o.certify_first == 0 ? std::max<std::size_t>(1, o.steps / 10) : o.certify_first;
+        for (auto& s : ch.st)
+            s.w = o.grid.certify.first == 0 ? std::max<std::size_t>(1, o.steps / 10) : o.grid.certify.first;
         while (fgsm_certify_collect(b, ch)) {
             fgsm_certify_bound(b, cert, ch, certified);
             const std::vector<std::size_t> first_adv = fgsm_certify_evaluate(b, ch);
@@ -478,14 +518,14 @@ template <class T>
 inline void fgsm_refine(FgsmBatch<T>& b, const std::vector<FgsmState>& state,
                         const std::vector<std::vector<std::pair<double, double>>>& certified, FgsmFound& f)
 {
-    const std::size_t n = state.size(), refine = b.o.refine_steps;
+    const std::size_t n = state.size(), refine = b.o.grid.refine_steps;
     const bool certify = !certified.empty();
     std::vector<std::size_t> best(n, 0);
     auto record = [&](std::size_t si, std::size_t j, bool adv) {
         if (adv && (best[si] == 0 || j < best[si])) best[si] = j;
     };
     for (std::size_t i = 0; i < n; ++i) {
-        if (state[i].hit == 0 || state[i].hit > b.o.refine_below) continue;
+        if (state[i].hit == 0 || state[i].hit > b.o.grid.refine_below) continue;
         const double top = f.epsilon[i];
         for (std::size_t j = 1; j <= refine; ++j) {
             const double e = top * static_cast<double>(j) / static_cast<double>(refine);
@@ -504,13 +544,13 @@ inline void fgsm_refine(FgsmBatch<T>& b, const std::vector<FgsmState>& state,
     }
 }
 
-/// FgsmSearch::grid: the first adversarial grid point (certified scan when FgsmOptions::certify
+/// FgsmSearch::grid: the first adversarial grid point (certified scan when FgsmOptions::grid.certify
 /// and the bound applies, else brute force), refined on a finer grid near zero.
 template <class T>
 inline FgsmFound fgsm_grid(FgsmBatch<T>& b, const AttackResult<T>& result)
 {
     std::vector<FgsmState> state = fgsm_start_states(result);
-    const bool certify = b.o.certify && FgsmCertifier<T>::applicable(b.net, b.o.bounds);
+    const bool certify = b.o.grid.certify.enabled && FgsmCertifier<T>::applicable(b.net, b.o.bounds);
     std::vector<std::vector<std::pair<double, double>>> certified(certify ? b.size() : 0);
     if (certify) fgsm_certified_hits(b, state, certified);
     fgsm_scan(b, state, 1);  // a no-op after the certified scan (every sample is done)
@@ -519,12 +559,12 @@ inline FgsmFound fgsm_grid(FgsmBatch<T>& b, const AttackResult<T>& result)
     return f;
 }
 
-/// FgsmSearch::bisection: scan every bisection_stride-th grid point, then bisect between the
-/// last clean grid point and the first adversarial one (bisection_iterations halvings).
+/// FgsmSearch::bisection: scan every bisection.stride-th grid point, then bisect between the
+/// last clean grid point and the first adversarial one (bisection.iterations halvings).
 template <class T>
 inline FgsmFound fgsm_bisection(FgsmBatch<T>& b, const AttackResult<T>& result)
 {
-    const std::size_t n = b.size(), stride = b.o.bisection_stride;
+    const std::size_t n = b.size(), stride = b.o.bisection.stride;
     std::vector<FgsmState> state = fgsm_start_states(result);
     fgsm_scan(b, state, stride);
     FgsmFound f = fgsm_scan_found(b, result, state, stride);
@@ -534,7 +574,7 @@ inline FgsmFound fgsm_bisection(FgsmBatch<T>& b, const AttackResult<T>& result)
         hi[i] = f.epsilon[i];
         lo[i] = state[i].hit > stride ? b.grid_eps(state[i].hit - stride) : 0.0;
     }
-    for (std::size_t it = 0; it < b.o.bisection_iterations; ++it) {
+    for (std::size_t it = 0; it < b.o.bisection.iterations; ++it) {
         for (std::size_t i = 0; i < n; ++i) {
             if (state[i].hit == 0) continue;
             b.push(i, 0.5 * (lo[i] + hi[i]), 0);
@@ -577,16 +617,16 @@ inline void fgsm_finish(const FgsmBatch<T>& b, const FgsmFound& f, AttackResult<
 
 }  // namespace detail
 
-/// Minimal-epsilon FGSM on every row of x.
+/// Minimal-epsilon FGSM on every row of x; the result carries the work it took (FgsmStats).
 template <class T>
-inline AttackResult<T> fgsm(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y,
-                            const FgsmOptions& options = {})
+inline FgsmResult<T> fgsm(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y,
+                          const FgsmOptions& options = {})
 {
     detail::fgsm_check(net, x, y, options);
-    AttackResult<T> result = detail::start_result(net, x, y, "fgsm");
+    FgsmResult<T> result{detail::start_result(net, x, y, "fgsm"), {}};
     if (x.shape()[0] == 0) return result;
     const matrix<T> g = fgsm_direction(net, x, y, options.loss, options.bounds);
-    detail::FgsmBatch<T> batch(net, x, g, y, options);
+    detail::FgsmBatch<T> batch(net, x, g, y, options, result.stats);
     const detail::FgsmFound found =
         options.search == FgsmSearch::grid ? detail::fgsm_grid(batch, result) : detail::fgsm_bisection(batch, result);
     detail::fgsm_finish(batch, found, result);

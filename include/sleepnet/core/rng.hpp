@@ -7,8 +7,10 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <random>
+#include <string>
 #include <type_traits>
 
 namespace sleepnet {
@@ -101,6 +103,23 @@ inline std::uint64_t mix64(std::uint64_t x)
 inline default_engine stream(std::uint64_t base, std::uint64_t a, std::uint64_t b = 0)
 {
     return default_engine(mix64(mix64(mix64(base) ^ a) ^ (b * 0xd1b54a32d192ed03ull)));
+}
+
+/// A fingerprint of an engine's state: the first four 64-bit draws of a copy, in hex (the
+/// engine itself does not move). Two engines with the same fingerprint give the same first
+/// draws; what a search log records instead of a seed, to tell whether a resumed run
+/// meets the same random numbers.
+template <class Engine>
+inline std::string fingerprint(const Engine& engine)
+{
+    Engine copy = engine;
+    std::string s;
+    char buf[17];
+    for (int i = 0; i < 4; ++i) {
+        std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(bits64(copy)));
+        s += buf;
+    }
+    return s;
 }
 
 /// Fisher-Yates shuffle of [first, last).

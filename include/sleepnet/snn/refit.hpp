@@ -13,10 +13,11 @@
 //   sleepnet::sleep(net, data.train.x, params, engine);
 //   sleepnet::refit(net, data.train.x, data.train.y, sleepnet::RefitOptions{}, engine);
 //
-// A sleep parameter file may carry a "refit" object (refit_options_to_json); `sleep
-// --params` then refits after sleeping, and tune can evaluate every candidate after its
-// refit. Randomness: only the caller's engine (train()'s shuffles and dropout masks); the
-// examples and tune seed that engine with RefitOptions::seed.
+// A sleep parameter file may carry a "refit" object (a RefitPlan: the options and the seed
+// of refit's engine, flat keys; to_json / refit_plan_from_json); `sleep --params` then
+// refits after sleeping, and tune can evaluate every candidate after its refit.
+// Randomness: only the caller's engine (train()'s shuffles and dropout masks); the options
+// hold no seed, the examples seed that engine with the file's RefitPlan::seed.
 
 #include <cmath>
 #include <cstddef>
@@ -48,35 +49,32 @@ struct EnumNames<RefitLoss> {
     static constexpr EnumName<RefitLoss> table[] = {{RefitLoss::mse, "mse"}, {RefitLoss::ce, "ce"}};
 };
 
-struct RefitOptions {
-    std::size_t frozen_layers = 1;  ///< the first layers, kept as sleep left them
-    std::size_t samples = 0;        ///< train on the first `samples` rows given (0 = all)
-    std::size_t epochs = 2;
-    double learning_rate = 0.05;  ///< the paper's fine-tuning rate
-    double momentum = 0.5;
-    std::size_t batch_size = 100;
-    RefitLoss loss = RefitLoss::mse;  ///< mse: the authors' training loss; ce: softmax cross-entropy
-    double temperature = 1.0;         ///< for loss ce
-    std::uint64_t seed = 1;           ///< seed the examples and tune give refit's engine
+/// refit's training settings: the paper's fine-tuning rate 0.05, momentum 0.5, batches of
+/// 100, 2 epochs, the first weight layer (the one sleep rewrites most) frozen.
+inline SgdOptions refit_sgd_defaults()
+{
+    SgdOptions s;
+    s.learning_rate = 0.05;
+    s.momentum = 0.5;
+    s.batch_size = 100;
+    s.epochs = 2;
+    s.frozen_layers = 1;
+    return s;
+}
 
-    SgdOptions sgd() const
-    {
-        SgdOptions s;
-        s.learning_rate = learning_rate;
-        s.momentum = momentum;
-        s.batch_size = batch_size;
-        s.epochs = epochs;
-        s.frozen_layers = frozen_layers;
-        return s;
-    }
+struct RefitOptions {
+    SgdOptions sgd = refit_sgd_defaults();  ///< the training (frozen_layers: kept as sleep left them)
+    std::size_t samples = 0;                ///< train on the first `samples` rows given (0 = all)
+    RefitLoss loss = RefitLoss::mse;        ///< mse: the authors' training loss; ce: softmax cross-entropy
+    double temperature = 1.0;               ///< for loss ce
 
     /// Throws invalid_argument naming the first bad value.
     void validate() const
     {
-        check::positive("refit options", "epochs", epochs);
+        check::positive("refit options", "epochs", sgd.epochs);
         check::finite_positive("refit options", "temperature", temperature);
         try {
-            sgd().validate();
+            sgd.validate();
         } catch (const invalid_argument& e) {
             throw invalid_argument(std::string("refit options: ") + e.what());
         }
@@ -87,33 +85,50 @@ struct RefitOptions {
     void validate(std::size_t weight_layers) const
     {
         validate();
-        if (frozen_layers >= weight_layers)
-            throw invalid_argument("refit options: frozen_layers " + std::to_string(frozen_layers) +
+        if (sgd.frozen_layers >= weight_layers)
+            throw invalid_argument("refit options: frozen_layers " + std::to_string(sgd.frozen_layers) +
                                    " leaves no layer of the " + std::to_string(weight_layers) +
                                    "-layer network to train");
     }
 };
 
+/// What a parameter file records of a refit: the options and the seed its author gave
+/// refit's engine (the file's "refit" object, flat keys). refit() itself takes an engine.
+struct RefitPlan {
+    RefitOptions options;
+    std::uint64_t seed = 1;
+};
+
+/// The options as JSON: the SGD settings refit reads, flat beside samples, loss and
+/// temperature (SgdOptions::weight_decay and shuffle are not part of the format: refit's
+/// parameter files leave them at their defaults).
 inline nlohmann::json to_json(const RefitOptions& o)
 {
     nlohmann::json j;
-    j["frozen_layers"] = o.frozen_layers;
+    j["frozen_layers"] = o.sgd.frozen_layers;
     j["samples"] = o.samples;
-    j["epochs"] = o.epochs;
-    j["learning_rate"] = o.learning_rate;
-    j["momentum"] = o.momentum;
-    j["batch_size"] = o.batch_size;
+    j["epochs"] = o.sgd.epochs;
+    j["learning_rate"] = o.sgd.learning_rate;
+    j["momentum"] = o.sgd.momentum;
+    j["batch_size"] = o.sgd.batch_size;
     j["loss"] = to_string(o.loss);
     j["temperature"] = o.temperature;
-    j["seed"] = o.seed;
     return j;
 }
 
-/// Reads refit options; missing keys keep their defaults, unknown keys and values of the
-/// wrong type are errors.
-inline RefitOptions refit_options_from_json(const nlohmann::json& j)
+/// The "refit" object of a parameter file: the options' keys and "seed".
+inline nlohmann::json to_json(const RefitPlan& plan)
 {
-    if (!j.is_object()) throw invalid_argument("refit options: expected a JSON object");
+    nlohmann::json j = to_json(plan.options);
+    j["seed"] = plan.seed;
+    return j;
+}
+
+namespace detail {
+
+/// Throws unless every key of j is one of the "refit" object's.
+inline void check_refit_keys(const nlohmann::json& j)
+{
     static const char* known[] = {"frozen_layers", "samples", "epochs",      "learning_rate", "momentum",
                                   "batch_size",    "loss",    "temperature", "seed"};
     for (auto it = j.begin(); it != j.end(); ++it) {
@@ -121,7 +136,28 @@ inline RefitOptions refit_options_from_json(const nlohmann::json& j)
         for (const char* k : known) ok = ok || it.key() == k;
         if (!ok) throw invalid_argument("refit options: unknown key '" + it.key() + "'");
     }
-    RefitOptions o;
+}
+
+/// The "loss" value of a "refit" object.
+inline RefitLoss refit_loss_from_json(const nlohmann::json& v)
+{
+    if (!v.is_string()) throw invalid_argument("refit options: 'loss' must be a string");
+    const std::string l = v.get<std::string>();
+    if (l == "mse") return RefitLoss::mse;
+    if (l == "ce") return RefitLoss::ce;
+    throw invalid_argument("refit options: unknown loss '" + l + "' (expected mse or ce)");
+}
+
+}  // namespace detail
+
+/// Reads a "refit" object; missing keys keep their defaults, unknown keys and values of the
+/// wrong type are errors.
+inline RefitPlan refit_plan_from_json(const nlohmann::json& j)
+{
+    if (!j.is_object()) throw invalid_argument("refit options: expected a JSON object");
+    detail::check_refit_keys(j);
+    RefitPlan plan;
+    RefitOptions& o = plan.options;
     auto count = [&](const char* key, auto& field) {
         if (!j.contains(key)) return;
         if (!j[key].is_number_unsigned())
@@ -133,30 +169,21 @@ inline RefitOptions refit_options_from_json(const nlohmann::json& j)
         if (!j[key].is_number()) throw invalid_argument(std::string("refit options: '") + key + "' must be a number");
         field = j[key].get<double>();
     };
-    count("frozen_layers", o.frozen_layers);
+    count("frozen_layers", o.sgd.frozen_layers);
     count("samples", o.samples);
-    count("epochs", o.epochs);
-    count("batch_size", o.batch_size);
-    count("seed", o.seed);
-    real("learning_rate", o.learning_rate);
-    real("momentum", o.momentum);
+    count("epochs", o.sgd.epochs);
+    count("batch_size", o.sgd.batch_size);
+    count("seed", plan.seed);
+    real("learning_rate", o.sgd.learning_rate);
+    real("momentum", o.sgd.momentum);
     real("temperature", o.temperature);
-    if (j.contains("loss")) {
-        if (!j["loss"].is_string()) throw invalid_argument("refit options: 'loss' must be a string");
-        const std::string l = j["loss"].get<std::string>();
-        if (l == "mse")
-            o.loss = RefitLoss::mse;
-        else if (l == "ce")
-            o.loss = RefitLoss::ce;
-        else
-            throw invalid_argument("refit options: unknown loss '" + l + "' (expected mse or ce)");
-    }
+    if (j.contains("loss")) o.loss = detail::refit_loss_from_json(j["loss"]);
     o.validate();
-    return o;
+    return plan;
 }
 
 /// The "refit" object of a sleep parameter file, if it has one; errors name the file.
-inline std::optional<RefitOptions> load_refit_options(const std::string& path)
+inline std::optional<RefitPlan> load_refit_plan(const std::string& path)
 {
     std::ifstream in(path);
     if (!in) throw io_error("cannot open sleep parameter file '" + path + "'");
@@ -168,7 +195,7 @@ inline std::optional<RefitOptions> load_refit_options(const std::string& path)
     }
     if (!j.is_object() || !j.contains("refit")) return std::nullopt;
     try {
-        return refit_options_from_json(j["refit"]);
+        return refit_plan_from_json(j["refit"]);
     } catch (const invalid_argument& e) {
         throw invalid_argument(path + ": " + e.what());
     }
@@ -201,10 +228,10 @@ inline TrainReport refit(DenseNetwork<T>& net, const matrix<T>& x, const label_v
     }
     auto run = [&](const matrix<T>& xs) {
         if (o.loss == RefitLoss::mse)
-            return train(net, xs, targets, MseLoss{}, o.sgd(), engine, std::forward<Callbacks>(callbacks)...);
+            return train(net, xs, targets, MseLoss{}, o.sgd, engine, std::forward<Callbacks>(callbacks)...);
         SoftmaxCrossEntropy ce;
         ce.temperature = o.temperature;
-        return train(net, xs, targets, ce, o.sgd(), engine, std::forward<Callbacks>(callbacks)...);
+        return train(net, xs, targets, ce, o.sgd, engine, std::forward<Callbacks>(callbacks)...);
     };
     if (n == n_all) return run(x);
     const matrix<T> xs = xt::view(x, xt::range(0, n), xt::all());

@@ -12,7 +12,7 @@
 // Reading, unknown keys and values of the wrong type are errors (a typo must not silently
 // fall back to a default); a "preset" key starts from that preset (its other keys override
 // the preset's values); "comment" is accepted and ignored; so is "refit", the post-sleep
-// refit of snn/refit.hpp (read by refit_options_from_json).
+// refit of snn/refit.hpp (a RefitPlan, read by refit_plan_from_json).
 
 #include <cstdint>
 #include <fstream>

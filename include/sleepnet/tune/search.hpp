@@ -6,14 +6,16 @@
 //   sleepnet::TuneData<float> data{train_x, val_x, val_y};
 //   sleepnet::TuneOptions opts;               // genetic, budget 100, accuracy drop <= 0.03
 //   opts.log_path = "tune.jsonl";             // resumable JSON-lines log
+//   sleepnet::CandidateEngines<> engines{sleepnet::default_engine(1), sleepnet::default_engine(1)};
 //   auto result = sleepnet::tune_sleep(control, data, sleepnet::SearchSpace{},
-//                                      sleepnet::FgsmObjective{}, opts, engine);
+//                                      sleepnet::FgsmObjective{}, opts, engines, engine);
 //   sleepnet::SleepParams best = result.best_params();   // sleep(net, train_x, best, ...)
 //
 // Contract
-// - Every candidate sleeps its own copy of the same control weights, with a fresh engine
-//   seeded with options.sleep_seed (common random numbers: candidates differ only by their
-//   parameters, and `sleep --params best.json --seed <sleep_seed>` reproduces the winner).
+// - Every candidate sleeps its own copy of the same control weights, with a copy of the
+//   caller's engine prototype engines.sleep (common random numbers: candidates differ only
+//   by their parameters; with default_engine(S) as the prototype, `sleep --params best.json
+//   --seed S` reproduces the winner). The options hold no seeds.
 // - The normalization factors are computed once on data.sleep_x (once per chain the space
 //   may pick), as sleep() would, and candidates get alpha = factor * alpha_scale; best_params() leaves alpha empty, so the
 //   result stays relative to the network's normalization.
@@ -28,16 +30,21 @@
 //   search regenerates its candidates from the caller's engine (which must be seeded as
 //   before) and takes the logged evaluations instead of recomputing them; a log written
 //   by a different search (other space, objective, options or seed) is an error. A torn
-//   last line (interrupted write) is dropped.
+//   last line (interrupted write) is dropped. The engines' seeds are not known here, so
+//   the header records a fingerprint of each prototype (rng::fingerprint: the first four
+//   64-bit draws of a copy, hex) as "sleep_engine" and, with a refit, "refit_engine"; a
+//   resumed search whose prototypes give other draws is refused ("'sleep_engine'
+//   differs"). That is header format_version 2; a version 1 log (it recorded "sleep_seed"
+//   and the refit's "seed") is refused by a message naming both versions.
 // - Callbacks: on_progress(const TuneProgress&) after each candidate; true stops early
 //   (candidates already running finish and are logged).
 // - Refit (options.refit set; snn/refit.hpp): every candidate, after sleeping, has its
-//   layers above refit->frozen_layers refitted on data.refit_x / refit_y with a fresh
-//   engine seeded with refit->seed; accuracy and objective are measured after that.
-//   `sleep --params best.json` with the same refit object reproduces it (refit trains
-//   through OpenBLAS, whose last bits depend on OPENBLAS_NUM_THREADS: use the same; the
-//   search runs one refit at a time for that reason). The control is measured as it is
-//   (not refitted).
+//   layers above refit->sgd.frozen_layers refitted on data.refit_x / refit_y with a copy of
+//   the prototype engines.refit; accuracy and objective are measured after that.
+//   `sleep --params best.json` with the same refit object (its "seed" that of the
+//   prototype) reproduces it (refit trains through OpenBLAS, whose last bits depend on
+//   OPENBLAS_NUM_THREADS: use the same; the search runs one refit at a time for that
+//   reason). The control is measured as it is (not refitted).
 
 #include <algorithm>
 #include <chrono>
@@ -110,7 +117,6 @@ struct TuneOptions {
     std::size_t budget = 100;  ///< candidates evaluated in total (the control is not counted)
     GeneticOptions genetic;
     double max_accuracy_drop = 0.03;  ///< feasible: accuracy >= control accuracy - this
-    std::uint64_t sleep_seed = 1;     ///< seed of every candidate's spike engine
     unsigned threads = 2;             ///< candidates evaluated at once
     std::string log_path;             ///< JSON-lines log ("" = none)
     bool resume = true;               ///< continue from an existing log at log_path
@@ -132,6 +138,16 @@ struct TuneOptions {
             throw invalid_argument("tune: max_accuracy_drop must be finite and >= 0");
         if (method == TuneMethod::genetic) genetic.validate();
     }
+};
+
+/// The engines of tune_sleep's candidates, passed as prototypes: every candidate's sleep
+/// draws from a copy of `sleep`, its refit (TuneOptions::refit set) from a copy of `refit`,
+/// so all candidates meet the same random numbers (common random numbers) and a winner
+/// reproduces with an engine equal to the prototype. The search never advances them.
+template <class Engine = default_engine>
+struct CandidateEngines {
+    Engine sleep;
+    Engine refit;
 };
 
 /// What the search sleeps and measures on.
@@ -270,22 +286,25 @@ inline TuneResult measure_control(const DenseNetwork<T>& control, const TuneData
     return result;
 }
 
-/// The log's first line: the search (tune_search_keys) and the control's measurements.
-template <class T>
+/// The log's first line: the search (tune_search_keys; the engines as fingerprints) and
+/// the control's measurements.
+template <class T, class CandidateEngine>
 inline nlohmann::json tune_log_header(const DenseNetwork<T>& control, const TuneData<T>& data, const SearchSpace& space,
-                                      const TuneOptions& options, const TuneResult& result)
+                                      const TuneOptions& options, const CandidateEngines<CandidateEngine>& engines,
+                                      const TuneResult& result)
 {
     nlohmann::json header;
     header["kind"] = "tune";
-    header["format_version"] = 1;
+    header["format_version"] = 2;
     header["method"] = to_string(options.method);
     header["objective"] = result.objective;
     header["space"] = to_json(space);
     header["max_accuracy_drop"] = options.max_accuracy_drop;
-    header["sleep_seed"] = options.sleep_seed;
+    header["sleep_engine"] = rng::fingerprint(engines.sleep);
     header["max_spikes"] = options.max_spikes;
     if (options.refit) {
         header["refit"] = to_json(*options.refit);
+        header["refit_engine"] = rng::fingerprint(engines.refit);
         header["refit_samples_given"] = data.refit_x.shape()[0];
     }
     if (options.method == TuneMethod::genetic) {
@@ -305,8 +324,19 @@ inline nlohmann::json tune_log_header(const DenseNetwork<T>& control, const Tune
 /// The header keys a resumed log must share with the search (checked in this order).
 inline std::vector<std::string> tune_search_keys()
 {
-    return {"method",  "objective", "space",       "max_accuracy_drop",  "sleep_seed", "max_spikes",
-            "genetic", "initial",   "layer_sizes", "validation_samples", "refit",      "refit_samples_given"};
+    return {"method",
+            "objective",
+            "space",
+            "max_accuracy_drop",
+            "sleep_engine",
+            "max_spikes",
+            "genetic",
+            "initial",
+            "layer_sizes",
+            "validation_samples",
+            "refit",
+            "refit_engine",
+            "refit_samples_given"};
 }
 
 // ---- one candidate ----
@@ -342,13 +372,14 @@ struct TuneSpikeGuard {
 };
 
 /// Evaluates candidates (sleep a copy of the control, refit, accuracy, objective); thread-safe.
-template <class T, class Objective>
+template <class T, class Objective, class CandidateEngine>
 class CandidateEvaluator {
 public:
     /// Computes the normalization factors of the space's chains on data.sleep_x.
     CandidateEvaluator(const DenseNetwork<T>& control, const TuneData<T>& data, const SearchSpace& space,
-                       const Objective& objective, const TuneOptions& options, double accuracy_floor)
-        : control_(control), data_(data), space_(space), objective_(objective), options_(options),
+                       const Objective& objective, const TuneOptions& options,
+                       const CandidateEngines<CandidateEngine>& engines, double accuracy_floor)
+        : control_(control), data_(data), space_(space), objective_(objective), options_(options), engines_(engines),
           floor_(accuracy_floor), sim_(space.base.simulated_layers(control.num_layers())),
           factors_(tune_normalization_factors(control, data.sleep_x, space))
     {
@@ -386,7 +417,7 @@ private:
     /// Sleeps net (stopped by the spike guard), refits it, measures it into c.
     void sleep_and_measure(DenseNetwork<T>& net, const SleepParams& run, TuneCandidate& c) const
     {
-        default_engine e(options_.sleep_seed);
+        CandidateEngine e = engines_.sleep;  // a copy: every candidate meets the same draws
         TuneSpikeGuard guard{options_.max_spikes};
         const SleepReport rep = sleepnet::sleep(net, data_.sleep_x, run, e, guard);
         c.spikes = rep.spikes;
@@ -403,14 +434,14 @@ private:
         if (c.feasible) c.value = objective_(net, data_.val_x, data_.val_y);
     }
 
-    /// Refits net with a fresh engine seeded with the refit seed, one refit at a time.
+    /// Refits net with a copy of the refit prototype, one refit at a time.
     void refit_alone(DenseNetwork<T>& net) const
     {
         // one refit at a time: training goes through OpenBLAS, whose last bits depend
         // on how many of its threads a product gets; alone, a refit gets what it
         // gets in `sleep --params` (same OPENBLAS_NUM_THREADS), so the winner reproduces
         std::lock_guard<std::mutex> lock(refit_mutex_);
-        default_engine re(options_.refit->seed);
+        CandidateEngine re = engines_.refit;
         sleepnet::refit(net, data_.refit_x, data_.refit_y, *options_.refit, re);
     }
 
@@ -419,6 +450,7 @@ private:
     const SearchSpace& space_;
     const Objective& objective_;
     const TuneOptions& options_;
+    const CandidateEngines<CandidateEngine>& engines_;
     double floor_;
     std::size_t sim_;
     std::map<NormalizationChain, std::vector<double>> factors_;
@@ -619,11 +651,12 @@ inline void genetic_search(Runner& runner, std::size_t n_genes, const TuneOption
 
 }  // namespace detail
 
-/// Runs the search; see the header comment for the contract.
-template <class T, class Objective, class Engine, class... Callbacks>
+/// Runs the search; see the header comment for the contract. `engines`: the prototypes
+/// every candidate's sleep and refit copy; `engine`: draws the candidates.
+template <class T, class Objective, class CandidateEngine, class Engine, class... Callbacks>
 inline TuneResult tune_sleep(const DenseNetwork<T>& control, const TuneData<T>& data, const SearchSpace& space,
-                             const Objective& objective, const TuneOptions& options, Engine& engine,
-                             Callbacks&&... callbacks)
+                             const Objective& objective, const TuneOptions& options,
+                             const CandidateEngines<CandidateEngine>& engines, Engine& engine, Callbacks&&... callbacks)
 {
     detail::check_tune_inputs(control, data, space, options);
     const std::size_t n_genes = space.genes(space.base.simulated_layers(control.num_layers()));
@@ -631,10 +664,11 @@ inline TuneResult tune_sleep(const DenseNetwork<T>& control, const TuneData<T>& 
     const auto t0 = std::chrono::steady_clock::now();
 
     TuneResult result = detail::measure_control(control, data, objective, options);
-    const detail::CandidateEvaluator<T, Objective> evaluate(control, data, space, objective, options,
-                                                            result.accuracy_floor);
+    const detail::CandidateEvaluator<T, Objective, CandidateEngine> evaluate(control, data, space, objective, options,
+                                                                             engines, result.accuracy_floor);
     detail::TuneLog log(options.log_path, options.resume,
-                        detail::tune_log_header(control, data, space, options, result), detail::tune_search_keys());
+                        detail::tune_log_header(control, data, space, options, engines, result),
+                        detail::tune_search_keys());
     detail::TuneRunner runner(result, log, evaluate, options, callback_tuple);
     if (options.method == TuneMethod::random)
         detail::random_search(runner, n_genes, options, engine);

@@ -194,6 +194,14 @@ private:
     void continue_log(const nlohmann::json& header, const std::vector<std::string>& same_search)
     {
         auto old = read_tune_log(path_);
+        const auto version = [](const nlohmann::json& h) {
+            return h.contains("format_version") ? h.at("format_version").dump() : std::string("none");
+        };
+        if (version(old.header) != version(header))
+            throw invalid_argument("tune: log '" + path_ + "' has format version " + version(old.header) +
+                                   ", this search writes version " + version(header) +
+                                   " (since version 2 the log records fingerprints of the candidates' engines, "
+                                   "not seeds), so it cannot be resumed; remove it or choose another log");
         for (const auto& key : same_search) {
             const bool a = old.header.contains(key), b = header.contains(key);
             if (a != b || (a && old.header.at(key) != header.at(key)))
