@@ -19,6 +19,7 @@
 #include <sleepnet/core/json.hpp>
 #include <sleepnet/nn/train.hpp>
 #include <sleepnet/snn/refit.hpp>
+#include <sleepnet/snn/refit_json.hpp>
 
 namespace examples {
 

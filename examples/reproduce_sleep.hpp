@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <sleepnet/snn/refit.hpp>
+#include <sleepnet/snn/refit_json.hpp>
 #include <sleepnet/snn/sleep.hpp>
 #include <sleepnet/snn/sleep_json.hpp>
 #include <sleepnet/tune/objective.hpp>
@@ -192,7 +193,7 @@ inline void sleep_control(const Setup& s, Networks& nets, const std::string& par
         info["accuracy_after_sleep_before_refit"] = sleepnet::accuracy(slept, s.data.test);
         sleepnet::default_engine re(src.refit->seed);
         const auto rr = sleepnet::refit(slept, s.data.train.x, s.data.train.y, src.refit->options, re);
-        info["refit"] = sleepnet::to_json(*src.refit);
+        info["refit"] = nlohmann::json(*src.refit);
         info["refit_seconds"] = rr.seconds;
         src.source += " + refit";
     }

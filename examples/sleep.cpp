@@ -19,6 +19,7 @@
 #include <sleepnet/nn/io.hpp>
 #include <sleepnet/nn/train.hpp>
 #include <sleepnet/snn/refit.hpp>
+#include <sleepnet/snn/refit_json.hpp>
 #include <sleepnet/snn/sleep.hpp>
 #include <sleepnet/snn/sleep_json.hpp>
 
@@ -150,7 +151,7 @@ nlohmann::json outcome_json(const Args& a, const sleepnet::SleepParams& params,
     j["test_accuracy_before"] = o.before;
     j["test_accuracy_after"] = o.after;
     if (refit) {
-        j["refit"] = sleepnet::to_json(*refit);
+        j["refit"] = nlohmann::json(*refit);
         j["refit_seconds"] = o.refit_report.seconds;
         j["test_accuracy_after_sleep"] = o.after_sleep;
     }

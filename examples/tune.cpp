@@ -329,7 +329,7 @@ nlohmann::json best_params_json(const Args& a, const sleepnet::TuneResult& r, co
                   static_cast<unsigned long long>(a.sleep_seed), flags.c_str(), a.model_dir.c_str(),
                   objective_images(a), best.accuracy, r.control_accuracy, best.value, r.control_value);
     j["provenance"] = prov;
-    if (refit) j["refit"] = sleepnet::to_json(*refit);
+    if (refit) j["refit"] = nlohmann::json(*refit);
     return j;
 }
 

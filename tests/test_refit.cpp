@@ -13,6 +13,7 @@
 #include <sleepnet/nn/sgd.hpp>
 #include <sleepnet/nn/train.hpp>
 #include <sleepnet/snn/refit.hpp>
+#include <sleepnet/snn/refit_json.hpp>
 #include <sleepnet/snn/sleep.hpp>
 #include <sleepnet/snn/sleep_json.hpp>
 
@@ -235,13 +236,13 @@ TEST_CASE("refit options: JSON round trip, defaults for missing keys, errors nam
     o.options.loss = RefitLoss::ce;
     o.options.temperature = 3.0;
     o.seed = 99;
-    const RefitPlan r = refit_plan_from_json(to_json(o));
-    CHECK(to_json(r) == to_json(o));
+    const RefitPlan r = refit_plan_from_json(nlohmann::json(o));
+    CHECK(nlohmann::json(r) == nlohmann::json(o));
     CHECK(r.options.samples == 1234);
     CHECK(r.options.loss == RefitLoss::ce);
     CHECK(r.seed == 99);
     const RefitPlan dflt = refit_plan_from_json(nlohmann::json::object());
-    CHECK(to_json(dflt) == to_json(RefitPlan{}));
+    CHECK(nlohmann::json(dflt) == nlohmann::json(RefitPlan{}));
 
     CHECK(contains(message_of<invalid_argument>([] { refit_plan_from_json({{"epoch", 2}}); }), "unknown key 'epoch'"));
     CHECK(contains(message_of<invalid_argument>([] {
@@ -260,14 +261,14 @@ TEST_CASE("refit options: JSON round trip, defaults for missing keys, errors nam
     const std::string with = dir + "/with.json", without = dir + "/without.json", broken = dir + "/broken.json";
     nlohmann::json p = SleepParams{};
     std::ofstream(without) << p.dump();
-    p["refit"] = to_json(o);
+    p["refit"] = o;
     std::ofstream(with) << p.dump();
     p["refit"] = {{"frozen_layers", "one"}};
     std::ofstream(broken) << p.dump();
     CHECK_FALSE(load_refit_plan(without).has_value());
     const auto loaded = load_refit_plan(with);
     REQUIRE(loaded.has_value());
-    CHECK(to_json(*loaded) == to_json(o));
+    CHECK(nlohmann::json(*loaded) == nlohmann::json(o));
     CHECK(nlohmann::json(load_sleep_params(with)) ==
           nlohmann::json(load_sleep_params(without)));  // sleep ignores the refit object
     const std::string m = message_of<invalid_argument>([&] { load_refit_plan(broken); });

@@ -144,7 +144,7 @@ TEST_CASE("search space: optional genes are off by default and leave the genome 
     SearchSpace s;
     CHECK(s.optional_genes() == 0);
     CHECK(s.genes(3) == 9);
-    const auto j = to_json(s);
+    const auto j = nlohmann::json(s);
     for (const char* key : {"decay", "rules", "normalizations", "vary_include_output"}) {
         CAPTURE(key);
         CHECK_FALSE(j.contains(key));
@@ -168,10 +168,10 @@ TEST_CASE("search space: decay, rule, normalization and include_output genes dec
     s.validate(L);
     REQUIRE(s.optional_genes() == 4);
     REQUIRE(s.genes(L) == 13);
-    CHECK(to_json(s)["decay"]["lo"] == 0.9);
-    CHECK(to_json(s)["rules"] == nlohmann::json({"authors", "paper"}));
-    CHECK(to_json(s)["normalizations"] == nlohmann::json({"authors", "textbook", "percentile"}));
-    CHECK(to_json(s)["vary_include_output"] == true);
+    CHECK(nlohmann::json(s)["decay"]["lo"] == 0.9);
+    CHECK(nlohmann::json(s)["rules"] == nlohmann::json({"authors", "paper"}));
+    CHECK(nlohmann::json(s)["normalizations"] == nlohmann::json({"authors", "textbook", "percentile"}));
+    CHECK(nlohmann::json(s)["vary_include_output"] == true);
 
     // genes 0..5 fixed, 6..8 thresholds, then decay, rule, normalization, include_output
     std::vector<double> g{0.5, 0.5, 0.5, 0.5, 0.5, 0.0, 0.0, 0.5, 1.0, 0.5, 0.75, 0.5, 0.2};
@@ -558,7 +558,7 @@ TEST_CASE("log: a resumed search equals an uninterrupted one and evaluates only 
     }
 }
 
-TEST_CASE("log: the engines are recorded by fingerprint; other prototypes or a version 1 log are refused")
+TEST_CASE("log: the engines are recorded by fingerprint, and other prototypes or a version 1 log are refused")
 {
     const auto net = small_net(3);
     const auto data = small_data(3);

@@ -28,6 +28,7 @@
 #include "snn/integrate_fire.hpp"
 #include "snn/normalize.hpp"
 #include "snn/refit.hpp"
+#include "snn/refit_json.hpp"
 #include "snn/sleep.hpp"
 #include "snn/sleep_json.hpp"
 #include "snn/spike_source.hpp"
@@ -70,3 +71,5 @@
 #include "tune/objective.hpp"
 #include "tune/search.hpp"
 #include "tune/space.hpp"
+#include "tune/space_json.hpp"
+#include "tune/tune_log.hpp"

@@ -6,6 +6,7 @@
 // kind ("who") and the key, never a silent fallback.
 
 #include <cmath>
+#include <fstream>
 #include <initializer_list>
 #include <string>
 
@@ -67,6 +68,21 @@ inline void json_read_enum(const nlohmann::json& j, const char* key, E& into, co
     } catch (const invalid_argument& e) {
         throw Error(who + ": " + e.what());
     }
+}
+
+/// The JSON document in file `path`: io_error "cannot open <what> '<path>'" when it cannot
+/// be opened, format_error "<path>: not valid JSON (...)" when it does not parse.
+inline nlohmann::json read_json_file(const std::string& path, const std::string& what)
+{
+    std::ifstream in(path);
+    if (!in) throw io_error("cannot open " + what + " '" + path + "'");
+    nlohmann::json j;
+    try {
+        in >> j;
+    } catch (const nlohmann::json::exception& e) {
+        throw format_error(path + ": not valid JSON (" + e.what() + ")");
+    }
+    return j;
 }
 
 }  // namespace detail

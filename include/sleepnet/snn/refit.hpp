@@ -14,7 +14,7 @@
 //   sleepnet::refit(net, data.train.x, data.train.y, sleepnet::RefitOptions{}, engine);
 //
 // A sleep parameter file may carry a "refit" object (a RefitPlan: the options and the seed
-// of refit's engine, flat keys; to_json / refit_plan_from_json); `sleep --params` then
+// of refit's engine, flat keys; to_json / refit_plan_from_json in refit_json.hpp); `sleep --params` then
 // refits after sleeping, and tune can evaluate every candidate after its refit.
 // Randomness: only the caller's engine (train()'s shuffles and dropout masks); the options
 // hold no seed, the examples seed that engine with the file's RefitPlan::seed.
@@ -22,13 +22,9 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <fstream>
-#include <optional>
 #include <type_traits>
 #include <string>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 #include "../core/check.hpp"
 #include "../core/error.hpp"
@@ -45,7 +41,7 @@ enum class RefitLoss { mse, ce };
 
 template <>
 struct EnumNames<RefitLoss> {
-    static constexpr const char* kind = "refit loss";
+    static constexpr const char* kind = "loss";
     static constexpr EnumName<RefitLoss> table[] = {{RefitLoss::mse, "mse"}, {RefitLoss::ce, "ce"}};
 };
 
@@ -98,108 +94,6 @@ struct RefitPlan {
     RefitOptions options;
     std::uint64_t seed = 1;
 };
-
-/// The options as JSON: the SGD settings refit reads, flat beside samples, loss and
-/// temperature (SgdOptions::weight_decay and shuffle are not part of the format: refit's
-/// parameter files leave them at their defaults).
-inline nlohmann::json to_json(const RefitOptions& o)
-{
-    nlohmann::json j;
-    j["frozen_layers"] = o.sgd.frozen_layers;
-    j["samples"] = o.samples;
-    j["epochs"] = o.sgd.epochs;
-    j["learning_rate"] = o.sgd.learning_rate;
-    j["momentum"] = o.sgd.momentum;
-    j["batch_size"] = o.sgd.batch_size;
-    j["loss"] = to_string(o.loss);
-    j["temperature"] = o.temperature;
-    return j;
-}
-
-/// The "refit" object of a parameter file: the options' keys and "seed".
-inline nlohmann::json to_json(const RefitPlan& plan)
-{
-    nlohmann::json j = to_json(plan.options);
-    j["seed"] = plan.seed;
-    return j;
-}
-
-namespace detail {
-
-/// Throws unless every key of j is one of the "refit" object's.
-inline void check_refit_keys(const nlohmann::json& j)
-{
-    static const char* known[] = {"frozen_layers", "samples", "epochs",      "learning_rate", "momentum",
-                                  "batch_size",    "loss",    "temperature", "seed"};
-    for (auto it = j.begin(); it != j.end(); ++it) {
-        bool ok = false;
-        for (const char* k : known) ok = ok || it.key() == k;
-        if (!ok) throw invalid_argument("refit options: unknown key '" + it.key() + "'");
-    }
-}
-
-/// The "loss" value of a "refit" object.
-inline RefitLoss refit_loss_from_json(const nlohmann::json& v)
-{
-    if (!v.is_string()) throw invalid_argument("refit options: 'loss' must be a string");
-    const std::string l = v.get<std::string>();
-    if (l == "mse") return RefitLoss::mse;
-    if (l == "ce") return RefitLoss::ce;
-    throw invalid_argument("refit options: unknown loss '" + l + "' (expected mse or ce)");
-}
-
-}  // namespace detail
-
-/// Reads a "refit" object; missing keys keep their defaults, unknown keys and values of the
-/// wrong type are errors.
-inline RefitPlan refit_plan_from_json(const nlohmann::json& j)
-{
-    if (!j.is_object()) throw invalid_argument("refit options: expected a JSON object");
-    detail::check_refit_keys(j);
-    RefitPlan plan;
-    RefitOptions& o = plan.options;
-    auto count = [&](const char* key, auto& field) {
-        if (!j.contains(key)) return;
-        if (!j[key].is_number_unsigned())
-            throw invalid_argument(std::string("refit options: '") + key + "' must be a non-negative integer");
-        field = j[key].get<std::remove_reference_t<decltype(field)>>();
-    };
-    auto real = [&](const char* key, double& field) {
-        if (!j.contains(key)) return;
-        if (!j[key].is_number()) throw invalid_argument(std::string("refit options: '") + key + "' must be a number");
-        field = j[key].get<double>();
-    };
-    count("frozen_layers", o.sgd.frozen_layers);
-    count("samples", o.samples);
-    count("epochs", o.sgd.epochs);
-    count("batch_size", o.sgd.batch_size);
-    count("seed", plan.seed);
-    real("learning_rate", o.sgd.learning_rate);
-    real("momentum", o.sgd.momentum);
-    real("temperature", o.temperature);
-    if (j.contains("loss")) o.loss = detail::refit_loss_from_json(j["loss"]);
-    o.validate();
-    return plan;
-}
-
-/// The "refit" object of a sleep parameter file, if it has one; errors name the file.
-inline std::optional<RefitPlan> load_refit_plan(const std::string& path)
-{
-    std::ifstream in(path);
-    if (!in) throw io_error("cannot open sleep parameter file '" + path + "'");
-    nlohmann::json j;
-    try {
-        in >> j;
-    } catch (const nlohmann::json::exception& e) {
-        throw format_error(path + ": not valid JSON (" + e.what() + ")");
-    }
-    if (!j.is_object() || !j.contains("refit")) return std::nullopt;
-    try {
-        return refit_plan_from_json(j["refit"]);
-    } catch (const invalid_argument& e) {
-        throw invalid_argument(path + ": " + e.what());
-    }
-}
 
 /// Trains layers frozen_layers.. of `net` on the first `samples` rows of (x, y) (one-hot
 /// targets, labels < net.output_size()) with the options' SGD and loss; the frozen layers

@@ -82,10 +82,6 @@ inline void from_json(const nlohmann::json& j, SleepParams& p)
     detail::json_read(j, "provenance", p.provenance, who);
 }
 
-/// Transitional: the returning form that tune/space.hpp and tune/tune_log.hpp still call;
-/// new code writes `nlohmann::json j = p;`. Goes when those headers move to the adapters.
-inline nlohmann::json to_json(const SleepParams& p) { return nlohmann::json(p); }
-
 /// Parameters from JSON: `base` (or the preset a "preset" key names) with the keys j has.
 inline SleepParams sleep_params_from_json(const nlohmann::json& j, SleepParams base = {})
 {
@@ -96,14 +92,7 @@ inline SleepParams sleep_params_from_json(const nlohmann::json& j, SleepParams b
 /// Reads sleep parameters from a JSON file (the format above); errors name the file.
 inline SleepParams load_sleep_params(const std::string& path)
 {
-    std::ifstream in(path);
-    if (!in) throw io_error("cannot open sleep parameter file '" + path + "'");
-    nlohmann::json j;
-    try {
-        in >> j;
-    } catch (const nlohmann::json::exception& e) {
-        throw format_error(path + ": not valid JSON (" + e.what() + ")");
-    }
+    const nlohmann::json j = detail::read_json_file(path, "sleep parameter file");
     try {
         return sleep_params_from_json(j);
     } catch (const invalid_argument& e) {

@@ -72,8 +72,10 @@
 #include "../nn/train.hpp"
 #include "../snn/normalize.hpp"
 #include "../snn/refit.hpp"
+#include "../snn/refit_json.hpp"
 #include "../snn/sleep.hpp"
 #include "space.hpp"
+#include "space_json.hpp"
 #include "tune_log.hpp"
 
 namespace sleepnet {
@@ -298,12 +300,12 @@ inline nlohmann::json tune_log_header(const DenseNetwork<T>& control, const Tune
     header["format_version"] = 2;
     header["method"] = to_string(options.method);
     header["objective"] = result.objective;
-    header["space"] = to_json(space);
+    header["space"] = space;
     header["max_accuracy_drop"] = options.max_accuracy_drop;
     header["sleep_engine"] = rng::fingerprint(engines.sleep);
     header["max_spikes"] = options.max_spikes;
     if (options.refit) {
-        header["refit"] = to_json(*options.refit);
+        header["refit"] = *options.refit;
         header["refit_engine"] = rng::fingerprint(engines.refit);
         header["refit_samples_given"] = data.refit_x.shape()[0];
     }

@@ -33,12 +33,9 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "../core/check.hpp"
 #include "../core/error.hpp"
 #include "../snn/sleep.hpp"
-#include "../snn/sleep_json.hpp"  // to_json(SleepParams), sleep_params_from_json
 
 namespace sleepnet {
 
@@ -75,8 +72,6 @@ struct ParamRange {
                                    std::to_string(lo));
     }
 };
-
-inline nlohmann::json to_json(const ParamRange& r) { return {{"lo", r.lo}, {"hi", r.hi}, {"log", r.log}}; }
 
 struct SearchSpace {
     SleepParams base;                    ///< fixed fields (rule, normalization, decay, ...)
@@ -237,35 +232,5 @@ private:
         return (static_cast<double>(k) + 0.5) / static_cast<double>(v.size());
     }
 };
-
-inline nlohmann::json to_json(const SearchSpace& s)
-{
-    nlohmann::json j;
-    j["base"] = to_json(s.base);
-    j["rate"] = to_json(s.rate);
-    j["inc"] = to_json(s.inc);
-    j["dec"] = to_json(s.dec);
-    j["alpha_scale"] = to_json(s.alpha_scale);
-    j["steps"] = to_json(s.steps);
-    j["threshold"] = to_json(s.threshold);
-    if (!s.per_layer_threshold.empty()) {
-        j["per_layer_threshold"] = nlohmann::json::array();
-        for (const auto& r : s.per_layer_threshold) j["per_layer_threshold"].push_back(to_json(r));
-    }
-    j["inputs"] = nlohmann::json::array();
-    for (auto i : s.inputs) j["inputs"].push_back(to_string(i));
-    // optional genes: written only when on, so logs of searches without them stay valid
-    if (s.decay) j["decay"] = to_json(*s.decay);
-    if (!s.rules.empty()) {
-        j["rules"] = nlohmann::json::array();
-        for (auto r : s.rules) j["rules"].push_back(to_string(r));
-    }
-    if (!s.normalizations.empty()) {
-        j["normalizations"] = nlohmann::json::array();
-        for (auto c : s.normalizations) j["normalizations"].push_back(to_string(c));
-    }
-    if (s.vary_include_output) j["vary_include_output"] = true;
-    return j;
-}
 
 }  // namespace sleepnet

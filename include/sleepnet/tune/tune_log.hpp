@@ -23,7 +23,7 @@
 #include "../core/atomic_file.hpp"
 #include "../core/error.hpp"
 #include "../snn/sleep.hpp"
-#include "../snn/sleep_json.hpp"  // to_json(SleepParams), sleep_params_from_json
+#include "../snn/sleep_json.hpp"
 
 namespace sleepnet {
 
@@ -51,21 +51,20 @@ inline nlohmann::json tune_value_json(double v)
 }
 
 /// A candidate as its log line.
-inline nlohmann::json to_json(const TuneCandidate& c)
+inline void to_json(nlohmann::json& j, const TuneCandidate& c)
 {
-    nlohmann::json j;
+    j = nlohmann::json::object();
     j["kind"] = "candidate";
     j["index"] = c.index;
     j["generation"] = c.generation;
     j["genes"] = c.genes;
-    j["params"] = to_json(c.params);
+    j["params"] = c.params;
     j["accuracy"] = c.accuracy;
     j["value"] = tune_value_json(c.value);
     j["feasible"] = c.feasible;
     j["spikes"] = c.spikes;
     j["seconds"] = c.seconds;
     if (!c.error.empty()) j["error"] = c.error;
-    return j;
 }
 
 namespace detail {
@@ -185,7 +184,7 @@ public:
     void append(const TuneCandidate& c)
     {
         if (!out_.is_open()) return;
-        out_ << to_json(c).dump() << '\n' << std::flush;
+        out_ << nlohmann::json(c).dump() << '\n' << std::flush;
         if (!out_) throw io_error("tune: writing log '" + path_ + "' failed");
     }
 
@@ -217,7 +216,7 @@ private:
     void rewrite(const nlohmann::json& header) const
     {
         std::string text = header.dump() + '\n';
-        for (const auto& c : logged_) text += to_json(c).dump() + '\n';
+        for (const auto& c : logged_) text += nlohmann::json(c).dump() + '\n';
         try {
             write_file_atomically(path_, [&](std::ostream& out) { out << text; });
         } catch (const io_error&) {

@@ -1,0 +1,104 @@
+#pragma once
+// JSON for refit (snn/refit.hpp): the "refit" object of a sleep parameter file, a
+// RefitPlan with flat keys
+//   {"frozen_layers": 1, "samples": 0, "epochs": 2, "learning_rate": 0.05, "momentum": 0.5,
+//    "batch_size": 100, "loss": "mse"|"ce", "temperature": 1, "seed": 1}
+// (SgdOptions::weight_decay and shuffle are not part of the format: refit's parameter files
+// leave them at their defaults). Readers are strict: unknown keys, negative or fractional
+// counts and values of the wrong type are errors naming the key.
+
+#include <optional>
+#include <string>
+#include <type_traits>
+
+#include <nlohmann/json.hpp>
+
+#include "../core/json.hpp"
+#include "refit.hpp"
+
+namespace sleepnet {
+
+inline void to_json(nlohmann::json& j, const RefitOptions& o)
+{
+    j = nlohmann::json::object();
+    j["frozen_layers"] = o.sgd.frozen_layers;
+    j["samples"] = o.samples;
+    j["epochs"] = o.sgd.epochs;
+    j["learning_rate"] = o.sgd.learning_rate;
+    j["momentum"] = o.sgd.momentum;
+    j["batch_size"] = o.sgd.batch_size;
+    j["loss"] = to_string(o.loss);
+    j["temperature"] = o.temperature;
+}
+
+/// The options' keys and "seed".
+inline void to_json(nlohmann::json& j, const RefitPlan& plan)
+{
+    to_json(j, plan.options);
+    j["seed"] = plan.seed;
+}
+
+namespace detail {
+
+/// field = j[key] if present; it must be a non-negative integer.
+template <class U>
+inline void refit_count(const nlohmann::json& j, const char* key, U& field)
+{
+    if (!j.contains(key)) return;
+    if (!j[key].is_number_unsigned())
+        throw invalid_argument(std::string("refit options: '") + key + "' must be a non-negative integer");
+    field = j[key].get<U>();
+}
+
+/// field = j[key] if present; it must be a number.
+inline void refit_real(const nlohmann::json& j, const char* key, double& field)
+{
+    if (!j.contains(key)) return;
+    if (!j[key].is_number()) throw invalid_argument(std::string("refit options: '") + key + "' must be a number");
+    field = j[key].get<double>();
+}
+
+}  // namespace detail
+
+/// Overlays the keys of a "refit" object onto plan (absent keys keep their values); does
+/// not validate (refit_plan_from_json does).
+inline void from_json(const nlohmann::json& j, RefitPlan& plan)
+{
+    detail::json_check_keys(j,
+                            {"frozen_layers", "samples", "epochs", "learning_rate", "momentum", "batch_size", "loss",
+                             "temperature", "seed"},
+                            "refit options");
+    RefitOptions& o = plan.options;
+    detail::refit_count(j, "frozen_layers", o.sgd.frozen_layers);
+    detail::refit_count(j, "samples", o.samples);
+    detail::refit_count(j, "epochs", o.sgd.epochs);
+    detail::refit_count(j, "batch_size", o.sgd.batch_size);
+    detail::refit_count(j, "seed", plan.seed);
+    detail::refit_real(j, "learning_rate", o.sgd.learning_rate);
+    detail::refit_real(j, "momentum", o.sgd.momentum);
+    detail::refit_real(j, "temperature", o.temperature);
+    detail::json_read_enum(j, "loss", o.loss, "refit options");
+}
+
+/// Reads a "refit" object over the defaults and validates the options.
+inline RefitPlan refit_plan_from_json(const nlohmann::json& j)
+{
+    RefitPlan plan;
+    from_json(j, plan);
+    plan.options.validate();
+    return plan;
+}
+
+/// The "refit" object of a sleep parameter file, if it has one; errors name the file.
+inline std::optional<RefitPlan> load_refit_plan(const std::string& path)
+{
+    const nlohmann::json j = detail::read_json_file(path, "sleep parameter file");
+    if (!j.is_object() || !j.contains("refit")) return std::nullopt;
+    try {
+        return refit_plan_from_json(j["refit"]);
+    } catch (const invalid_argument& e) {
+        throw invalid_argument(path + ": " + e.what());
+    }
+}
+
+}  // namespace sleepnet
