@@ -162,6 +162,10 @@ TEST_CASE("ProgressBar draws training, sleep, tune, PGD and audit progress and n
     CHECK(!detail::call_on_progress(hooks, AuditProgress{"square", 2, 7}));
     CHECK(!detail::call_on_progress(hooks, PgdProgress{1, 3, 3, 10, 4}));
     CHECK(out.str() == "run: stage 3/7: square\nsquare [########] 100% 3/3 round 1, unbroken 4/10\n");
+    // the next bisection round starts a new bar even where its run count is no smaller
+    out.str("");
+    CHECK(!detail::call_on_progress(hooks, PgdProgress{2, 3, 3, 10, 2}));
+    CHECK(out.str() == "square [########] 100% 3/3 round 2, unbroken 2/10\n");
 }
 
 TEST_CASE("SpikeBudget stops sleep at the first step over budget, the weights as of that step")

@@ -127,6 +127,8 @@ public:
     template <class P, detail::if_same<P, PgdProgress> = 0>
     void on_progress(const P& p)
     {
+        if (p.round != round_) restart(title_);  // a new bisection round: a new bar
+        round_ = p.round;
         update(p.run, p.runs,
                "round " + std::to_string(p.round) + ", unbroken " + std::to_string(p.unbroken) + "/" +
                    std::to_string(p.inputs));
@@ -179,7 +181,7 @@ private:
     std::string label_, title_;
     ProgressBarOptions options_;
     std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_{};
-    std::size_t done_ = 0, total_ = 0, bucket_ = 0;
+    std::size_t done_ = 0, total_ = 0, bucket_ = 0, round_ = 0;
     bool finished_ = false, started_ = false;
 };
 
