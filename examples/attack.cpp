@@ -200,7 +200,7 @@ void run_pgd(const Args& a, const Net<T>& net, const Inputs<T>& in, nlohmann::js
 {
     const sleepnet::PgdOptions o = pgd_options(a);
     if (a.minimal == !a.eps.empty()) throw sleepnet::invalid_argument("pgd needs either --eps E... or --minimal");
-    examples::PgdBar bar("pgd");
+    auto bar = examples::progress_bar("pgd");
     j["pgd"] = {{"method", a.method}, {"norm", a.norm},         {"losses", a.losses},
                 {"steps", o.steps},   {"restarts", a.restarts}, {"random_start", a.random_start}};
     if (!a.minimal)
@@ -239,7 +239,7 @@ template <class T, class Attack>
 sleepnet::AttackResult<T> in_chunks(const Args& a, const Inputs<T>& in, Attack&& attack)
 {
     const std::size_t n = in.y.size();
-    examples::Progress bar(a.attack);
+    auto bar = examples::progress_bar(a.attack);
     sleepnet::AttackResult<T> all;
     all.attack = a.attack;
     all.adversarial = in.x;

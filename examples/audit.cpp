@@ -63,25 +63,16 @@ void add_options(CLI::App& app, Args& a)
     app.add_option("--plot", a.plot_dir, "write the curves (data, gnuplot script, PNG) into this directory");
 }
 
-/// Stage lines on stderr, a bar inside the APGD runs, and the seconds of every stage.
-struct AuditBar {
-    examples::Progress bar{"audit"};
+/// The seconds of every stage (the stage lines and bars on stderr are the library's ProgressBar).
+struct StageTimer {
     std::vector<std::pair<std::string, double>> seconds;
     Clock::time_point began = Clock::now();
 
-    bool on_progress(const sleepnet::AuditProgress& p)
+    void on_progress(const sleepnet::AuditProgress& p)
     {
         close();
         seconds.emplace_back(p.stage, 0.0);
         began = Clock::now();
-        std::fprintf(stderr, "audit: stage %zu/%zu: %s\n", p.index + 1, p.stages, p.stage.c_str());
-        bar.restart(p.stage);
-        return false;
-    }
-    bool on_progress(const sleepnet::PgdProgress& p)
-    {
-        examples::show_pgd_progress(bar, p);
-        return false;
     }
     /// Books the time of the stage in progress.
     void close()
@@ -268,12 +259,13 @@ TimedAudit<T> run_audit(const sleepnet::DenseNetwork<T>& net, const sleepnet::De
                         const examples::TestInputs<T>& in, const sleepnet::AuditOptions& o, std::uint64_t seed)
 {
     sleepnet::default_engine engine(seed);
-    AuditBar bar;
+    auto bar = examples::progress_bar("audit");
+    StageTimer timer;
     const auto t0 = Clock::now();
-    auto r = sleepnet::audit(net, in.x, in.y, surrogate, o, engine, bar);
-    bar.close();
+    auto r = sleepnet::audit(net, in.x, in.y, surrogate, o, engine, timer, bar);
+    timer.close();
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    return {std::move(r), seconds, bar.seconds};
+    return {std::move(r), seconds, timer.seconds};
 }
 
 /// Everything but the plots: options, checks, curves, worst case per input, seconds.

@@ -1,5 +1,5 @@
 #pragma once
-// Shared bits of the example programs: progress display on stderr, JSON result files,
+// Shared bits of the example programs: the progress bar on stderr, JSON result files,
 // per-data-set defaults (paper Table 2), precision dispatch and the refit flags.
 #include <chrono>
 #include <cstdio>
@@ -15,6 +15,7 @@
 
 #include <sleepnet/attacks/common.hpp>
 #include <sleepnet/attacks/common_json.hpp>
+#include <sleepnet/callbacks/progress_bar.hpp>
 #include <sleepnet/core/atomic_file.hpp>
 #include <sleepnet/core/json.hpp>
 #include <sleepnet/nn/train.hpp>
@@ -37,61 +38,14 @@ inline DatasetDefaults defaults_for(const std::string& dataset)
     return {{1200, 1200}, 0.2, 2};  // mnist, fashion
 }
 
-/// A progress bar on stderr for long loops: redrawn in place on a terminal, a line every
-/// few seconds otherwise (CI logs).
-class Progress {
-public:
-    explicit Progress(std::string label) : label_(std::move(label)), tty_(::isatty(2) != 0) {}
-
-    void update(std::size_t done, std::size_t total, const std::string& extra = "")
-    {
-        const auto now = std::chrono::steady_clock::now();
-        const double since = std::chrono::duration<double>(now - last_).count();
-        const bool final = done >= total;
-        if (!final && since < (tty_ ? 0.1 : 5.0)) {
-            return;
-        }
-        last_ = now;
-        const double elapsed = std::chrono::duration<double>(now - start_).count();
-        const double frac = total == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total);
-        const double eta = frac > 0 ? elapsed * (1.0 - frac) / frac : 0.0;
-        const int width = 30;
-        const int filled = static_cast<int>(frac * width);
-        std::string bar(static_cast<std::size_t>(filled), '#');
-        bar.resize(width, '.');
-        std::fprintf(stderr, "%s%s [%s] %3.0f%% %zu/%zu %.1fs eta %.1fs %s%s", tty_ ? "\r" : "", label_.c_str(),
-                     bar.c_str(), frac * 100.0, done, total, elapsed, eta, extra.c_str(), tty_ && !final ? "" : "\n");
-        std::fflush(stderr);
-    }
-
-    void restart(std::string label)
-    {
-        label_ = std::move(label);
-        start_ = last_ = std::chrono::steady_clock::now();
-    }
-
-private:
-    std::string label_;
-    bool tty_;
-    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-    std::chrono::steady_clock::time_point last_{};
-};
-
-/// Training callback drawing one progress bar per epoch.
-struct TrainProgress {
-    Progress bar{"train"};
-    bool on_begin_epoch(const sleepnet::TrainInfo& info)
-    {
-        bar.restart("epoch " + std::to_string(info.epoch + 1) + "/" + std::to_string(info.epochs));
-        return false;
-    }
-    void on_batch(const sleepnet::TrainInfo& info)
-    {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "loss %.4f", info.epoch_loss);
-        bar.update(info.batch + 1, info.batches_per_epoch, buf);
-    }
-};
+/// The library's ProgressBar on stderr: redrawn in place on a terminal, a line every 10%
+/// otherwise (CI logs).
+inline sleepnet::ProgressBar progress_bar(std::string label)
+{
+    sleepnet::ProgressBarOptions o;
+    o.tty = ::isatty(2) != 0;
+    return sleepnet::ProgressBar(std::cerr, std::move(label), o);
+}
 
 inline void write_json(const std::string& path, const nlohmann::json& j)
 {
@@ -134,29 +88,6 @@ inline void attack_rows(nlohmann::json& j, const Result& r, std::size_t offset)
     j["attempted"] = r.attempted();
     j["successes"] = r.successes();
 }
-
-/// A PgdProgress (attacks/pgd.hpp) on a Progress bar: runs done, bisection round, inputs unbroken.
-template <class P>
-inline void show_pgd_progress(Progress& bar, const P& p)
-{
-    bar.update(p.run, p.runs,
-               "round " + std::to_string(p.round) + ", unbroken " + std::to_string(p.unbroken) + "/" +
-                   std::to_string(p.inputs));
-}
-
-/// Progress of a PGD attack (library callback on_progress) on a Progress bar.
-class PgdBar {
-public:
-    explicit PgdBar(std::string label) : bar_(std::move(label)) {}
-    template <class P>
-    void on_progress(const P& p)
-    {
-        show_pgd_progress(bar_, p);
-    }
-
-private:
-    Progress bar_;
-};
 
 /// The refit flags of sleep and tune: --refit, --no-refit (sleep only) and the overrides
 /// --refit-epochs, --refit-frozen and --refit-lr, each of which implies --refit (0 = not given).

@@ -42,7 +42,7 @@ inline Curves curve_axes(const Plan& plan)
 /// One network's three curves, appended as a series named by its key.
 inline void add_curves(const Setup& s, const Network& nw, Curves& c)
 {
-    examples::Progress bar("curves " + nw.key);
+    auto bar = examples::progress_bar("curves " + nw.key);
     const std::size_t total = c.fgsm.x.size() + c.noise.x.size() + (s.images ? c.blur.x.size() : 0);
     std::size_t done = 0;
     std::vector<double> fc, nc, bc;

@@ -148,10 +148,7 @@ inline void tune_before_sleep(const Setup& s, const Net& control, const sleepnet
     const sleepnet::CandidateEngines<> engines{sleepnet::default_engine(s.plan.seed + s_sleep),
                                                sleepnet::default_engine(src.refit ? src.refit->seed : 1)};
     sleepnet::default_engine te(s.plan.seed + s_tune);
-    struct Bar {
-        examples::Progress bar{"tune sleep"};
-        void on_progress(const sleepnet::TuneProgress& p) { bar.update(p.evaluated, p.budget); }
-    } bar;
+    auto bar = examples::progress_bar("tune sleep");
     with_tune_objective(s, [&](const auto& obj, const char* what) {
         auto tr = sleepnet::tune_sleep(control, td, sleepnet::SearchSpace{}, obj, to, engines, te, bar);
         const auto& best = tr.best();
@@ -180,10 +177,7 @@ inline void sleep_control(const Setup& s, Networks& nets, const std::string& par
     if (s.plan.tune_budget > 0) tune_before_sleep(s, control, sleep_x, src, info);
     Net slept = control;
     sleepnet::default_engine e(s.plan.seed + s_sleep);
-    struct SleepBar {
-        examples::Progress bar{"sleep"};
-        void on_step(const sleepnet::SleepProgress& p) { bar.update(p.step, p.steps); }
-    } sbar;
+    auto sbar = examples::progress_bar("sleep");
     std::fprintf(stderr, "reproduce: sleep (%s, %zu steps)\n", src.source.c_str(), src.params.steps);
     auto rep = sleepnet::sleep(slept, sleep_x, src.params, e, sbar);
     if (src.refit) {

@@ -107,7 +107,7 @@ AttackScore run_chunked(const std::string& label, const sleepnet::matrix<T>& x, 
                         bool eps_score, Attack&& attack, std::size_t chunk)
 {
     const auto t0 = Clock::now();
-    examples::Progress bar(label);
+    auto bar = examples::progress_bar(label);
     sleepnet::AttackResult<T> all;
     const std::size_t n = x.shape()[0];
     for (std::size_t start = 0; start < n; start += chunk) {
@@ -134,7 +134,7 @@ inline AttackScore run_strong(const Setup& s, const std::string& atk, const Net&
         sleepnet::PgdOptions o;
         o.bounds = s.bounds;
         sleepnet::default_engine e(s.plan.seed + s_strong);
-        examples::PgdBar bar(label);
+        auto bar = examples::progress_bar(label);
         r = sleepnet::pgd_minimal(net, x, y, o, sleepnet::MinimalEpsilonSearch{}, e, bar);
     } else {
         sleepnet::FmnOptions o;

@@ -41,7 +41,7 @@ inline void train_control(const Setup& s, Networks& nets)
     sleepnet::SgdOptions sgd;
     sgd.epochs = s.plan.control_epochs;
     std::fprintf(stderr, "reproduce: training the control network (%zu epochs, lr 0.1, momentum 0.5)\n", sgd.epochs);
-    examples::TrainProgress prog;
+    auto prog = examples::progress_bar("control");
     auto rep = sleepnet::train(control, s.data.train, sleepnet::MseLoss{}, sgd, e, prog);
     nets.add("control", "Control", std::move(control),
              {{"epochs", sgd.epochs},
@@ -62,7 +62,7 @@ inline void train_distilled(const Setup& s, Networks& nets)
     d.teacher_sgd.learning_rate = d.student_sgd.learning_rate = 0.1 * d.temperature;
     std::fprintf(stderr, "reproduce: defensive distillation (T = %g, lr %g, %zu epochs teacher + student)\n",
                  d.temperature, d.teacher_sgd.learning_rate, d.teacher_sgd.epochs);
-    examples::TrainProgress prog;
+    auto prog = examples::progress_bar("distill");
     auto r = sleepnet::distill(s.data.train, s.sizes, d, e, prog);
     nlohmann::json info = r;
     info["options"] = d;
@@ -81,7 +81,7 @@ void finetune_one(const Setup& s, Networks& nets, const std::string& key, const 
     sleepnet::default_engine e(s.plan.seed + st);
     std::fprintf(stderr, "reproduce: fine-tuning on %s images (%zu rows replaced, lr %g, %zu epochs)\n",
                  what.dump().c_str(), fo.replace, fo.sgd.learning_rate, fo.sgd.epochs);
-    examples::TrainProgress prog;
+    auto prog = examples::progress_bar("finetune");
     auto r = sleepnet::finetune(nets.at("control").net, s.data.train, sleepnet::MseLoss{}, gen, fo, e, prog);
     nlohmann::json info = r.report;
     info["generator"] = what;
@@ -160,7 +160,7 @@ inline void train_adversarial(const Setup& s, Networks& nets)
     adv.bounds = s.bounds;
     std::fprintf(stderr, "reproduce: adversarial training (%s, eps %g, %zu epochs)\n",
                  sleepnet::to_string(adv.method).c_str(), adv.epsilon, sgd.epochs);
-    examples::TrainProgress prog;
+    auto prog = examples::progress_bar("adversarial");
     auto rep = sleepnet::adversarial_train(net, s.data.train, sleepnet::MseLoss{}, sgd, adv, e, prog);
     const std::string title = adv.method == sleepnet::AdversarialTrainingMethod::pgd ? "Adversarial training (PGD)"
                                                                                      : "Adversarial training (FGSM-RS)";

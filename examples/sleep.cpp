@@ -2,6 +2,7 @@
 //
 //   sleep --model out/control --out out/slept --preset mnist-fgsm --dataset mnist --data data/mnist --seed 1
 //   sleep --model IN --out OUT --params params.json --dataset NAME --data DIR [--raster FILE.npy] [--json FILE]
+//         [--max-spikes N]   stop sleep once all layers together spiked more than N times
 //
 // When the parameter file has a "refit" object (or with --refit), the layers above the
 // slept ones are then refitted on the training set (snn/refit.hpp); --no-refit skips it.
@@ -14,6 +15,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <sleepnet/callbacks/spike_budget.hpp>
 #include <sleepnet/data/load.hpp>
 #include <sleepnet/data/npy.hpp>
 #include <sleepnet/nn/io.hpp>
@@ -31,6 +33,7 @@ struct Args {
     std::string model_dir, out_dir, preset, params_file, dataset = "mnist", data_dir, raster_file, json_file;
     std::uint64_t seed = 1;
     std::size_t steps = 0;
+    std::uint64_t max_spikes = 0;
     examples::RefitFlags refit;
 };
 
@@ -46,19 +49,12 @@ void add_options(CLI::App& app, Args& a)
     app.add_option("--steps", a.steps, "override the number of sleep steps");
     app.add_option("--seed", a.seed, "seed of the engine drawing the input spikes");
     app.add_option("--json", a.json_file, "write the report and accuracies here");
+    app.add_option("--max-spikes", a.max_spikes,
+                   "stop sleep after the first step at which the spikes of all layers exceed N (default 0: no limit)");
     examples::add_refit_flags(app, a.refit,
                               {"refit the layers above the slept ones after sleep (defaults of docs/sleep.md)",
                                "do not refit, even when the parameter file has a \"refit\" object", false});
 }
-
-struct SleepProgressBar {
-    examples::Progress bar{"sleep"};
-    void on_step(const sleepnet::SleepProgress& s)
-    {
-        if (s.step == 1) bar.restart("sleep");
-        bar.update(s.step, s.steps);
-    }
-};
 
 sleepnet::SleepParams read_params(const std::string& preset, const std::string& file)
 {
@@ -94,12 +90,20 @@ sleepnet::SleepReport sleep_network(sleepnet::DenseNetwork<T>& net, const sleepn
                                     const sleepnet::SleepParams& params, const Args& a)
 {
     sleepnet::default_engine engine(a.seed);
-    SleepProgressBar progress;
+    auto progress = examples::progress_bar("sleep");
+    sleepnet::SpikeBudget budget{a.max_spikes};
+    sleepnet::SleepReport report;
     if (!a.raster_file.empty()) {
         sleepnet::RasterReplay raster(sleepnet::npy::load<std::uint8_t, 2>(a.raster_file));
-        return sleepnet::sleep_with_source(net, raster, train_x, params, engine, progress);
+        report = sleepnet::sleep_with_source(net, raster, train_x, params, engine, progress, budget);
+    } else {
+        report = sleepnet::sleep(net, train_x, params, engine, progress, budget);
     }
-    return sleepnet::sleep(net, train_x, params, engine, progress);
+    if (budget.exceeded())
+        std::fprintf(stderr, "sleep: stopped after step %zu of %zu: %llu spikes > --max-spikes %llu\n",
+                     budget.stopped_at, params.steps, static_cast<unsigned long long>(budget.spikes),
+                     static_cast<unsigned long long>(a.max_spikes));
+    return report;
 }
 
 /// What sleep (and refit) did, for the printout and the JSON file.
@@ -146,6 +150,7 @@ nlohmann::json outcome_json(const Args& a, const sleepnet::SleepParams& params,
     j["out"] = a.out_dir;
     j["dataset"] = o.dataset;
     j["seed"] = a.seed;
+    if (a.max_spikes > 0) j["max_spikes"] = a.max_spikes;
     j["params"] = params;
     j["report"] = o.report;
     j["test_accuracy_before"] = o.before;

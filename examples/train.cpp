@@ -3,12 +3,19 @@
 //
 //   train --dataset mnist --data data/mnist --epochs 2 --seed 1 --out out/control [--json out/train.json]
 //   train ... --adversarial pgd|fgsm-rs [--adv-eps 0.1] [--adv-steps 10]   adversarial training
+//   train ... --early-stop 3 [--validation 10000] [--early-stop-delta 0.001]   early stopping
+//
+// With --early-stop P the last --validation training rows are held out; after every epoch
+// the accuracy on them is measured, training stops once it has not improved for P epochs,
+// and the weights of the best epoch are the ones written.
 #include <iostream>
+#include <numeric>
 #include <optional>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
 
+#include <sleepnet/callbacks/early_stopping.hpp>
 #include <sleepnet/data/load.hpp>
 #include <sleepnet/defenses/adversarial.hpp>
 #include <sleepnet/defenses/adversarial_json.hpp>
@@ -25,7 +32,8 @@ struct Args {
     sleepnet::AdversarialTrainingOptions adv;
     std::vector<std::size_t> hidden;
     bool hidden_given = false;  ///< --hidden was given (set after parsing)
-    std::size_t epochs = 0, batch = 100;
+    std::size_t epochs = 0, batch = 100, early_stop = 0, validation = 0;
+    double early_stop_delta = 0.0;
     std::uint64_t seed = 1;
     double lr = 0.1, momentum = 0.5, dropout = -1.0, temperature = 1.0, init_scale = 0.01, weight_decay = 0.0;
     bool bias = false;
@@ -57,6 +65,13 @@ void add_options(CLI::App& app, Args& a)
                    "adversarial training (the reference defense): pgd (Madry) | fgsm-rs (Wong)");
     app.add_option("--adv-eps", a.adv.epsilon, "adversarial training: L-inf budget");
     app.add_option("--adv-steps", a.adv.steps, "adversarial training: PGD steps per batch");
+    app.add_option("--early-stop", a.early_stop,
+                   "stop once the accuracy on a held-out validation split has not improved for this many epochs and "
+                   "keep the best epoch's weights (default 0: off, all rows trained on)");
+    app.add_option("--validation", a.validation,
+                   "--early-stop: hold out the last N training rows (default: a sixth of the training set)");
+    app.add_option("--early-stop-delta", a.early_stop_delta,
+                   "--early-stop: an improvement of the validation accuracy must exceed this (default 0)");
 }
 
 /// Input size, the hidden sizes (--hidden or the data set's default), classes.
@@ -122,15 +137,15 @@ void announce(const Args& a, const sleepnet::DataSplits<T>& data, const std::vec
 }
 
 /// Trains with the loss named by --loss, adversarially when `adv` is set.
-template <class T, class Engine>
+template <class T, class Engine, class... More>
 sleepnet::TrainReport fit(sleepnet::DenseNetwork<T>& net, const sleepnet::Dataset<T>& train, const Args& a,
                           const sleepnet::SgdOptions& sgd,
-                          const std::optional<sleepnet::AdversarialTrainingOptions>& adv, Engine& engine)
+                          const std::optional<sleepnet::AdversarialTrainingOptions>& adv, Engine& engine, More&... more)
 {
-    examples::TrainProgress progress;
+    auto progress = examples::progress_bar("train");
     auto with_loss = [&](const auto& loss) {
-        if (!adv) return sleepnet::train(net, train, loss, sgd, engine, progress);
-        return sleepnet::adversarial_train(net, train, loss, sgd, *adv, engine, progress);
+        if (!adv) return sleepnet::train(net, train, loss, sgd, engine, progress, more...);
+        return sleepnet::adversarial_train(net, train, loss, sgd, *adv, engine, progress, more...);
     };
     if (a.loss_name == "mse") return with_loss(sleepnet::MseLoss{});
     if (a.loss_name == "ce") return with_loss(sleepnet::SoftmaxCrossEntropy{a.temperature});
@@ -143,7 +158,42 @@ struct Outcome {
     std::optional<sleepnet::AdversarialTrainingOptions> adv;
     sleepnet::TrainReport report;
     double train_accuracy = 0.0, test_accuracy = 0.0;
+    nlohmann::json early_stopping;  ///< null without --early-stop
 };
+
+/// --early-stop: trains on all but the last --validation rows of `train`, measuring the
+/// accuracy on those after every epoch; leaves the best epoch's weights in `net`.
+template <class T, class Engine>
+void fit_early_stopped(sleepnet::DenseNetwork<T>& net, const sleepnet::Dataset<T>& train, const Args& a,
+                       const sleepnet::SgdOptions& sgd, Engine& engine, Outcome& o)
+{
+    const std::size_t n = train.size(), nv = a.validation > 0 ? a.validation : n / 6;
+    if (nv == 0 || nv >= n)
+        throw sleepnet::invalid_argument("--validation must be in [1, " + std::to_string(n - 1) + "], got " +
+                                         std::to_string(nv));
+    std::vector<std::size_t> fit_rows(n - nv), val_rows(nv);
+    std::iota(fit_rows.begin(), fit_rows.end(), std::size_t{0});
+    std::iota(val_rows.begin(), val_rows.end(), n - nv);
+    const auto fit_part = train.subset(fit_rows), val = train.subset(val_rows);
+    sleepnet::EarlyStoppingOptions eo;
+    eo.goal = sleepnet::Goal::maximize;
+    eo.patience = a.early_stop;
+    eo.min_delta = a.early_stop_delta;
+    auto measure = [&](const sleepnet::DenseNetwork<T>& m) { return sleepnet::accuracy(m, val); };
+    sleepnet::EarlyStopping<T> stop(net, measure, eo);
+    o.report = fit(net, fit_part, a, sgd, o.adv, engine, stop);
+    stop.restore_best();
+    o.train_accuracy = sleepnet::accuracy(net, fit_part);
+    o.early_stopping = {{"patience", a.early_stop},
+                        {"min_delta", a.early_stop_delta},
+                        {"validation_rows", nv},
+                        {"best_epoch", stop.best_epoch()},
+                        {"best_validation_accuracy", stop.best_value()},
+                        {"stopped_after_epoch", stop.stopped_epoch()},
+                        {"validation_accuracy", stop.history()}};
+    std::fprintf(stderr, "train: early stopping: best validation accuracy %.4f at epoch %zu of %zu (weights kept)\n",
+                 stop.best_value(), stop.best_epoch(), o.report.epochs_completed);
+}
 
 void print_outcome(const Args& a, const Outcome& o)
 {
@@ -166,6 +216,7 @@ nlohmann::json outcome_json(const Args& a, const std::string& dataset, const Out
     j["seed"] = a.seed;
     j["dtype"] = a.dtype;
     if (o.adv) j["adversarial"] = *o.adv;
+    if (!o.early_stopping.is_null()) j["early_stopping"] = o.early_stopping;
     j["final_epoch_loss"] = o.report.final_epoch_loss;
     j["train_accuracy"] = o.train_accuracy;
     j["test_accuracy"] = o.test_accuracy;
@@ -190,8 +241,14 @@ int train_model(const Args& a)
     net.initialize(initializer(a), engine);
     announce(a, data, o.sizes, sgd, opt.dropout);
     o.adv = adversarial_options(a);
-    o.report = fit(net, data.train, a, sgd, o.adv, engine);
-    o.train_accuracy = sleepnet::accuracy(net, data.train);
+    if (a.early_stop == 0 && (a.validation > 0 || a.early_stop_delta != 0.0))
+        throw sleepnet::invalid_argument("--validation and --early-stop-delta need --early-stop");
+    if (a.early_stop > 0) {
+        fit_early_stopped(net, data.train, a, sgd, engine, o);
+    } else {
+        o.report = fit(net, data.train, a, sgd, o.adv, engine);
+        o.train_accuracy = sleepnet::accuracy(net, data.train);
+    }
     o.test_accuracy = sleepnet::accuracy(net, data.test);
     sleepnet::save_model(net, a.out_dir);
     print_outcome(a, o);

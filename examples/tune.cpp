@@ -112,18 +112,6 @@ void add_options(CLI::App& app, Args& a)
                    "refit: the first N training rows (default: all before the validation split; implies --refit)");
 }
 
-struct TuneBar {
-    examples::Progress bar{"tune"};
-    void on_progress(const sleepnet::TuneProgress& p)
-    {
-        char buf[160];
-        const auto& b = *p.best;
-        std::snprintf(buf, sizeof buf, "best %s value %.4g acc %.4f", b.feasible ? "feasible" : "infeasible", b.value,
-                      b.accuracy);
-        bar.update(p.evaluated, p.budget, buf);
-    }
-};
-
 /// The validation images the objective runs on: the first --objective-count of the split.
 std::size_t objective_images(const Args& a) { return std::min(a.objective_count, a.validation); }
 
@@ -355,7 +343,7 @@ int tune_model(const Args& a)
     const auto space = search_space(a, control.num_layers(), flags);
     opts.initial = initial_genomes(a, space, control.num_layers(), flags);
     sleepnet::default_engine engine(a.seed);
-    TuneBar bar;
+    auto bar = examples::progress_bar("tune");
     const auto r = with_objective(a, flags, [&](const auto& objective) {
         return sleepnet::tune_sleep(control, td, space, objective, opts, engines, engine, bar);
     });

@@ -1,6 +1,10 @@
 #pragma once
 // sleepnet: everything in one include. Prefer the individual headers in larger projects.
 
+#include "callbacks/early_stopping.hpp"
+#include "callbacks/progress_bar.hpp"
+#include "callbacks/spike_budget.hpp"
+
 #include "core/atomic_file.hpp"
 #include "core/callbacks.hpp"
 #include "core/check.hpp"

@@ -64,6 +64,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../attacks/common.hpp"
+#include "../callbacks/spike_budget.hpp"
 #include "../core/callbacks.hpp"
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
@@ -359,20 +360,6 @@ tune_normalization_factors(const DenseNetwork<T>& control, const matrix<T>& x, c
     return factors;
 }
 
-/// Sleep callback of the runaway guard: stops sleep once the spikes of all layers exceed limit (0 = none).
-struct TuneSpikeGuard {
-    std::uint64_t limit;
-    std::size_t tripped_at = 0;  ///< the step it stopped sleep at (0 = never)
-
-    bool on_step(const SleepProgress& p)
-    {
-        std::uint64_t total = 0;
-        for (auto s : p.spikes) total += s;
-        if (limit > 0 && total > limit) tripped_at = p.step;
-        return tripped_at > 0;
-    }
-};
-
 /// Evaluates candidates (sleep a copy of the control, refit, accuracy, objective); thread-safe.
 template <class T, class Objective, class CandidateEngine>
 class CandidateEvaluator {
@@ -420,12 +407,12 @@ private:
     void sleep_and_measure(DenseNetwork<T>& net, const SleepParams& run, TuneCandidate& c) const
     {
         CandidateEngine e = engines_.sleep;  // a copy: every candidate meets the same draws
-        TuneSpikeGuard guard{options_.max_spikes};
-        const SleepReport rep = sleepnet::sleep(net, data_.sleep_x, run, e, guard);
+        SpikeBudget budget{options_.max_spikes};
+        const SleepReport rep = sleepnet::sleep(net, data_.sleep_x, run, e, budget);
         c.spikes = rep.spikes;
-        if (guard.tripped_at > 0) {
+        if (budget.exceeded()) {
             c.error = "runaway activity: more than " + std::to_string(options_.max_spikes) + " spikes by step " +
-                      std::to_string(guard.tripped_at) + " of " + std::to_string(run.steps);
+                      std::to_string(budget.stopped_at) + " of " + std::to_string(run.steps);
             c.feasible = false;
             c.accuracy = 0.0;
             return;
