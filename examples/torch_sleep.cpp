@@ -125,12 +125,16 @@ void train(torch::nn::Sequential& model, const torch::Tensor& x, const torch::Te
     }
 }
 
-double accuracy(torch::nn::Sequential& model, const torch::Tensor& x, const torch::Tensor& y)
+torch::Tensor logits(torch::nn::Sequential& model, const torch::Tensor& x)
 {
     torch::NoGradGuard no_grad;
     model->eval();
-    const auto predicted = model->forward(x).argmax(1);
-    return predicted.eq(y).sum().item<double>() / static_cast<double>(y.size(0));
+    return model->forward(x);
+}
+
+double accuracy(const torch::Tensor& logits, const torch::Tensor& y)
+{
+    return logits.argmax(1).eq(y).sum().item<double>() / static_cast<double>(y.size(0));
 }
 
 /// The weight tensors of the model's Linear layers, in order.
@@ -208,6 +212,7 @@ struct Outcome {
     sleepnet::SleepReport report;
     std::vector<std::size_t> sizes;
     double before = 0.0, after = 0.0, dense_after = 0.0;
+    double max_abs_dlogit = 0.0;       ///< largest change of forward()'s output on the test set
     std::size_t pointers_moved = 0;    ///< weight tensors whose data_ptr changed
     std::vector<std::size_t> changed;  ///< weights that differ after sleep, per layer
     std::vector<double> max_abs_dw;    ///< per layer
@@ -247,7 +252,8 @@ void print_outcome(const Outcome& o)
                     o.sizes[l], o.changed[l], o.max_abs_dw[l]);
     }
     std::printf("data_ptr of every weight tensor unchanged: %s\n", o.pointers_moved == 0 ? "yes" : "NO");
-    std::printf("test accuracy of forward(): before sleep %.4f, after %.4f\n", o.before, o.after);
+    std::printf("forward() on the test set: max |change of a logit| %.6g, accuracy before sleep %.4f, after %.4f\n",
+                o.max_abs_dlogit, o.before, o.after);
     std::printf("DenseNetwork path (sleepnet::sleep, same params and seed): %s (%zu of %zu weights differ), "
                 "test accuracy %.4f\n",
                 o.dense_mismatches == 0 ? "bit-identical" : "DIFFERENT", o.dense_mismatches, o.weights_total,
@@ -266,6 +272,7 @@ nlohmann::json outcome_json(const Args& a, const sleepnet::SleepParams& p, const
     j["test_accuracy_before"] = o.before;
     j["test_accuracy_after"] = o.after;
     j["dense_test_accuracy_after"] = o.dense_after;
+    j["forward_max_abs_change"] = o.max_abs_dlogit;
     j["pointers_unchanged"] = o.pointers_moved == 0;
     j["pointers_moved"] = o.pointers_moved;
     j["weights_changed"] = o.changed_total > 0;
@@ -289,7 +296,8 @@ int run(const Args& a)
         make_model(train_x.size(1), static_cast<std::int64_t>(a.hidden), static_cast<std::int64_t>(data.train.classes));
     train(model, train_x, train_y, a);
     Outcome o;
-    o.before = accuracy(model, test_x, test_y);
+    const auto logits_before = logits(model, test_x);
+    o.before = accuracy(logits_before, test_y);
 
     auto weights = linear_weights(model);
     std::vector<const void*> pointers;
@@ -303,7 +311,9 @@ int run(const Args& a)
     p.validate(dense.num_layers());
     const auto alpha = sleepnet::sleep_alpha(dense, data.train.x, p);  // what sleepnet::sleep uses
     o.report = sleep_in_place(weights, data.train.x, p, alpha, a.seed);
-    o.after = accuracy(model, test_x, test_y);
+    const auto logits_after = logits(model, test_x);
+    o.after = accuracy(logits_after, test_y);
+    o.max_abs_dlogit = (logits_after - logits_before).abs().max().item<double>();
     for (std::size_t l = 0; l < weights.size(); ++l) o.pointers_moved += weights[l].data_ptr() != pointers[l] ? 1 : 0;
 
     sleepnet::default_engine engine(a.seed);

@@ -1,7 +1,8 @@
 # The LibTorch example (SLEEPNET_TORCH=ON only): torch_sleep trains a small
 # torch::nn::Sequential on Patches (no data files), sleeps its Linear weights in place and
-# writes what it found; the checks: every weight tensor kept its data_ptr, weights changed,
-# and the in-place torch sleep equals sleepnet::sleep on a DenseNetwork copy bit for bit.
+# writes what it found; the checks: every weight tensor kept its data_ptr, weights and
+# forward()'s output changed, and the in-place torch sleep equals sleepnet::sleep on a
+# DenseNetwork copy bit for bit.
 if(NOT SLEEPNET_BUILD_EXAMPLES OR NOT TARGET torch_sleep)
   return()
 endif()
@@ -15,6 +16,7 @@ set_tests_properties(example_torch_sleep_patches PROPERTIES FIXTURES_SETUP ex_to
 # name, key, op, value
 foreach(_c "pointers_unchanged;pointers_moved;EQ;0"
            "weights_changed;weights_changed_count;GT;0"
+           "forward_changed;forward_max_abs_change;GT;0"
            "identical_to_dense_network;dense_network_mismatches;EQ;0")
   list(GET _c 0 _name)
   list(GET _c 1 _key)
