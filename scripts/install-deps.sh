@@ -24,6 +24,7 @@ PACKAGES=(
   zlib1g-dev
   gnuplot-nox          # plots of the reproduction results
   python3-numpy        # checks that the .npy model files are readable by numpy
+  libtorch-dev         # the LibTorch example (examples/torch_sleep.cpp, -DSLEEPNET_TORCH=ON)
   dataset-fashion-mnist
 )
 
