@@ -12,6 +12,8 @@
 //               [--preset NAME | --params FILE] [--steps N] [--seed S] [--json FILE]
 //
 // Built with -DSLEEPNET_TORCH=ON (Debian libtorch-dev).
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
