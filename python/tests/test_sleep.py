@@ -142,7 +142,7 @@ def test_an_exception_in_the_callback_restores_the_weights_and_propagates(x):
 
 def test_the_gil_is_released_while_sleeping(x):
     w = make_weights(np.float32)
-    ticks = []
+    ticks, seen = [], []
     done = threading.Event()
 
     def count():
@@ -151,12 +151,12 @@ def test_the_gil_is_released_while_sleeping(x):
 
     t = threading.Thread(target=count)
     t.start()
-    try:
-        sleepnet.sleep(w, x, small_params(200000), every=10**9)
+    try:  # between two callbacks only the sleep loop runs: the thread ticks only if it has the GIL
+        sleepnet.sleep(w, x, small_params(300000), callback=lambda p: seen.append(len(ticks)), every=100000)
     finally:
         done.set()
         t.join()
-    assert len(ticks) > 100
+    assert len(seen) == 3 and seen[1] > seen[0] and seen[2] > seen[1]
 
 
 def test_record_raster_replays_to_the_same_weights(x):
