@@ -71,7 +71,7 @@ run_suite() {
 }
 
 run_suite release release \
-  -DSLEEPNET_BUILD_TESTS=ON -DSLEEPNET_BUILD_EXAMPLES=ON -DSLEEPNET_BUILD_BENCH=ON
+  -DSLEEPNET_BUILD_TESTS=ON -DSLEEPNET_BUILD_EXAMPLES=ON -DSLEEPNET_BUILD_BENCH=ON -DSLEEPNET_PYTHON=ON
 
 SUITE_ENV=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
 run_suite asan asan \
