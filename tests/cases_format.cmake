@@ -15,7 +15,8 @@ file(GLOB_RECURSE _cf_files CONFIGURE_DEPENDS
   ${PROJECT_SOURCE_DIR}/include/*.hpp
   ${PROJECT_SOURCE_DIR}/examples/*.cpp ${PROJECT_SOURCE_DIR}/examples/*.hpp
   ${PROJECT_SOURCE_DIR}/bench/*.cpp
-  ${PROJECT_SOURCE_DIR}/tests/*.cpp ${PROJECT_SOURCE_DIR}/tests/*.hpp)
+  ${PROJECT_SOURCE_DIR}/tests/*.cpp ${PROJECT_SOURCE_DIR}/tests/*.hpp
+  ${PROJECT_SOURCE_DIR}/python/src/*.cpp ${PROJECT_SOURCE_DIR}/python/src/*.hpp)
 add_test(NAME format_check
   COMMAND ${SLEEPNET_CLANG_FORMAT} --dry-run -Werror --style=file ${_cf_files}
   WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})

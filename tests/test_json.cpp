@@ -41,7 +41,7 @@ TEST_CASE("every enum's names round trip through its table and unknown names are
     check_enum_table<NormalizationChain>("normalization", "authors, textbook, percentile");
     check_enum_table<StdpRuleKind>("rule", "authors, paper");
     check_enum_table<SleepInput>("input", "sequence, mean");
-    check_enum_table<RefitLoss>("refit loss", "mse, ce");
+    check_enum_table<RefitLoss>("loss", "mse, ce");
     check_enum_table<LogitLoss>("logit loss", "ce, margin, dlr, dlr-t");
     check_enum_table<AttackLoss>("attack loss", "network, cross_entropy");
     check_enum_table<Norm>("norm", "linf, l2");

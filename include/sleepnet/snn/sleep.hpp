@@ -325,20 +325,38 @@ inline void check_sleep_network(const DenseNetwork<T>& net)
     }
 }
 
+}  // namespace detail
+
+/// Sleep with the parameters of `p` on weights owned elsewhere: `views` are the simulated
+/// layers (p.simulated_layers of them, in order), `alpha` their scales (as sleep_alpha
+/// computes them for a network with these weights). What sleep() runs after its checks;
+/// the Python module calls it on numpy buffers.
 template <class T, class Source, class Engine, class... Callbacks>
-inline SleepReport sleep_dispatch(DenseNetwork<T>& net, Source& source, const SleepParams& p,
-                                  const std::vector<double>& alpha, Engine& engine, Callbacks&&... callbacks)
+inline SleepReport sleep_views(const std::vector<WeightView<T>>& views, Source& source, const SleepParams& p,
+                               const std::vector<double>& alpha, Engine& engine, Callbacks&&... callbacks)
 {
-    const std::size_t sim = p.simulated_layers(net.num_layers());
+    if (alpha.size() != views.size() || p.thresholds.size() != views.size()) {
+        throw invalid_argument("sleep: " + std::to_string(views.size()) + " layers, " + std::to_string(alpha.size()) +
+                               " alpha values and " + std::to_string(p.thresholds.size()) + " thresholds");
+    }
     std::vector<IfLayerParams> params;
-    for (std::size_t l = 0; l < sim; ++l) params.push_back({alpha[l], p.thresholds[l]});
-    const auto views = weight_views(net, sim);
+    for (std::size_t l = 0; l < views.size(); ++l) params.push_back({alpha[l], p.thresholds[l]});
     if (p.rule == StdpRuleKind::authors) {
         return sleep_weights(views, params, p.decay, p.steps, source, AuthorsStdp{p.inc, p.dec}, engine,
                              std::forward<Callbacks>(callbacks)...);
     }
     return sleep_weights(views, params, p.decay, p.steps, source, PaperStdp{p.inc, p.dec}, engine,
                          std::forward<Callbacks>(callbacks)...);
+}
+
+namespace detail {
+
+template <class T, class Source, class Engine, class... Callbacks>
+inline SleepReport sleep_dispatch(DenseNetwork<T>& net, Source& source, const SleepParams& p,
+                                  const std::vector<double>& alpha, Engine& engine, Callbacks&&... callbacks)
+{
+    const auto views = weight_views(net, p.simulated_layers(net.num_layers()));
+    return sleep_views(views, source, p, alpha, engine, std::forward<Callbacks>(callbacks)...);
 }
 
 }  // namespace detail

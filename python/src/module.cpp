@@ -1,0 +1,32 @@
+// sleepnet._core: the compiled part of the Python package `sleepnet` (see python/sleepnet).
+#include "module.hpp"
+
+#include <sleepnet/core/error.hpp>
+
+PYBIND11_MODULE(_core, m)
+{
+    m.doc() = "sleepnet compiled core; use the package `sleepnet`";
+    sleepnet::python::register_errors(m);
+    sleepnet::python::register_sleep(m);
+    sleepnet::python::register_models(m);
+    sleepnet::python::register_evaluate(m);
+}
+
+namespace sleepnet::python {
+
+/// The library's exceptions as Python exceptions with the same messages: sleepnet.Error
+/// (a RuntimeError) and its subclasses, each also a subclass of the matching built-in.
+void register_errors(pybind11::module_& m)
+{
+    namespace py = pybind11;
+    auto& base = py::register_exception<sleepnet::error>(m, "Error", PyExc_RuntimeError);
+    py::register_exception<sleepnet::invalid_argument>(m, "InvalidArgument",
+                                                       py::make_tuple(base, py::handle(PyExc_ValueError)));
+    py::register_exception<sleepnet::io_error>(m, "IoError", py::make_tuple(base, py::handle(PyExc_OSError)));
+    py::register_exception<sleepnet::format_error>(m, "FormatError",
+                                                   py::make_tuple(base, py::handle(PyExc_ValueError)));
+    py::register_exception<sleepnet::numeric_error>(m, "NumericError",
+                                                    py::make_tuple(base, py::handle(PyExc_ArithmeticError)));
+}
+
+}  // namespace sleepnet::python

@@ -1,0 +1,33 @@
+"""Fixtures of the sleepnet Python tests: small bias-free ReLU networks and inputs."""
+
+import os
+
+import numpy as np
+import pytest
+
+
+def make_weights(dtype, sizes=(30, 20, 4), seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(-0.1, 0.3, (sizes[i + 1], sizes[i])).astype(dtype) for i in range(len(sizes) - 1)]
+
+
+def small_params(steps=400):
+    return {"preset": "patches", "thresholds": [1.0, 0.7], "steps": steps}
+
+
+@pytest.fixture
+def x():
+    return np.random.default_rng(1).uniform(0.0, 1.0, (12, 30))
+
+
+@pytest.fixture
+def tmp(tmp_path):
+    return tmp_path
+
+
+@pytest.fixture
+def sleep_exe():
+    exe = os.environ.get("SLEEPNET_SLEEP_EXE")
+    if not exe or not os.path.exists(exe):
+        pytest.fail("SLEEPNET_SLEEP_EXE must name the built `sleep` example (CTest sets it)")
+    return exe
