@@ -2,11 +2,12 @@
 //
 // Trains a torch::nn::Sequential of bias-free Linear + ReLU layers with torch::optim::SGD,
 // then hands the Linear weights' own storage (weight.data_ptr<float>(), out x in, row
-// major) to sleepnet::sleep_weights, which changes them in place: the module keeps its
-// tensors, forward() sees the slept weights. The normalization (alpha_l) is the library's
-// sleep_alpha on a DenseNetwork copy of the trained weights, exactly what sleepnet::sleep
-// computes; the same copy is then slept by sleepnet::sleep with the same parameters and
-// seed, and its weights must equal the in-place torch weights bit for bit.
+// major) to sleepnet::sleep_views (sleep_weights with a SleepParams' source and rule),
+// which changes them in place: the module keeps its tensors, forward() sees the slept
+// weights. The normalization (alpha_l) is the library's sleep_alpha on a DenseNetwork
+// copy of the trained weights, exactly what sleepnet::sleep computes; the same copy is
+// then slept by sleepnet::sleep with the same parameters and seed, and its weights must
+// equal the in-place torch weights bit for bit.
 //
 //   torch_sleep [--dataset patches|mnist|fashion] [--data DIR] [--hidden H] [--epochs E]
 //               [--preset NAME | --params FILE] [--steps N] [--seed S] [--json FILE]
@@ -181,32 +182,23 @@ sleepnet::DenseNetwork<float> to_dense(std::vector<torch::Tensor>& weights)
     return net;
 }
 
-/// sleep_weights on the torch tensors' storage, with the spike source and STDP rule `p`
-/// names (what sleepnet::sleep runs for a DenseNetwork), under torch::NoGradGuard.
+/// sleepnet::sleep_views (what sleepnet::sleep runs for a DenseNetwork: the spike source
+/// and STDP rule `p` names) on the torch tensors' own storage, under torch::NoGradGuard.
 sleepnet::SleepReport sleep_in_place(std::vector<torch::Tensor>& weights, const sleepnet::matrix<float>& x,
                                      const sleepnet::SleepParams& p, const std::vector<double>& alpha,
                                      std::uint64_t seed)
 {
     torch::NoGradGuard no_grad;
     const auto views = weight_views(weights, alpha.size());
-    std::vector<sleepnet::IfLayerParams> params;
-    for (std::size_t l = 0; l < alpha.size(); ++l) params.push_back({alpha[l], p.thresholds[l]});
     sleepnet::default_engine engine(seed);
     auto progress = examples::progress_bar("sleep");
-    auto with_rule = [&](auto& source) {
-        if (p.rule == sleepnet::StdpRuleKind::authors)
-            return sleepnet::sleep_weights(views, params, p.decay, p.steps, source, sleepnet::AuthorsStdp{p.inc, p.dec},
-                                           engine, progress);
-        return sleepnet::sleep_weights(views, params, p.decay, p.steps, source, sleepnet::PaperStdp{p.inc, p.dec},
-                                       engine, progress);
-    };
     const sleepnet::PoissonOptions po{p.rate, p.dt, p.rate_factor};
     if (p.input == sleepnet::SleepInput::mean) {
         sleepnet::PoissonMean source(x, po);
-        return with_rule(source);
+        return sleepnet::sleep_views(views, source, p, alpha, engine, progress);
     }
     sleepnet::PoissonSequence<float> source(x, po);
-    return with_rule(source);
+    return sleepnet::sleep_views(views, source, p, alpha, engine, progress);
 }
 
 /// What the run found, for the printout and the JSON file.
