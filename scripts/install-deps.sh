@@ -25,6 +25,7 @@ PACKAGES=(
   gnuplot-nox          # plots of the reproduction results
   python3-numpy        # checks that the .npy model files are readable by numpy
   pybind11-dev python3-pybind11 python3-pytest python3-torch   # the Python module and its tests
+  libtorch-dev         # the LibTorch example (examples/torch_sleep.cpp, -DSLEEPNET_TORCH=ON)
   dataset-fashion-mnist
 )
 
