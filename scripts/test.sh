@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, fetches the data, then configures, builds
 # and runs the whole CTest suite twice:
-#   release  build/release  Release
+#   release  build/release  Release, with the Python module (its pytest suite) and the
+#                           LibTorch example (-DSLEEPNET_PYTHON=ON -DSLEEPNET_TORCH=ON)
 #   asan     build/asan     Debug + ASan/UBSan (-DSLEEPNET_SANITIZE=ON; benchmarks not built)
 # Exits non-zero if any step or test fails; the last line is a plain summary
 # ("test.sh: N passed, M failed": CTest cases of both suites; a failed build counts as 1).
