@@ -10,8 +10,31 @@
 
 #include <sleepnet/core/rng.hpp>
 #include <sleepnet/core/tensor.hpp>
+#include <sleepnet/data/dataset.hpp>
 
 namespace test_support {
+
+/// n samples of three classes in 8 dimensions: sample i has class i % 3, feature j is 0.8
+/// where j % 3 is the class and 0.1 elsewhere, plus normal noise of sd 0.1 drawn from an
+/// engine seeded with `seed`.
+inline sleepnet::Dataset<double> blobs(std::size_t n, std::uint64_t seed)
+{
+    sleepnet::default_engine eng(seed);
+    sleepnet::Dataset<double> d;
+    d.classes = 3;
+    d.name = "blobs";
+    d.x = sleepnet::matrix<double>::from_shape({n, 8});
+    d.y = sleepnet::label_vector::from_shape({n});
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t c = i % 3;
+        d.y(i) = c;
+        for (std::size_t j = 0; j < 8; ++j) {
+            const double centre = (j % 3 == c) ? 0.8 : 0.1;
+            d.x(i, j) = centre + 0.1 * sleepnet::rng::normal<double>(eng);
+        }
+    }
+    return d;
+}
 
 /// An empty folder SLEEPNET_TEST_TMP/area/sub (removed first if it exists).
 inline std::string fresh_dir(const std::string& area, const std::string& sub)

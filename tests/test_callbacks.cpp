@@ -33,21 +33,7 @@ ProgressBarOptions quiet_options(bool tty)
     return o;
 }
 
-// three classes in 8 dimensions, as in test_train
-Dataset<double> blobs(std::size_t n, std::uint64_t seed)
-{
-    default_engine eng(seed);
-    Dataset<double> d;
-    d.classes = 3;
-    d.name = "blobs";
-    d.x = matrix<double>::from_shape({n, 8});
-    d.y = label_vector::from_shape({n});
-    for (std::size_t i = 0; i < n; ++i) {
-        d.y(i) = i % 3;
-        for (std::size_t j = 0; j < 8; ++j) d.x(i, j) = (j % 3 == i % 3 ? 0.8 : 0.1) + 0.1 * rng::normal<double>(eng);
-    }
-    return d;
-}
+using test_support::blobs;
 
 DenseNetwork<double> sleepy_net()
 {

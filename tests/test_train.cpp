@@ -7,29 +7,13 @@
 
 #include <sleepnet/nn/train.hpp>
 
+#include "support.hpp"
+
 using namespace sleepnet;
 
 namespace {
 
-// two Gaussian-ish blobs per class in 8 dimensions, 3 classes
-Dataset<double> blobs(std::size_t n, std::uint64_t seed)
-{
-    default_engine eng(seed);
-    Dataset<double> d;
-    d.classes = 3;
-    d.name = "blobs";
-    d.x = matrix<double>::from_shape({n, 8});
-    d.y = label_vector::from_shape({n});
-    for (std::size_t i = 0; i < n; ++i) {
-        const std::size_t c = i % 3;
-        d.y(i) = c;
-        for (std::size_t j = 0; j < 8; ++j) {
-            const double centre = (j % 3 == c) ? 0.8 : 0.1;
-            d.x(i, j) = centre + 0.1 * rng::normal<double>(eng);
-        }
-    }
-    return d;
-}
+using test_support::blobs;
 
 struct Recorder {
     std::size_t begins = 0, batches = 0, ends = 0;
