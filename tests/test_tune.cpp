@@ -569,8 +569,8 @@ TEST_CASE("log: the engines are recorded by fingerprint, and other prototypes or
     o.log_path = log_file("engines");
     default_engine e1(9);
     tune_sleep(net, data, small_space(), WeightSum{}, o, seed1, e1);
-    const nlohmann::json header = nlohmann::json::parse(
-        test_support::read_bytes(o.log_path).substr(0, test_support::read_bytes(o.log_path).find('\n')));
+    const std::string log_text = test_support::read_bytes(o.log_path);
+    const nlohmann::json header = nlohmann::json::parse(log_text.substr(0, log_text.find('\n')));
     CHECK(header.at("format_version") == 2);
     CHECK(header.at("sleep_engine") == rng::fingerprint(default_engine(1)));
     CHECK(header.at("sleep_engine").get<std::string>().size() == 64);
