@@ -73,12 +73,17 @@ struct RunConfig {
     std::string sleep_origin;
 };
 
-/// Where a run's sleep parameters came from, before a search refined them.
+/// Where a run's sleep parameters came from ("file PATH" or "preset NAME"), before a search
+/// refined them and without the " + refit" that a refitting file adds.
 inline std::string sleep_origin(const nlohmann::json& results)
 {
     const auto& sl = results.at("networks").at("sleep");
     if (sl.contains("tune")) return sl.at("tune").at("started_from").get<std::string>();
-    return sl.at("params_source").get<std::string>();
+    std::string src = sl.at("params_source").get<std::string>();
+    const std::string refit = " + refit";
+    if (src.size() > refit.size() && src.compare(src.size() - refit.size(), refit.size(), refit) == 0)
+        src.resize(src.size() - refit.size());
+    return src;
 }
 
 /// "" if a == b, else the first key path where they differ and both values.
