@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "core/rng.hpp"
+#include "core/summary.hpp"
 #include "core/tensor.hpp"
 
 #include "nn/activation.hpp"
