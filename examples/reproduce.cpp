@@ -21,6 +21,9 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#ifdef SLEEPNET_WITH_MPI
+#include <mpi.h>
+#endif
 
 #include "common.hpp"
 #include "reproduce_curves.hpp"
@@ -175,6 +178,30 @@ int run_seeds(const Args& a, const std::string& command)
     return repro::merge_seed_runs(m);
 }
 
+#ifdef SLEEPNET_WITH_MPI
+/// reproduce_mpi: rank r of R runs shard r/R of the seed runs, then rank 0 merges them once
+/// every rank has finished (a rank's error ends the job without a merge). The same output
+/// as the serial --seeds N.
+int run_ranks(Args a, const std::string& command)
+{
+    int rank = 0, size = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    int rc = examples::guarded("reproduce", [&] {
+        if (!a.shard.empty() || a.merge)
+            throw sleepnet::invalid_argument("reproduce_mpi assigns the shards itself: no --shard or --merge");
+        Args mine = a;
+        mine.shard = std::to_string(rank) + "/" + std::to_string(size);
+        return run_seeds(mine, command);
+    });
+    int worst = 0;
+    MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (worst != 0 || rank != 0) return worst;
+    a.merge = true;
+    return examples::guarded("reproduce", [&] { return run_seeds(a, command); });
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -183,10 +210,25 @@ int main(int argc, char** argv)
                  "with strong attacks and adversarial training beside them"};
     Args args;
     add_options(app, args);
+#ifdef SLEEPNET_WITH_MPI
+    MPI_Init(&argc, &argv);
+    int rc = 0;
+    try {
+        app.parse(argc, argv);
+        rc = run_ranks(args, command_line(argc, argv));
+    } catch (const CLI::ParseError& e) {
+        int rank = 0;
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        rc = rank == 0 ? app.exit(e) : e.get_exit_code();
+    }
+    MPI_Finalize();
+    return rc;
+#else
     CLI11_PARSE(app, argc, argv);
     return examples::guarded("reproduce", [&] {
         const std::string command = command_line(argc, argv);
         if (args.seeds == 1 && args.shard.empty() && !args.merge) return run(args, args.seed, args.out_dir, command);
         return run_seeds(args, command);
     });
+#endif
 }
