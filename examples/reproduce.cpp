@@ -17,8 +17,10 @@
 // docs/reproduce.md for what each stage does and what --quick reduces. The stages live in
 // reproduce_*.hpp, one header each: plan, setup, train, sleep, table, curves, figures;
 // several seed runs, shards and their merge: seeds, aggregate, aggregate_text, merge.
+#include <algorithm>
 #include <cstdio>
 #include <string>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #ifdef SLEEPNET_WITH_MPI
@@ -38,9 +40,13 @@
 
 namespace {
 
+/// The cores there are (at least 1, at most 8).
+unsigned default_workers() { return std::max(1u, std::min(8u, std::thread::hardware_concurrency())); }
+
 struct Args {
     std::string dataset, out_dir, data_dir, params_file, fgsm_loss = "network", tune_objective = "pgd", shard;
-    bool quick = false, no_plots = false, merge = false;
+    bool quick = false, no_plots = false, merge = false, reference_schedule = false;
+    unsigned workers = default_workers();
     std::uint64_t seed = 1;
     std::size_t seeds = 1;
     long tune_budget = -1;
@@ -71,6 +77,13 @@ void add_options(CLI::App& app, Args& a)
         ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
     app.add_option("--shard", a.shard, "i/N: run only the seed runs whose index % N == i, no aggregate (job arrays)");
     app.add_flag("--merge", a.merge, "run nothing: aggregate the existing OUT/seed-* directories of --seeds N");
+    app.add_option("--workers", a.workers,
+                   "threads for the independent pieces of a stage (Table 1's cells, each network's curves, the "
+                   "attack images of fine-tuning); the outputs do not depend on it (default: the cores, at most 8)")
+        ->check(CLI::Range(1u, 64u));
+    app.add_flag("--reference-schedule", a.reference_schedule,
+                 "run the stages as before issue 15 (pieces one after the other, small attack chunks): the same "
+                 "outputs, slower (for bench/reproduce_stages and the tests)");
 }
 
 std::string command_line(int argc, char** argv)
@@ -117,6 +130,8 @@ int run(const Args& a, std::uint64_t seed, const std::string& out_dir, const std
                                  a.data_dir, out_dir);
     });
     s.attack_loss = loss;
+    s.workers = a.reference_schedule ? 1 : a.workers;
+    s.reference_schedule = a.reference_schedule;
     announce(s);
     nlohmann::json J = {{"program", "reproduce"},
                         {"command", command},

@@ -16,6 +16,7 @@
 #include <sleepnet/distort/curves_json.hpp>
 
 #include "common.hpp"
+#include "reproduce_parallel.hpp"
 #include "reproduce_plots.hpp"
 #include "reproduce_setup.hpp"
 
@@ -39,34 +40,62 @@ inline Curves curve_axes(const Plan& plan)
     return c;
 }
 
-/// One network's three curves, appended as a series named by its key.
-inline void add_curves(const Setup& s, const Network& nw, Curves& c)
+/// One network's accuracies along the three axes (blur: images only).
+struct NetworkCurves {
+    std::vector<double> fgsm, noise, blur;
+};
+
+/// One network's three curves (`net` is the network of `nw`, or a copy of it).
+inline NetworkCurves network_curves(const Setup& s, const Network& nw, const Net& net, const Curves& c)
 {
-    auto bar = examples::progress_bar("curves " + nw.key);
+    StageBar bar("curves " + nw.key, s.workers > 1);
     const std::size_t total = c.fgsm.x.size() + c.noise.x.size() + (s.images ? c.blur.x.size() : 0);
     std::size_t done = 0;
-    std::vector<double> fc, nc, bc;
-    fc = sleepnet::fgsm_accuracy_curve(nw.net, s.ex, s.ey, c.fgsm.x, s.attack_loss, s.bounds);
-    done += fc.size();
-    bar.update(done, total);
+    NetworkCurves r;
+    r.fgsm = sleepnet::fgsm_accuracy_curve(net, s.ex, s.ey, c.fgsm.x, s.attack_loss, s.bounds);
+    done += r.fgsm.size();
+    (*bar).update(done, total);
     sleepnet::default_engine ne(s.plan.seed + s_noise_curve);  // the same noise for every network
     for (double level : c.noise.x) {
-        nc.push_back(sleepnet::noise_accuracy_curve(nw.net, s.ex, s.ey, {level}, sleepnet::NoiseLevel::std_dev, ne,
-                                                    s.bounds.lo, s.bounds.hi)[0]);
-        bar.update(++done, total);
+        r.noise.push_back(sleepnet::noise_accuracy_curve(net, s.ex, s.ey, {level}, sleepnet::NoiseLevel::std_dev, ne,
+                                                         s.bounds.lo, s.bounds.hi)[0]);
+        (*bar).update(++done, total);
     }
     for (double sigma : s.images ? c.blur.x : std::vector<double>{}) {
-        bc.push_back(sleepnet::blur_accuracy_curve(nw.net, s.ex, s.ey, s.side, s.side, {sigma})[0]);
-        bar.update(++done, total);
+        r.blur.push_back(sleepnet::blur_accuracy_curve(net, s.ex, s.ey, s.side, s.side, {sigma})[0]);
+        (*bar).update(++done, total);
     }
+    return r;
+}
+
+/// Appends a network's curves as series named by its key.
+inline void add_curves(const Setup& s, const Network& nw, NetworkCurves r, Curves& c)
+{
     c.fgsm.series.push_back(nw.key);
-    c.fgsm.values.push_back(fc);
+    c.fgsm.values.push_back(std::move(r.fgsm));
     c.noise.series.push_back(nw.key);
-    c.noise.values.push_back(nc);
+    c.noise.values.push_back(std::move(r.noise));
     if (s.images) {
         c.blur.series.push_back(nw.key);
-        c.blur.values.push_back(bc);
+        c.blur.values.push_back(std::move(r.blur));
     }
+}
+
+/// Every network's curves, the networks on s.workers threads (reproduce_parallel.hpp),
+/// appended in the order of `nets`.
+inline void all_curves(const Setup& s, const Networks& nets, Curves& c)
+{
+    const unsigned workers = s.reference_schedule ? 1 : s.workers;
+    std::vector<NetworkCurves> found(nets.list().size());
+    std::vector<Piece> pieces;
+    for (std::size_t k = 0; k < found.size(); ++k) {
+        pieces.push_back({"curves " + nets.list()[k].key, [&, k] {
+                              const Network& nw = nets.list()[k];
+                              found[k] = network_curves(s, nw, piece_network(nw.net, workers), c);
+                          }});
+    }
+    run_pieces(pieces, workers);
+    for (std::size_t k = 0; k < found.size(); ++k) add_curves(s, nets.list()[k], std::move(found[k]), c);
 }
 
 inline nlohmann::json to_json(const examples::CurveTable& t)
@@ -81,7 +110,7 @@ inline nlohmann::json to_json(const examples::CurveTable& t)
 /// Every network's curves, written as .dat (gnuplot) and .csv; returns results.json "curves".
 inline nlohmann::json curves_stage(const Setup& s, const Networks& nets, Curves& c)
 {
-    for (const auto& nw : nets.list()) add_curves(s, nw, c);
+    all_curves(s, nets, c);
     nlohmann::json j = {{"fgsm", to_json(c.fgsm)}, {"noise", to_json(c.noise)}};
     j["fgsm"]["note"] = "accuracy on clip(x + eps sign(grad)) over all evaluated inputs (misclassified ones stay in "
                         "the denominator)";

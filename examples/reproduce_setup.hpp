@@ -49,6 +49,11 @@ struct Setup {
     std::vector<std::size_t> sizes;  ///< layer sizes of every network
     examples::DatasetDefaults defaults;
     sleepnet::AttackLoss attack_loss = sleepnet::AttackLoss::network;  ///< FGSM's gradient (--fgsm-loss)
+    /// Threads for the independent pieces of a stage (reproduce_parallel.hpp); outputs do not depend on it.
+    unsigned workers = 1;
+    /// The schedule of before issue 15 (pieces one after the other, Table 1's attacks in small
+    /// chunks): the same outputs, slower; kept for bench/reproduce_stages and the tests.
+    bool reference_schedule = false;
 
     bool patches() const { return plan.dataset == "patches"; }
 };

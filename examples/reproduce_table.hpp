@@ -2,6 +2,7 @@
 // reproduce: Table 1. The paper's attacks (FGSM, DeepFool, JSMA, Boundary) and two strong
 // ones (APGD L-inf minimal eps, FMN L2 minimal norm) against the control, distillation,
 // fine-tuning, sleep and adversarial-training columns; stdout, CSV and JSON.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -20,6 +21,7 @@
 #include <sleepnet/attacks/pgd.hpp>
 
 #include "common.hpp"
+#include "reproduce_parallel.hpp"
 #include "reproduce_setup.hpp"
 #include "reproduce_train.hpp"
 
@@ -101,24 +103,33 @@ inline AttackScore score_of(const sleepnet::AttackResult<T>& r, bool eps_score, 
     return a;
 }
 
-/// Runs an attack in chunks with a progress bar; scores the merged samples.
+/// Runs an attack in chunks of `chunk` rows (0 = all at once) with a progress bar; scores
+/// the merged samples. Every input's result is independent of its chunk.
 template <class Attack>
-AttackScore run_chunked(const std::string& label, const sleepnet::matrix<T>& x, const sleepnet::label_vector& y,
-                        bool eps_score, Attack&& attack, std::size_t chunk)
+AttackScore run_chunked(const Setup& s, const std::string& label, const sleepnet::matrix<T>& x,
+                        const sleepnet::label_vector& y, bool eps_score, Attack&& attack, std::size_t chunk)
 {
     const auto t0 = Clock::now();
-    auto bar = examples::progress_bar(label);
+    StageBar bar(label, s.workers > 1);
     sleepnet::AttackResult<T> all;
     const std::size_t n = x.shape()[0];
-    for (std::size_t start = 0; start < n; start += chunk) {
-        const std::size_t stop = std::min(n, start + chunk);
+    const std::size_t step = chunk == 0 ? std::max<std::size_t>(n, 1) : chunk;
+    for (std::size_t start = 0; start < n; start += step) {
+        const std::size_t stop = std::min(n, start + step);
         const sleepnet::matrix<T> xc = xt::view(x, xt::range(start, stop), xt::all());
         const sleepnet::label_vector yc = xt::view(y, xt::range(start, stop));
         auto r = attack(xc, yc);
-        for (auto s : r.samples) all.samples.push_back(s);
-        bar.update(stop, n);
+        for (auto smp : r.samples) all.samples.push_back(smp);
+        (*bar).update(stop, n);
     }
     return score_of(all, eps_score, n, t0);
+}
+
+/// Rows per call of JSMA and the Boundary attack: all at once (wider batches for the
+/// deterministic passes), or the small chunks of the reference schedule (a finer bar).
+inline std::size_t small_set_chunk(const Setup& s, std::size_t reference)
+{
+    return s.reference_schedule ? reference : 0;
 }
 
 /// APGD (CE and margin, 100 steps) minimal L-inf eps by bisection, or FMN's minimal L2
@@ -134,8 +145,8 @@ inline AttackScore run_strong(const Setup& s, const std::string& atk, const Net&
         sleepnet::PgdOptions o;
         o.bounds = s.bounds;
         sleepnet::default_engine e(s.plan.seed + s_strong);
-        auto bar = examples::progress_bar(label);
-        r = sleepnet::pgd_minimal(net, x, y, o, sleepnet::MinimalEpsilonSearch{}, e, bar);
+        StageBar bar(label, s.workers > 1);
+        r = sleepnet::pgd_minimal(net, x, y, o, sleepnet::MinimalEpsilonSearch{}, e, *bar);
     } else {
         sleepnet::FmnOptions o;
         o.norm = sleepnet::Norm::l2;
@@ -155,20 +166,21 @@ inline AttackScore attack_network(const Setup& s, const std::string& atk, const 
         o.bounds = s.bounds;
         o.loss = s.attack_loss;
         return run_chunked(
-            label, s.ex, s.ey, true, [&](const auto& x, const auto& y) { return sleepnet::fgsm(net, x, y, o); }, 250);
+            s, label, s.ex, s.ey, true, [&](const auto& x, const auto& y) { return sleepnet::fgsm(net, x, y, o); },
+            250);
     }
     if (atk == "deepfool") {
         const auto o = deepfool_options(s);
         return run_chunked(
-            label, s.ex, s.ey, false, [&](const auto& x, const auto& y) { return sleepnet::deepfool(net, x, y, o); },
+            s, label, s.ex, s.ey, false, [&](const auto& x, const auto& y) { return sleepnet::deepfool(net, x, y, o); },
             500);
     }
     if (atk == "jsma") {
         const std::size_t n = std::min(s.plan.jsma_count, s.data.test.size());
         const auto o = jsma_options(s);
         return run_chunked(
-            label, rows_of(s.data.test.x, n), rows_of(s.data.test.y, n), false,
-            [&](const auto& x, const auto& y) { return sleepnet::jsma(net, x, y, o); }, 10);
+            s, label, rows_of(s.data.test.x, n), rows_of(s.data.test.y, n), false,
+            [&](const auto& x, const auto& y) { return sleepnet::jsma(net, x, y, o); }, small_set_chunk(s, 10));
     }
     if (atk == "boundary") {
         const std::size_t n = std::min(s.plan.boundary_count, s.data.test.size());
@@ -177,8 +189,8 @@ inline AttackScore attack_network(const Setup& s, const std::string& atk, const 
         o.iterations = s.plan.boundary_iterations;
         sleepnet::default_engine e(s.plan.seed + s_boundary);
         return run_chunked(
-            label, rows_of(s.data.test.x, n), rows_of(s.data.test.y, n), false,
-            [&](const auto& x, const auto& y) { return sleepnet::boundary(net, x, y, o, e); }, 2);
+            s, label, rows_of(s.data.test.x, n), rows_of(s.data.test.y, n), false,
+            [&](const auto& x, const auto& y) { return sleepnet::boundary(net, x, y, o, e); }, small_set_chunk(s, 2));
     }
     return run_strong(s, atk, net, label);
 }
@@ -186,17 +198,47 @@ inline AttackScore attack_network(const Setup& s, const std::string& atk, const 
 /// scores[network key][attack]
 using Scores = std::map<std::string, std::map<std::string, AttackScore>>;
 
-/// Every cell of Table 1 (a network that fills two columns is attacked once).
+/// Rough cost rank of an attack's cells (the longest go to the workers first).
+inline std::size_t attack_cost_rank(const std::string& atk)
+{
+    static const std::vector<std::string> order{"apgd", "boundary", "deepfool", "fgsm", "jsma", "fmn"};
+    return static_cast<std::size_t>(std::find(order.begin(), order.end(), atk) - order.begin());
+}
+
+/// Every cell of Table 1 (a network that fills two columns is attacked once), the cells
+/// on s.workers threads (reproduce_parallel.hpp); the reference schedule runs them one
+/// after the other in table order.
 inline Scores attack_networks(const Setup& s, const Networks& nets)
 {
-    Scores scores;
+    struct Cell {
+        std::string atk, key;
+        AttackScore score;
+    };
+    std::vector<Cell> cells;
     for (const auto& row : attack_rows()) {
         for (const auto& col : table_columns()) {
             const std::string key = network_for(nets, row.first, col);
-            if (scores[key].count(row.first)) continue;
-            scores[key][row.first] = attack_network(s, row.first, nets.at(key).net, row.first + " " + key);
+            bool seen = false;
+            for (const auto& c : cells) seen = seen || (c.atk == row.first && c.key == key);
+            if (!seen) cells.push_back({row.first, key, {}});
         }
     }
+    const unsigned workers = s.reference_schedule ? 1 : s.workers;
+    std::vector<Piece> pieces;
+    for (std::size_t k = 0; k < cells.size(); ++k) {
+        pieces.push_back({cells[k].atk + " " + cells[k].key, [&, k] {
+                              const Net net = piece_network(nets.at(cells[k].key).net, workers);
+                              cells[k].score = attack_network(s, cells[k].atk, net, cells[k].atk + " " + cells[k].key);
+                          }});
+    }
+    if (!s.reference_schedule) {
+        auto rank = [](const Piece& p) { return attack_cost_rank(p.label.substr(0, p.label.find(' '))); };
+        std::stable_sort(pieces.begin(), pieces.end(),
+                         [&](const Piece& a, const Piece& b) { return rank(a) < rank(b); });
+    }
+    run_pieces(pieces, workers);
+    Scores scores;
+    for (auto& c : cells) scores[c.key][c.atk] = std::move(c.score);
     return scores;
 }
 

@@ -18,6 +18,7 @@
 #include <sleepnet/nn/train.hpp>
 
 #include "common.hpp"
+#include "reproduce_parallel.hpp"
 #include "reproduce_setup.hpp"
 
 namespace repro {
@@ -103,7 +104,8 @@ inline sleepnet::JsmaOptions jsma_options(const Setup& s)
 }
 
 /// The fine-tuning column: on FGSM random-step, noise and blur images, and (full runs) on
-/// DeepFool and JSMA adversarials of the control.
+/// DeepFool and JSMA adversarials of the control (made on s.workers threads: the rows split
+/// between them, the same images).
 inline void train_finetuned(const Setup& s, Networks& nets, StageTimes& times)
 {
     const Net& control = nets.at("control").net;
@@ -130,17 +132,24 @@ inline void train_finetuned(const Setup& s, Networks& nets, StageTimes& times)
     if (!s.plan.finetune_per_attack) return;
     const auto dfo = deepfool_options(s);
     const auto jso = jsma_options(s);
+    const unsigned workers = s.reference_schedule ? 1 : s.workers;
     times.time("ft_deepfool", [&] {
         finetune_one(s, nets, "ft_deepfool", "Fine-tuned (DeepFool)", s_ft_deepfool,
                      sleepnet::attack_generator([&](const sleepnet::matrix<T>& x, const sleepnet::label_vector& y) {
-                         return sleepnet::deepfool(control, x, y, dfo);
+                         return split_rows_attack(control, x, y, workers,
+                                                  [&](const Net& n, const auto& xp, const auto& yp) {
+                                                      return sleepnet::deepfool(n, xp, yp, dfo);
+                                                  });
                      }),
                      {{"kind", "deepfool"}});
     });
     times.time("ft_jsma", [&] {
         finetune_one(s, nets, "ft_jsma", "Fine-tuned (JSMA)", s_ft_jsma,
                      sleepnet::attack_generator([&](const sleepnet::matrix<T>& x, const sleepnet::label_vector& y) {
-                         return sleepnet::jsma(control, x, y, jso);
+                         return split_rows_attack(control, x, y, workers,
+                                                  [&](const Net& n, const auto& xp, const auto& yp) {
+                                                      return sleepnet::jsma(n, xp, yp, jso);
+                                                  });
                      }),
                      {{"kind", "jsma"}});
     });

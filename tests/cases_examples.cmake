@@ -164,6 +164,26 @@ add_test(NAME example_reproduce_seeds_run_is_single_run
           -DFILES=${_repro_files} -P ${_compare_script})
 set_tests_properties(example_reproduce_seeds_run_is_single_run PROPERTIES
   FIXTURES_REQUIRED "ex_reproduce_patches;ex_reproduce_seeds_serial")
+# the pieces of a stage on any number of workers, or the reference schedule of before issue 15
+# (one after the other, small attack chunks): the same tables and curves as example_reproduce_patches
+# (which runs on the default workers, the cores)
+foreach(_sched reference workers1 workers3)
+  if(_sched STREQUAL "reference")
+    set(_sched_args --reference-schedule)
+  else()
+    string(REPLACE "workers" "" _w ${_sched})
+    set(_sched_args --workers ${_w})
+  endif()
+  add_test(NAME example_reproduce_patches_${_sched}
+    COMMAND $<TARGET_FILE:reproduce> --dataset patches --quick --seed 1 --no-plots ${_sched_args}
+            --out ${_ex_out}/reproduce-patches-${_sched})
+  set_tests_properties(example_reproduce_patches_${_sched} PROPERTIES FIXTURES_SETUP ex_reproduce_patches_${_sched})
+  add_test(NAME example_reproduce_patches_${_sched}_identity
+    COMMAND ${CMAKE_COMMAND} -DA=${_ex_out}/reproduce-patches -DB=${_ex_out}/reproduce-patches-${_sched}
+            "-DFILES=${_repro_files}|fig1_fgsm.dat|fig2_noise.dat|fig2_blur.dat" -P ${_compare_script})
+  set_tests_properties(example_reproduce_patches_${_sched}_identity PROPERTIES
+    FIXTURES_REQUIRED "ex_reproduce_patches;ex_reproduce_patches_${_sched}")
+endforeach()
 json_check(example_reproduce_seeds_stride
   -DFILE=${_ex_out}/reproduce-seeds-serial/seed-201/results.json -DKEY=plan.seed -DOP=EQ -DVALUE=201)
 json_check(example_reproduce_seeds_n

@@ -42,8 +42,9 @@
 // iteration of every input (once the chosen pixels are changed); returning true stops that
 // input: it succeeds if its current point is adversarial, else it fails.
 //
-// All inputs still running are stepped together: one deterministic forward pass and two
-// backward passes per iteration for the whole batch. Every quantity a sample's choice
+// All inputs still running (at most 1,024; an input that ends is replaced by the next
+// one) are stepped together: one deterministic forward pass and two backward passes per
+// iteration for the whole batch. Every quantity a sample's choice
 // depends on is computed per sample by the batch-independent path, so the result of an
 // input does not depend on which other inputs are attacked with it, nor on the thread
 // count. No random numbers are used.
@@ -470,22 +471,28 @@ AttackResult<T> jsma(const DenseNetwork<T>& net, const matrix<T>& x, const label
     }
     std::vector<detail::JsmaPixelState> state(n);
     detail::JsmaBuffers<T> buf;
-    // Inputs are attacked in groups of detail::inference_chunk (memory stays bounded for
-    // large N); every input's result is independent of its group.
-    for (std::size_t g0 = 0; g0 < attempted.size(); g0 += detail::inference_chunk) {
-        const std::size_t g1 = std::min(attempted.size(), g0 + detail::inference_chunk);
-        std::vector<std::size_t> running(attempted.begin() + static_cast<std::ptrdiff_t>(g0),
-                                         attempted.begin() + static_cast<std::ptrdiff_t>(g1));
-        for (std::size_t i : running) {
-            auto& s = state[i];
+    // At most detail::inference_chunk inputs run at a time (memory stays bounded for large
+    // N); an input that ends is replaced by the next one, so the batches stay full. Every
+    // input's result is independent of the others it runs with.
+    std::vector<std::size_t> running;
+    std::size_t next = 0;
+    while (next < attempted.size() || !running.empty()) {
+        for (; running.size() < detail::inference_chunk && next < attempted.size(); ++next) {
+            auto& s = state[attempted[next]];
             s.steps.assign(d, 0);
             s.changes.assign(d, 0);
             s.active.assign(d, 1);
+            running.push_back(attempted[next]);
         }
-        while (!running.empty()) {
-            if (!detail::jsma_iteration(net, x, options, step, target, hooks, r, state, running, buf)) break;
+        const std::vector<std::size_t> before = running;
+        if (!detail::jsma_iteration(net, x, options, step, target, hooks, r, state, running, buf)) running.clear();
+        std::size_t k = 0;  // running is an ordered subsequence of before
+        for (std::size_t i : before) {
+            if (k < running.size() && running[k] == i)
+                ++k;
+            else
+                state[i] = detail::JsmaPixelState();
         }
-        for (std::size_t i = g0; i < g1; ++i) state[attempted[i]] = detail::JsmaPixelState();
     }
     detail::verify_result(net, x, r, bounds);
     return r;
