@@ -80,7 +80,11 @@ void print_stages(const nlohmann::json& ref, const nlohmann::json& cur)
             continue;
         }
         const double r = ref[it.key()].get<double>();
-        std::printf("  %-22s %12.1f %12.1f %8.2f\n", it.key().c_str(), r, c, c > 0 ? r / c : 0.0);
+        if (r < 0.1 || c < 0.1) {  // a ratio of milliseconds says nothing
+            std::printf("  %-22s %12.1f %12.1f %8s\n", it.key().c_str(), r, c, "-");
+            continue;
+        }
+        std::printf("  %-22s %12.1f %12.1f %8.2f\n", it.key().c_str(), r, c, r / c);
     }
 }
 
