@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <sleepnet/continual/continual.hpp>
+#include <sleepnet/continual/tune.hpp>
 
 #include "support.hpp"
 
@@ -24,7 +25,7 @@ label_vector labels(std::initializer_list<std::size_t> v)
     return y;
 }
 
-/// Four classes of 4 x 4 images: class c lights row c (values 0.9) plus noise in [0, 0.1).
+/// Four classes of 4 x 4 images: class c lights row c (0.6) plus noise in [0, 0.4) everywhere.
 Dataset<double> rows_data(std::size_t per_class, std::uint64_t seed)
 {
     default_engine e(seed);
@@ -36,7 +37,7 @@ Dataset<double> rows_data(std::size_t per_class, std::uint64_t seed)
     for (std::size_t i = 0; i < 4 * per_class; ++i) {
         const std::size_t c = i % 4;
         d.y(i) = c;
-        for (std::size_t j = 0; j < 16; ++j) d.x(i, j) = (j / 4 == c ? 0.9 : 0.0) + 0.1 * rng::uniform01<double>(e);
+        for (std::size_t j = 0; j < 16; ++j) d.x(i, j) = (j / 4 == c ? 0.6 : 0.0) + 0.4 * rng::uniform01<double>(e);
     }
     return d;
 }
@@ -195,8 +196,10 @@ struct ContinualSetup {
         o.sgd.batch_size = 10;
         o.rehearsal_fraction = 0.25;
         o.sleep.params = sleep_preset("patches");
-        o.sleep.params.thresholds = {1.0, 1.0};
-        o.sleep.params.rate = 100.0;
+        o.sleep.params.thresholds = {0.5, 0.5};  // sleep strong enough to move accuracies
+        o.sleep.params.rate = 200.0;
+        o.sleep.params.inc = 0.02;
+        o.sleep.params.dec = 0.01;
         o.sleep.first_steps = 200;
         o.sleep.more_steps = 100;
         o.sleep.mask = MaskedMeanOptions{4, 4, 3, false};
@@ -219,8 +222,8 @@ TEST_CASE("continual_learning: the accuracy matrix, sleeps on schedule, joint an
     const auto seq = s.run(ContinualMethod::sequential, seq_net, ContinualSetup::options(ContinualMethod::sequential));
     REQUIRE(seq.accuracy.size() == 2);
     CHECK(seq.accuracy[0].size() == 2);
-    CHECK(seq.accuracy[0][0] > 0.9);                 // task 0 learnt
-    CHECK(seq.accuracy[0][1] == 0.0);                // its classes were never trained: predicted as 0 or 1
+    CHECK(seq.accuracy[0][0] > 0.9);   // task 0 learnt
+    CHECK(seq.accuracy[0][1] == 0.0);  // its classes were never trained: predicted as 0 or 1
     CHECK(seq.accuracy[1][1] > 0.9);   // task 1 learnt after it
     CHECK(seq.average[1] == doctest::Approx((seq.accuracy[1][0] + seq.accuracy[1][1]) / 2));
     CHECK(seq.sleeps.empty());
@@ -272,4 +275,61 @@ TEST_CASE("continual_learning: sleep that keeps every layer is the sequential ru
     bad.sleep.keep_layers = {2};
     CHECK(message_of<invalid_argument>([&] { s.run(ContinualMethod::sleep, c, bad); }) ==
           "ContinualOptions: sleep.keep_layers has layer 2, the network has 2");
+}
+
+TEST_CASE("tune_continual: candidates are continual runs, the control runs without sleep, logs resume")
+{
+    const ContinualSetup s;
+    const auto initial = ContinualSetup::net();
+    const ContinualTuneData<double> data{s.train, s.test, s.train_tasks, s.test_tasks};
+    const auto base = ContinualSetup::options(ContinualMethod::sleep);
+    SearchSpace space;
+    space.base = base.sleep.params;
+    space.steps = {50, 400};
+    space.rate = {20, 200};
+    TuneOptions o;
+    o.budget = 6;
+    o.genetic.population = 3;
+    o.genetic.elite = 1;
+    o.threads = 1;
+    o.max_accuracy_drop = 1.0;
+    o.log_path = test_support::fresh_dir("continual", "tune") + "/log.jsonl";
+    default_engine e1(11), e2(11), e3(11);
+    const TuneResult r = tune_continual(initial, data, space, base, o, s.engines, e1);
+    REQUIRE(r.history.size() == 6);
+
+    auto control_net = initial;
+    auto seq = ContinualSetup::options(ContinualMethod::sequential);
+    const auto control = continual_learning(control_net, s.train, s.test, s.train_tasks, s.test_tasks, seq, s.engines);
+    CHECK(r.control_value == control.average.back());
+    CHECK(r.control_accuracy == control.total_accuracy.back());
+
+    const TuneCandidate& best = r.best();  // the objective is a continual run with its parameters
+    auto again_net = initial;
+    auto again_options = base;
+    again_options.sleep.params = best.params;
+    again_options.sleep.first_steps = best.params.steps;  // base ratio 200 : 100
+    again_options.sleep.more_steps = (best.params.steps + 1) / 2;
+    const auto again =
+        continual_learning(again_net, s.train, s.test, s.train_tasks, s.test_tasks, again_options, s.engines);
+    CHECK(best.value == again.average.back());
+    CHECK(best.accuracy == again.total_accuracy.back());
+
+    TuneOptions two = o;  // threads do not change the history
+    two.threads = 2;
+    two.log_path.clear();
+    const TuneResult r2 = tune_continual(initial, data, space, base, two, s.engines, e2);
+    for (std::size_t i = 0; i < 6; ++i) {
+        CHECK(r2.history[i].genes == r.history[i].genes);
+        CHECK(r2.history[i].value == r.history[i].value);
+    }
+    const TuneResult resumed = tune_continual(initial, data, space, base, o, s.engines, e3);
+    CHECK(resumed.resumed == 6);
+    CHECK(resumed.best().value == best.value);
+
+    auto wrong = base;
+    wrong.method = ContinualMethod::sequential;
+    default_engine e4(11);
+    CHECK(message_of<invalid_argument>([&] { tune_continual(initial, data, space, wrong, o, s.engines, e4); }) ==
+          "tune_continual: the method must sleep (sleep or rehearsal+sleep), got sequential");
 }

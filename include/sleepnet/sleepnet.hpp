@@ -79,6 +79,7 @@
 
 #include "continual/continual.hpp"
 #include "continual/metrics.hpp"
+#include "continual/tune.hpp"
 
 #include "tune/objective.hpp"
 #include "tune/search.hpp"

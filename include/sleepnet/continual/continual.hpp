@@ -37,11 +37,13 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
 
+#include "../callbacks/spike_budget.hpp"
 #include "../core/callbacks.hpp"
 #include "../core/enum_names.hpp"
 #include "../core/error.hpp"
@@ -78,6 +80,9 @@ struct ContinualSleepOptions {
     std::size_t every = 1;                           ///< sleep after every k-th task (and the last)
     MaskedMeanOptions mask;
     std::vector<std::size_t> keep_layers;  ///< weight layers (0-based) restored after sleep
+    /// Stop a sleep once all layers together spiked more than this (0: no limit; its
+    /// report then has stopped_early; callbacks/spike_budget.hpp).
+    std::uint64_t max_spikes = 0;
 
     /// Steps of the sleep after task i (0-based).
     std::size_t steps_after(std::size_t i) const { return first_steps + i * more_steps; }
@@ -174,7 +179,8 @@ inline SleepReport continual_sleep(DenseNetwork<T>& net, const Dataset<T>& train
     MaskedMean source(seen.x, seen.y, PoissonOptions{p.rate, p.dt, p.rate_factor}, s.mask);
     std::vector<matrix<T>> kept;
     for (std::size_t l : s.keep_layers) kept.push_back(net.weights(l));
-    SleepReport report = sleep_with_source(net, source, seen.x, p, engine);
+    SpikeBudget budget{s.max_spikes};
+    SleepReport report = sleep_with_source(net, source, seen.x, p, engine, budget);
     for (std::size_t k = 0; k < kept.size(); ++k) net.weights(s.keep_layers[k]) = kept[k];
     return report;
 }
