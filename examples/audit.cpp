@@ -15,13 +15,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <map>
 #include <optional>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
 
 #include <sleepnet/attacks/audit.hpp>
+#include <sleepnet/attacks/audit_json.hpp>
 #include <sleepnet/attacks/common_json.hpp>
 #include <sleepnet/data/load.hpp>
 #include <sleepnet/nn/io.hpp>
@@ -81,81 +81,6 @@ struct StageTimer {
             seconds.back().second = std::chrono::duration<double>(Clock::now() - began).count();
     }
 };
-
-/// Short keys of the checks, for JSON consumers (check_json.cmake reads numbers).
-const std::map<std::string, std::string>& check_keys()
-{
-    namespace c = sleepnet::audit_checks;
-    static const std::map<std::string, std::string> keys{{c::iterative, "iterative"}, {c::reaches_zero, "reaches_zero"},
-                                                         {c::black_box, "black_box"}, {c::transfer, "transfer"},
-                                                         {c::converged, "converged"}, {c::noise, "noise"},
-                                                         {c::margin, "margin"}};
-    return keys;
-}
-
-nlohmann::json options_json(const sleepnet::AuditOptions& o)
-{
-    std::vector<std::string> losses;
-    for (auto l : o.attack.losses) losses.push_back(sleepnet::to_string(l));
-    return {{"epsilons", o.epsilons},
-            {"epsilon", o.epsilon},
-            {"attack",
-             {{"method", sleepnet::to_string(o.attack.method)},
-              {"losses", losses},
-              {"steps", o.attack.steps},
-              {"restarts", o.attack.restarts},
-              {"random_start", o.attack.random_start},
-              {"targets", o.attack.targets}}},
-            {"search", {{"max_epsilon", o.search.max_epsilon}, {"tolerance", o.search.tolerance}}},
-            {"square_queries", o.square_queries},
-            {"noise_draws", o.noise_draws},
-            {"tolerance", o.tolerance},
-            {"l2", o.l2},
-            {"l2_max", o.l2_max},
-            {"l2_norms", o.l2_norms}};
-}
-
-template <class T>
-nlohmann::json checks_json(const sleepnet::AuditReport<T>& r, nlohmann::json& passed)
-{
-    nlohmann::json checks = nlohmann::json::array();
-    for (const auto& c : r.checks) {
-        const std::string key = check_keys().at(c.name);
-        checks.push_back({{"name", c.name},
-                          {"key", key},
-                          {"pass", c.pass},
-                          {"value", sleepnet::json_number(c.value)},
-                          {"reference", sleepnet::json_number(c.reference)},
-                          {"detail", c.detail},
-                          {"masking", c.masking}});
-        passed[key] = c.pass ? 1 : 0;
-    }
-    return checks;
-}
-
-nlohmann::json curves_json(const std::vector<double>& budgets,
-                           const std::vector<std::pair<std::string, std::vector<double>>>& curves)
-{
-    nlohmann::json series = nlohmann::json::object();
-    for (const auto& [name, c] : curves) series[name] = c;
-    return {{"budgets", budgets}, {"robust_accuracy", series}};
-}
-
-/// Per input: label, correctly classified, the worst-case minimal L-inf eps (and L2 norm).
-template <class T>
-nlohmann::json worst_rows(const sleepnet::AuditReport<T>& r, std::size_t offset)
-{
-    nlohmann::json rows = nlohmann::json::array();
-    for (std::size_t i = 0; i < r.worst.samples.size(); ++i) {
-        const auto& s = r.worst.samples[i];
-        nlohmann::json row{{"index", s.index + offset}, {"label", s.label}, {"attempted", s.attempted}};
-        if (s.attempted) row["linf"] = sleepnet::json_number(s.epsilon);
-        if (s.attempted && i < r.worst_l2.samples.size())
-            row["l2"] = sleepnet::json_number(r.worst_l2.samples[i].epsilon);
-        rows.push_back(row);
-    }
-    return rows;
-}
 
 template <class T>
 void print_report(const sleepnet::AuditReport<T>& r, double eps)
@@ -273,8 +198,8 @@ template <class T>
 nlohmann::json audit_json(const Args& a, const std::string& dataset, const std::string& dtype, std::size_t n,
                           const sleepnet::AuditOptions& o, const TimedAudit<T>& t)
 {
-    const auto& r = t.report;
-    nlohmann::json j, passed = nlohmann::json::object(), stage_seconds = nlohmann::json::array();
+    nlohmann::json j = t.report;  // checks, curves, verdicts, worst case (attacks/audit_json.hpp)
+    nlohmann::json stage_seconds = nlohmann::json::array();
     j["program"] = "audit";
     j["model"] = a.model_dir;
     j["surrogate"] = a.surrogate_dir.empty() ? nlohmann::json() : nlohmann::json(a.surrogate_dir);
@@ -283,18 +208,8 @@ nlohmann::json audit_json(const Args& a, const std::string& dataset, const std::
     j["offset"] = a.offset;
     j["count"] = n;
     j["seed"] = a.seed;
-    j["options"] = options_json(o);
-    j["clean_accuracy"] = r.clean_accuracy;
-    j["checks"] = checks_json(r, passed);
-    j["passed"] = passed;
-    j["failed"] =
-        static_cast<int>(std::count_if(r.checks.begin(), r.checks.end(), [](const auto& c) { return !c.pass; }));
-    j["masking_suspected"] = r.masking_suspected();
-    j["converged"] = r.converged();
-    j["robust_accuracy"] = sleepnet::json_number(r.robust_accuracy);
-    j["stopped"] = r.stopped;
-    j["curves"] = {{"linf", curves_json(r.epsilons, r.linf_curves)}, {"l2", curves_json(r.l2_norms, r.l2_curves)}};
-    j["worst_case"] = worst_rows(r, a.offset);
+    j["options"] = o;
+    for (auto& row : j["worst_case"]) row["index"] = row["index"].get<std::size_t>() + a.offset;
     for (const auto& [stage, s] : t.stages) stage_seconds.push_back({{"stage", stage}, {"seconds", s}});
     j["seconds"] = {{"total", t.seconds}, {"stages", stage_seconds}};
     return j;

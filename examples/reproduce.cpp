@@ -6,6 +6,8 @@
 //   reproduce --dataset patches --quick --out out/repro-patches
 //   reproduce --dataset mnist --data data/mnist --quick --out out/repro-mnist
 //   reproduce --dataset mnist --data data/mnist --out out/repro-mnist-full [--seed 1] [--sleep-params FILE]
+//   reproduce --dataset patches --seeds 3 --out out/repro-patches-3       (mean +- sd over 3 controls)
+//   reproduce ... --seeds 3 --shard 0/3 (1/3, 2/3), then ... --seeds 3 --merge (job arrays)
 //
 // Table 1 also has two strong attacks (APGD L-inf minimal eps, FMN L2 minimal norm) and an
 // adversarially trained column, the reference for what robustness looks like.
@@ -13,16 +15,22 @@
 // Every random draw comes from an engine seeded from --seed (stage k uses seed + k, listed
 // in results.json under "seeds"; control and sleep use the seed itself). See
 // docs/reproduce.md for what each stage does and what --quick reduces. The stages live in
-// reproduce_*.hpp, one header each: plan, setup, train, sleep, table, curves, figures.
+// reproduce_*.hpp, one header each: plan, setup, train, sleep, table, curves, figures;
+// several seed runs, shards and their merge: seeds, aggregate, aggregate_text, merge.
 #include <cstdio>
 #include <string>
 
 #include <CLI/CLI.hpp>
+#ifdef SLEEPNET_WITH_MPI
+#include <mpi.h>
+#endif
 
 #include "common.hpp"
 #include "reproduce_curves.hpp"
 #include "reproduce_figures.hpp"
+#include "reproduce_merge.hpp"
 #include "reproduce_plan.hpp"
+#include "reproduce_seeds.hpp"
 #include "reproduce_setup.hpp"
 #include "reproduce_sleep.hpp"
 #include "reproduce_table.hpp"
@@ -31,9 +39,10 @@
 namespace {
 
 struct Args {
-    std::string dataset, out_dir, data_dir, params_file, fgsm_loss = "network", tune_objective = "pgd";
-    bool quick = false, no_plots = false;
+    std::string dataset, out_dir, data_dir, params_file, fgsm_loss = "network", tune_objective = "pgd", shard;
+    bool quick = false, no_plots = false, merge = false;
     std::uint64_t seed = 1;
+    std::size_t seeds = 1;
     long tune_budget = -1;
 };
 
@@ -56,6 +65,12 @@ void add_options(CLI::App& app, Args& a)
                    "the search's objective: pgd (median minimal APGD L-inf eps, default) | fgsm (median minimal FGSM "
                    "eps, the paper's)");
     app.add_flag("--no-plots", a.no_plots, "write data and .gp scripts but do not run gnuplot");
+    app.add_option("--seeds", a.seeds,
+                   "independently trained controls: seed run i uses base seed --seed + 100 i and writes "
+                   "OUT/seed-<its seed>/; OUT gets every cell as mean +- sd (default 1: a single run in OUT)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+    app.add_option("--shard", a.shard, "i/N: run only the seed runs whose index % N == i, no aggregate (job arrays)");
+    app.add_flag("--merge", a.merge, "run nothing: aggregate the existing OUT/seed-* directories of --seeds N");
 }
 
 std::string command_line(int argc, char** argv)
@@ -83,18 +98,25 @@ void make_networks(const repro::Setup& s, repro::Networks& nets, repro::StageTim
     times.time("adversarial_training", [&] { repro::train_adversarial(s, nets); });
 }
 
-int run(const Args& a, const std::string& command)
+sleepnet::AttackLoss fgsm_loss(const Args& a)
 {
-    const auto t_start = repro::Clock::now();
     if (a.fgsm_loss != "network" && a.fgsm_loss != "ce")
         throw sleepnet::invalid_argument("--fgsm-loss must be network or ce, got '" + a.fgsm_loss + "'");
-    std::filesystem::create_directories(a.out_dir);
+    return a.fgsm_loss == "ce" ? sleepnet::AttackLoss::cross_entropy : sleepnet::AttackLoss::network;
+}
+
+/// One seed run: every stage with base seed `seed`, everything written to `out_dir`.
+int run(const Args& a, std::uint64_t seed, const std::string& out_dir, const std::string& command)
+{
+    const auto t_start = repro::Clock::now();
+    const auto loss = fgsm_loss(a);
+    std::filesystem::create_directories(out_dir);
     repro::StageTimes times;
     repro::Setup s = times.time("data", [&] {
-        return repro::load_setup(repro::make_plan(a.dataset, a.quick, a.seed, a.tune_budget, a.tune_objective),
-                                 a.data_dir, a.out_dir);
+        return repro::load_setup(repro::make_plan(a.dataset, a.quick, seed, a.tune_budget, a.tune_objective),
+                                 a.data_dir, out_dir);
     });
-    s.attack_loss = a.fgsm_loss == "ce" ? sleepnet::AttackLoss::cross_entropy : sleepnet::AttackLoss::network;
+    s.attack_loss = loss;
     announce(s);
     nlohmann::json J = {{"program", "reproduce"},
                         {"command", command},
@@ -112,19 +134,73 @@ int run(const Args& a, const std::string& command)
     J["networks"] = repro::networks_json(s, nets);
     if (s.patches()) J["patches_weights"] = repro::patches_weights(s, nets);
     const std::string table = repro::table1_text(s, nets, scores);
-    examples::write_text(a.out_dir + "/table1.txt", table);
-    examples::write_text(a.out_dir + "/table1.csv", repro::table1_csv(nets, scores));
+    examples::write_text(out_dir + "/table1.txt", table);
+    examples::write_text(out_dir + "/table1.csv", repro::table1_csv(nets, scores));
     J["plots"] = times.time("plots", [&] { return repro::plots_stage(s, nets, curves, a.no_plots); });
     auto seconds = times.json();
     seconds["total"] = repro::since(t_start);
     J["seconds"] = seconds;
-    examples::write_json(a.out_dir + "/results.json", J);
+    examples::write_json(out_dir + "/results.json", J);
     std::printf("%s", table.c_str());
     std::printf("wrote %s/results.json, table1.csv, curves (*.csv, *.dat), %zu plot script(s)%s; total %.1f s\n",
-                a.out_dir.c_str(), J["plots"]["scripts"].size(), J["plots"]["gnuplot"].get<bool>() ? " and PNGs" : "",
+                out_dir.c_str(), J["plots"]["scripts"].size(), J["plots"]["gnuplot"].get<bool>() ? " and PNGs" : "",
                 repro::since(t_start));
     return 0;
 }
+
+/// --seeds N, --shard, --merge: the seed runs of this shard (all without --shard), then,
+/// unless sharded, the aggregate of all of them in OUT.
+int run_seeds(const Args& a, const std::string& command)
+{
+    if (a.merge && !a.shard.empty())
+        throw sleepnet::invalid_argument("--merge and --shard exclude each other: merge once every shard has run");
+    const auto shard = repro::parse_shard(a.shard.empty() ? "0/1" : a.shard);
+    repro::MergeInput m;
+    m.plan = repro::make_plan(a.dataset, a.quick, a.seed, a.tune_budget, a.tune_objective);
+    m.config = {repro::to_json(m.plan), repro::table1_notes(fgsm_loss(a)),
+                repro::find_sleep_params(a.dataset, a.params_file).source};
+    if (!a.merge) {
+        const auto mine = repro::shard_indices(a.seeds, shard);
+        if (mine.empty())
+            std::fprintf(stderr, "reproduce: shard %s has no seed run of %zu\n", a.shard.c_str(), a.seeds);
+        for (std::size_t i : mine) {
+            const std::uint64_t seed = repro::seed_of(a.seed, i);
+            std::fprintf(stderr, "reproduce: seed run %zu of %zu (seed %llu)\n", i, a.seeds,
+                         static_cast<unsigned long long>(seed));
+            run(a, seed, a.out_dir + "/" + repro::seed_dir_name(seed), command);
+        }
+        if (!a.shard.empty()) return 0;
+    }
+    m.out_dir = a.out_dir;
+    m.command = command;
+    m.seeds = a.seeds;
+    m.no_plots = a.no_plots;
+    return repro::merge_seed_runs(m);
+}
+
+#ifdef SLEEPNET_WITH_MPI
+/// reproduce_mpi: rank r of R runs shard r/R of the seed runs, then rank 0 merges them once
+/// every rank has finished (a rank's error ends the job without a merge). The same output
+/// as the serial --seeds N.
+int run_ranks(Args a, const std::string& command)
+{
+    int rank = 0, size = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    int rc = examples::guarded("reproduce", [&] {
+        if (!a.shard.empty() || a.merge)
+            throw sleepnet::invalid_argument("reproduce_mpi assigns the shards itself: no --shard or --merge");
+        Args mine = a;
+        mine.shard = std::to_string(rank) + "/" + std::to_string(size);
+        return run_seeds(mine, command);
+    });
+    int worst = 0;
+    MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (worst != 0 || rank != 0) return worst;
+    a.merge = true;
+    return examples::guarded("reproduce", [&] { return run_seeds(a, command); });
+}
+#endif
 
 }  // namespace
 
@@ -134,6 +210,25 @@ int main(int argc, char** argv)
                  "with strong attacks and adversarial training beside them"};
     Args args;
     add_options(app, args);
+#ifdef SLEEPNET_WITH_MPI
+    MPI_Init(&argc, &argv);
+    int rc = 0;
+    try {
+        app.parse(argc, argv);
+        rc = run_ranks(args, command_line(argc, argv));
+    } catch (const CLI::ParseError& e) {
+        int rank = 0;
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        rc = rank == 0 ? app.exit(e) : e.get_exit_code();
+    }
+    MPI_Finalize();
+    return rc;
+#else
     CLI11_PARSE(app, argc, argv);
-    return examples::guarded("reproduce", [&] { return run(args, command_line(argc, argv)); });
+    return examples::guarded("reproduce", [&] {
+        const std::string command = command_line(argc, argv);
+        if (args.seeds == 1 && args.shard.empty() && !args.merge) return run(args, args.seed, args.out_dir, command);
+        return run_seeds(args, command);
+    });
+#endif
 }

@@ -238,10 +238,10 @@ inline nlohmann::json checks_json(const Networks& nets, Scores& scores)
             {"sleep_apgd_minus_control", capped("sleep", "apgd") - capped("control", "apgd")}};
 }
 
-inline nlohmann::json table1_notes(const Setup& s)
+inline nlohmann::json table1_notes(sleepnet::AttackLoss fgsm_loss)
 {
     const std::string fgsm_grad =
-        s.attack_loss == sleepnet::AttackLoss::cross_entropy ? "softmax cross-entropy" : "authors' MSE training loss";
+        fgsm_loss == sleepnet::AttackLoss::cross_entropy ? "softmax cross-entropy" : "authors' MSE training loss";
     return {{"fgsm", "score = median minimal epsilon (Foolbox grid, 1000 steps in (0, 1]), gradient of the " +
                          fgsm_grad + "; a single step: a high score is not evidence of robustness (gradient masking)"},
             {"apgd", "score = median minimal L-inf epsilon of APGD (cross-entropy then margin loss, 100 steps each, "
@@ -253,6 +253,8 @@ inline nlohmann::json table1_notes(const Setup& s)
                        "(failures count as +inf; null = inf)"},
             {"success_rate", "flipped / attempted (attempted = correctly classified before the attack)"}};
 }
+
+inline nlohmann::json table1_notes(const Setup& s) { return table1_notes(s.attack_loss); }
 
 inline std::string dataset_title(const std::string& ds)
 {

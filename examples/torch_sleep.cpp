@@ -50,7 +50,7 @@ void add_options(CLI::App& app, Args& a)
     app.add_option("--batch", a.batch, "minibatch size (default: 4 on patches, 100 otherwise)");
     app.add_option("--lr", a.lr, "SGD learning rate");
     app.add_option("--momentum", a.momentum, "SGD momentum");
-    app.add_option("--preset", a.preset, "sleep preset: mnist-fgsm | mnist-deepfool | patches | cub200");
+    app.add_option("--preset", a.preset, "sleep preset: mnist-fgsm | mnist-deepfool | patches | cub200 | mnist-src");
     app.add_option("--params", a.params_file, "sleep parameters as JSON (see docs/sleep.md)");
     app.add_option("--steps", a.steps, "override the number of sleep steps");
     app.add_option("--seed", a.seed, "seed of torch's initialisation and shuffling, and of the sleep engine");

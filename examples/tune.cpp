@@ -16,6 +16,12 @@
 // --refit: every candidate's layers above the slept ones are refitted (snn/refit.hpp) on
 // the training rows before the validation split before it is measured; the output file
 // carries that refit, so `sleep --params OUT` does the same.
+//
+// tune_mpi (built with -DSLEEPNET_MPI=ON) is this program over MPI ranks:
+//   mpirun -np 4 tune_mpi --model out/control ... --log tune.jsonl
+// every rank runs the search, candidates are evaluated across the ranks
+// (tune/mpi_workers.hpp), rank 0 writes the log, the output and the report; the result
+// is the serial program's for any number of ranks (docs/tune.md).
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -28,6 +34,9 @@
 #include <sleepnet/data/load.hpp>
 #include <sleepnet/nn/io.hpp>
 #include <sleepnet/snn/sleep_json.hpp>
+#ifdef SLEEPNET_WITH_MPI
+#include <sleepnet/tune/mpi_workers.hpp>
+#endif
 #include <sleepnet/tune/objective.hpp>
 #include <sleepnet/tune/search.hpp>
 
@@ -321,6 +330,12 @@ nlohmann::json best_params_json(const Args& a, const sleepnet::TuneResult& r, co
     return j;
 }
 
+#ifdef SLEEPNET_WITH_MPI
+using Workers = sleepnet::MpiWorkers;  // MPI_COMM_WORLD
+#else
+using Workers = sleepnet::LocalWorkers;
+#endif
+
 /// Loads the model and data in precision T, searches, prints the result, writes the best parameters.
 template <class T>
 int tune_model(const Args& a)
@@ -343,10 +358,14 @@ int tune_model(const Args& a)
     const auto space = search_space(a, control.num_layers(), flags);
     opts.initial = initial_genomes(a, space, control.num_layers(), flags);
     sleepnet::default_engine engine(a.seed);
+    const Workers workers;
     auto bar = examples::progress_bar("tune");
     const auto r = with_objective(a, flags, [&](const auto& objective) {
-        return sleepnet::tune_sleep(control, td, space, objective, opts, engines, engine, bar);
+        if (!workers.root())
+            return sleepnet::tune_sleep_on(workers, control, td, space, objective, opts, engines, engine);
+        return sleepnet::tune_sleep_on(workers, control, td, space, objective, opts, engines, engine, bar);
     });
+    if (!workers.root()) return r.best().feasible ? 0 : 2;
     print_result(r, objective_images(a));
     if (refit) flags += refit_provenance(refit->options);
     examples::write_json(a.out_file, best_params_json(a, r, flags, refit));
@@ -368,6 +387,23 @@ int main(int argc, char** argv)
     CLI::App app{"Search sleep parameters for a trained network (objective on a validation split)"};
     Args args;
     add_options(app, args);
+#ifdef SLEEPNET_WITH_MPI
+    MPI_Init(&argc, &argv);
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int rc = rank == 0 ? app.exit(e) : e.get_exit_code();
+        MPI_Finalize();
+        return rc;
+    }
+    const int rc = examples::guarded("tune", [&] { return run(args); });
+    if (rc == 1) MPI_Abort(MPI_COMM_WORLD, 1);  // the other ranks may wait in a collective
+    MPI_Finalize();
+    return rc;
+#else
     CLI11_PARSE(app, argc, argv);
     return examples::guarded("tune", [&] { return run(args); });
+#endif
 }

@@ -26,6 +26,7 @@ PACKAGES=(
   python3-numpy        # checks that the .npy model files are readable by numpy
   pybind11-dev python3-pybind11 python3-pytest python3-torch   # the Python module and its tests
   libtorch-dev         # the LibTorch example (examples/torch_sleep.cpp, -DSLEEPNET_TORCH=ON)
+  openmpi-bin libopenmpi-dev   # tune_mpi, the parameter search over MPI ranks (-DSLEEPNET_MPI=ON)
   dataset-fashion-mnist
 )
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, fetches the data, then configures, builds
 # and runs the whole CTest suite twice:
-#   release  build/release  Release, with the Python module (its pytest suite) and the
-#                           LibTorch example (-DSLEEPNET_PYTHON=ON -DSLEEPNET_TORCH=ON)
+#   release  build/release  Release, with the Python module (its pytest suite), the
+#                           LibTorch example and tune over MPI ranks
+#                           (-DSLEEPNET_PYTHON=ON -DSLEEPNET_TORCH=ON -DSLEEPNET_MPI=ON)
 #   asan     build/asan     Debug + ASan/UBSan (-DSLEEPNET_SANITIZE=ON; benchmarks not built)
 # Exits non-zero if any step or test fails; the last line is a plain summary
 # ("test.sh: N passed, M failed": CTest cases of both suites; a failed build counts as 1).
@@ -72,7 +73,7 @@ run_suite() {
 }
 
 run_suite release release \
-  -DSLEEPNET_BUILD_TESTS=ON -DSLEEPNET_BUILD_EXAMPLES=ON -DSLEEPNET_BUILD_BENCH=ON -DSLEEPNET_PYTHON=ON -DSLEEPNET_TORCH=ON
+  -DSLEEPNET_BUILD_TESTS=ON -DSLEEPNET_BUILD_EXAMPLES=ON -DSLEEPNET_BUILD_BENCH=ON -DSLEEPNET_PYTHON=ON -DSLEEPNET_TORCH=ON -DSLEEPNET_MPI=ON
 
 SUITE_ENV=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
 run_suite asan asan \

@@ -122,6 +122,80 @@ json_check(example_reproduce_patches_sleep_fgsm
   -DFILE=${_ex_out}/reproduce-patches-fgsm/results.json -DKEY=checks.fgsm_score_capped.sleep -DOP=GT
   -DFILE2=${_ex_out}/reproduce-patches-fgsm/results.json -DKEY2=checks.fgsm_score_capped.control)
 set_tests_properties(example_reproduce_patches_sleep_fgsm PROPERTIES FIXTURES_REQUIRED ex_reproduce_patches_fgsm)
+# reproduce --seeds (several seed runs, shards, merge; about 4 s per 3 seed runs on Patches).
+# --seeds 1 is the single run of before: the same tables and curves as seed run 0 of --seeds 3,
+# which are those of example_reproduce_patches (example_reproduce_seeds_run_is_single_run).
+set(_compare_script ${CMAKE_CURRENT_SOURCE_DIR}/compare_outputs.cmake)
+set(_repro_files "table1.txt|table1.csv|fgsm_curve.csv|noise_curve.csv|blur_curve.csv")
+add_test(NAME example_reproduce_seeds1
+  COMMAND $<TARGET_FILE:reproduce> --dataset patches --quick --seed 1 --seeds 1 --no-plots
+          --out ${_ex_out}/reproduce-seeds1)
+set_tests_properties(example_reproduce_seeds1 PROPERTIES FIXTURES_SETUP ex_reproduce_seeds1)
+add_test(NAME example_reproduce_seeds1_identity
+  COMMAND ${CMAKE_COMMAND} -DA=${_ex_out}/reproduce-seeds-serial/seed-1 -DB=${_ex_out}/reproduce-seeds1
+          -DFILES=${_repro_files} -P ${_compare_script})
+set_tests_properties(example_reproduce_seeds1_identity PROPERTIES
+  FIXTURES_REQUIRED "ex_reproduce_seeds_serial;ex_reproduce_seeds1")
+# --seeds 3 in one process, and as shards 0/2 and 1/2 plus --merge: the same aggregate
+add_test(NAME example_reproduce_seeds_serial
+  COMMAND $<TARGET_FILE:reproduce> --dataset patches --quick --seed 1 --seeds 3 --no-plots
+          --out ${_ex_out}/reproduce-seeds-serial)
+set_tests_properties(example_reproduce_seeds_serial PROPERTIES FIXTURES_SETUP ex_reproduce_seeds_serial)
+foreach(_shard 0 1)
+  add_test(NAME example_reproduce_seeds_shard${_shard}
+    COMMAND $<TARGET_FILE:reproduce> --dataset patches --quick --seed 1 --seeds 3 --shard ${_shard}/2 --no-plots
+            --out ${_ex_out}/reproduce-seeds-sharded)
+  set_tests_properties(example_reproduce_seeds_shard${_shard} PROPERTIES FIXTURES_SETUP ex_reproduce_seeds_shards)
+endforeach()
+add_test(NAME example_reproduce_seeds_merge
+  COMMAND $<TARGET_FILE:reproduce> --dataset patches --quick --seed 1 --seeds 3 --merge --no-plots
+          --out ${_ex_out}/reproduce-seeds-sharded)
+set_tests_properties(example_reproduce_seeds_merge PROPERTIES FIXTURES_REQUIRED ex_reproduce_seeds_shards
+  FIXTURES_SETUP ex_reproduce_seeds_merged)
+add_test(NAME example_reproduce_seeds_merge_equals_serial
+  COMMAND ${CMAKE_COMMAND} -DA=${_ex_out}/reproduce-seeds-serial -DB=${_ex_out}/reproduce-seeds-sharded
+          "-DFILES=${_repro_files}|fig1_fgsm.dat|fig2_noise.dat|fig2_blur.dat" -DJSON=results.json
+          -P ${_compare_script})
+set_tests_properties(example_reproduce_seeds_merge_equals_serial PROPERTIES
+  FIXTURES_REQUIRED "ex_reproduce_seeds_serial;ex_reproduce_seeds_merged")
+# seed run i has base seed 1 + 100 i; its directory is the single run of that seed
+add_test(NAME example_reproduce_seeds_run_is_single_run
+  COMMAND ${CMAKE_COMMAND} -DA=${_ex_out}/reproduce-patches -DB=${_ex_out}/reproduce-seeds-serial/seed-1
+          -DFILES=${_repro_files} -P ${_compare_script})
+set_tests_properties(example_reproduce_seeds_run_is_single_run PROPERTIES
+  FIXTURES_REQUIRED "ex_reproduce_patches;ex_reproduce_seeds_serial")
+json_check(example_reproduce_seeds_stride
+  -DFILE=${_ex_out}/reproduce-seeds-serial/seed-201/results.json -DKEY=plan.seed -DOP=EQ -DVALUE=201)
+json_check(example_reproduce_seeds_n
+  -DFILE=${_ex_out}/reproduce-seeds-serial/results.json -DKEY=table1.apgd.sleep.score.n -DOP=EQ -DVALUE=3)
+set_tests_properties(example_reproduce_seeds_stride example_reproduce_seeds_n PROPERTIES
+  FIXTURES_REQUIRED ex_reproduce_seeds_serial)
+# --merge refuses a missing or incomplete seed run and seed runs of other options
+set(_merge_serial $<TARGET_FILE:reproduce> --dataset patches --seed 1 --merge --no-plots
+  --out ${_ex_out}/reproduce-seeds-serial)
+add_test(NAME example_reproduce_seeds_refuse_missing COMMAND ${_merge_serial} --quick --seeds 4)
+add_test(NAME example_reproduce_seeds_refuse_plan COMMAND ${_merge_serial} --seeds 3)
+add_test(NAME example_reproduce_seeds_refuse_loss COMMAND ${_merge_serial} --quick --seeds 3 --fgsm-loss ce)
+set_tests_properties(example_reproduce_seeds_refuse_missing PROPERTIES
+  PASS_REGULAR_EXPRESSION "seed run 3 of 4 \\(seed 301, [^)]*seed-301\\) is missing")
+set_tests_properties(example_reproduce_seeds_refuse_plan PROPERTIES
+  PASS_REGULAR_EXPRESSION "seed-1 was made with a different plan \\(quick: true there, false here\\)")
+set_tests_properties(example_reproduce_seeds_refuse_loss PROPERTIES
+  PASS_REGULAR_EXPRESSION "seed-1 was made with a different FGSM loss")
+set_tests_properties(example_reproduce_seeds_refuse_missing example_reproduce_seeds_refuse_plan
+  example_reproduce_seeds_refuse_loss PROPERTIES FIXTURES_REQUIRED ex_reproduce_seeds_serial)
+add_test(NAME example_reproduce_seeds_incomplete_setup
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${_ex_out}/reproduce-seeds-incomplete/seed-1)
+set_tests_properties(example_reproduce_seeds_incomplete_setup PROPERTIES FIXTURES_SETUP ex_reproduce_seeds_incomplete)
+add_test(NAME example_reproduce_seeds_refuse_incomplete
+  COMMAND $<TARGET_FILE:reproduce> --dataset patches --quick --seeds 1 --merge
+          --out ${_ex_out}/reproduce-seeds-incomplete)
+set_tests_properties(example_reproduce_seeds_refuse_incomplete PROPERTIES
+  FIXTURES_REQUIRED ex_reproduce_seeds_incomplete PASS_REGULAR_EXPRESSION "seed-1\\) is incomplete: no results.json")
+add_test(NAME example_reproduce_seeds_refuse_shard
+  COMMAND $<TARGET_FILE:reproduce> --dataset patches --seeds 3 --shard 2/2 --out ${_ex_out}/reproduce-seeds-bad)
+set_tests_properties(example_reproduce_seeds_refuse_shard PROPERTIES
+  PASS_REGULAR_EXPRESSION "--shard must be i/N with 0 <= i < N \\(e.g. 0/3\\), got '2/2'")
 
 if(CMAKE_BUILD_TYPE STREQUAL "Release")
   add_test(NAME example_train_mnist

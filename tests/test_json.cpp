@@ -3,8 +3,10 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <sleepnet/sleepnet.hpp>
@@ -46,6 +48,8 @@ TEST_CASE("every enum's names round trip through its table and unknown names are
     check_enum_table<AttackLoss>("attack loss", "network, cross_entropy");
     check_enum_table<Norm>("norm", "linf, l2");
     check_enum_table<PgdMethod>("PGD method", "apgd, pgd");
+    check_enum_table<FgsmSearch>("FGSM search", "grid, bisection");
+    check_enum_table<OvershootMode>("overshoot mode", "per_step, at_end");
     check_enum_table<JsmaOptions::Variant>("JSMA variant", "single, pairs");
     check_enum_table<NoiseLevel>("noise level", "std_dev, variance");
     check_enum_table<BorderMode>("border mode", "reflect, replicate, constant_zero");
@@ -224,4 +228,148 @@ TEST_CASE("options and reports of the defenses and the analyses convert with j =
     WeightSpread ws;
     ws.mean_spread = std::numeric_limits<double>::quiet_NaN();
     CHECK(nlohmann::json(ws)["mean_spread"].is_null());
+}
+
+TEST_CASE("json_read checks an integer's kind and range before converting it")
+{
+    const auto j = nlohmann::json::parse(
+        R"({"u": 4294967295, "big": 4294967296, "neg": -1, "frac": 1.5, "huge": 1e30, "str": "3", "i": -2147483648})");
+    std::uint32_t u = 0;
+    detail::json_read(j, "u", u, "T");
+    CHECK(u == 4294967295u);
+    CHECK(message_of<invalid_argument>([&] { detail::json_read(j, "big", u, "T"); }) ==
+          "T: key 'big' is out of range (4294967296)");
+    CHECK(message_of<invalid_argument>([&] { detail::json_read(j, "neg", u, "T"); }) ==
+          "T: key 'neg' must be a non-negative integer (got -1)");
+    std::size_t n = 7;
+    CHECK(message_of<invalid_argument>([&] { detail::json_read(j, "frac", n, "T"); }) ==
+          "T: key 'frac' must be a non-negative integer (got 1.5)");
+    CHECK(message_of<invalid_argument>([&] { detail::json_read(j, "huge", n, "T"); }) ==
+          "T: key 'huge' must be a non-negative integer (got 1e+30)");
+    CHECK(message_of<invalid_argument>([&] { detail::json_read(j, "str", n, "T"); }) ==
+          "T: key 'str' must be a non-negative integer (got \"3\")");
+    CHECK(n == 7);  // nothing written on error
+    std::int32_t i = 0;
+    detail::json_read(j, "i", i, "T");
+    CHECK(i == std::numeric_limits<std::int32_t>::min());
+    CHECK(message_of<invalid_argument>([&] { detail::json_read(j, "big", i, "T"); }) ==
+          "T: key 'big' is out of range (4294967296)");
+    CHECK(message_of<invalid_argument>([&] { detail::json_read(j, "frac", i, "T"); }) ==
+          "T: key 'frac' must be an integer (got 1.5)");
+    CHECK(message_of<format_error>([&] { detail::json_read<int, format_error>(j, "huge", i, "F"); }) ==
+          "F: key 'huge' must be an integer (got 1e+30)");
+}
+
+namespace {
+
+/// o survives o -> JSON -> a default O overlaid with it, and every written key is read.
+template <class O>
+void check_round_trip(const O& o)
+{
+    const nlohmann::json j = o;
+    O back;
+    from_json(j, back);
+    CHECK(nlohmann::json(back) == j);
+    const O defaults;
+    CHECK(nlohmann::json(back) != nlohmann::json(defaults));  // the case changes a default, so the keys are read
+}
+
+}  // namespace
+
+TEST_CASE("attack options round trip through JSON, overlay defaults and refuse unknown keys by path")
+{
+    FgsmOptions f;
+    f.search = FgsmSearch::bisection;
+    f.loss = AttackLoss::cross_entropy;
+    f.bounds = {-1.0, 2.0};
+    f.grid.certify.leaf = 5;
+    f.bisection.iterations = 3;
+    check_round_trip(f);
+    DeepFoolOptions d;
+    d.mode = OvershootMode::at_end;
+    d.clip = true;
+    check_round_trip(d);
+    PgdOptions p = PgdOptions::thorough();
+    p.norm = Norm::l2;
+    p.step_size = 0.25;
+    check_round_trip(p);
+    FmnOptions m;
+    m.gamma_final = 0.5;
+    check_round_trip(m);
+    SquareOptions q;
+    q.height = 4;
+    check_round_trip(q);
+    check_round_trip(MinimalEpsilonSearch{0.5, 0.01});
+
+    PgdOptions overlay;  // absent keys keep the target's values
+    nlohmann::json{{"steps", 7}, {"losses", {"margin"}}}.get_to(overlay);
+    CHECK(overlay.steps == 7);
+    CHECK(overlay.losses == std::vector<LogitLoss>{LogitLoss::margin});
+    CHECK(overlay.restarts == PgdOptions{}.restarts);
+
+    CHECK(message_of<invalid_argument>([] {
+              (void)nlohmann::json{{"stpes", 1}}.get<PgdOptions>();
+          }) == "PgdOptions: unknown key 'stpes'");
+    CHECK(message_of<invalid_argument>([] {
+              (void)nlohmann::json::parse(R"({"grid": {"certify": {"leaf": -1}}})").get<FgsmOptions>();
+          }) == "FgsmOptions: grid: FgsmGridOptions: certify: FgsmCertifyOptions: key 'leaf' must be a non-negative "
+                "integer (got -1)");
+    CHECK(message_of<invalid_argument>([] {
+              (void)nlohmann::json{{"losses", {"ce", "hinge"}}}.get<PgdOptions>();
+          }) == "PgdOptions: unknown logit loss 'hinge' (ce, margin, dlr, dlr-t)");
+    CHECK(message_of<invalid_argument>([] {
+              (void)nlohmann::json{{"bounds", {0.0}}}.get<SquareOptions>();
+          }) == "SquareOptions: bounds: Bounds: expected [lo, hi], got [0.0]");
+}
+
+TEST_CASE("the audit's options, checks and report convert to JSON with the checks' short keys")
+{
+    AuditOptions o;
+    o.epsilons = {0.1, 0.2};
+    o.attack.steps = 9;
+    o.search.tolerance = 0.05;
+    o.l2 = false;
+    check_round_trip(o);
+    CHECK(message_of<invalid_argument>([] {
+              (void)nlohmann::json{{"attack", {{"step", 1}}}}.get<AuditOptions>();
+          }) == "AuditOptions: attack: PgdOptions: unknown key 'step'");
+
+    namespace c = audit_checks;
+    const std::vector<std::pair<const char*, const char*>> keys{
+        {c::iterative, "iterative"}, {c::reaches_zero, "reaches_zero"}, {c::black_box, "black_box"},
+        {c::transfer, "transfer"},   {c::converged, "converged"},       {c::noise, "noise"},
+        {c::margin, "margin"}};
+    for (const auto& [name, key] : keys) CHECK(audit_check_key(name) == key);
+    CHECK(message_of<invalid_argument>([] { audit_check_key("speed"); }) == "audit_check_key: unknown check 'speed'");
+
+    AuditReport<float> r;
+    r.checks = {{c::iterative, true, 0.5, 0.4, "ok", true}, {c::converged, false, 0.3, 0.2, "moved", false}};
+    r.epsilons = {0.1};
+    r.linf_curves = {{"apgd", {0.25}}};
+    AttackSample hit, skipped;
+    hit.index = 4;
+    hit.attempted = true;
+    hit.epsilon = 0.125;
+    skipped.index = 5;
+    r.worst.samples = {hit, skipped};
+    AttackSample hit_l2 = hit;
+    hit_l2.epsilon = std::numeric_limits<double>::infinity();
+    r.worst_l2.samples = {hit_l2, skipped};
+    const nlohmann::json j = r;
+    CHECK(j["passed"] == nlohmann::json({{"iterative", 1}, {"converged", 0}}));
+    CHECK(j["failed"] == 1);
+    CHECK(j["masking_suspected"] == false);  // the failed check does not indicate masking
+    CHECK(j["converged"] == false);
+    CHECK(j["robust_accuracy"].is_null());  // NaN until measured
+    CHECK(j["checks"][1] == nlohmann::json({{"name", c::converged},
+                                            {"key", "converged"},
+                                            {"pass", false},
+                                            {"value", 0.3},
+                                            {"reference", 0.2},
+                                            {"detail", "moved"},
+                                            {"masking", false}}));
+    CHECK(j["curves"]["linf"] == nlohmann::json({{"budgets", {0.1}}, {"robust_accuracy", {{"apgd", {0.25}}}}}));
+    CHECK(j["worst_case"][0] ==
+          nlohmann::json({{"index", 4}, {"label", 0}, {"attempted", true}, {"linf", 0.125}, {"l2", nullptr}}));
+    CHECK(j["worst_case"][1] == nlohmann::json({{"index", 5}, {"label", 0}, {"attempted", false}}));
 }

@@ -24,6 +24,7 @@ from ._core import (
     IoError,
     NumericError,
     accuracy,
+    audit,
     blur_curve,
     chain_factors,
     deepfool,
@@ -47,7 +48,7 @@ __all__ = [
     "Error", "FormatError", "InvalidArgument", "IoError", "NumericError",
     "sleep", "normalization", "normalization_factors", "chain_factors", "preset", "preset_names", "params",
     "record_raster", "load_model", "save_model", "read_model_info", "load_dataset",
-    "accuracy", "predict", "fgsm", "deepfool", "fmn", "pgd", "square", "noise_curve", "blur_curve",
+    "accuracy", "predict", "audit", "fgsm", "deepfool", "fmn", "pgd", "square", "noise_curve", "blur_curve",
 ]
 
 

@@ -9,5 +9,6 @@ void register_errors(pybind11::module_& m);
 void register_sleep(pybind11::module_& m);
 void register_models(pybind11::module_& m);
 void register_evaluate(pybind11::module_& m);
+void register_audit(pybind11::module_& m);
 
 }  // namespace sleepnet::python

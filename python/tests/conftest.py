@@ -31,3 +31,11 @@ def sleep_exe():
     if not exe or not os.path.exists(exe):
         pytest.fail("SLEEPNET_SLEEP_EXE must name the built `sleep` example (CTest sets it)")
     return exe
+
+
+@pytest.fixture
+def audit_exe():
+    exe = os.environ.get("SLEEPNET_AUDIT_EXE")
+    if not exe or not os.path.exists(exe):
+        pytest.fail("SLEEPNET_AUDIT_EXE must name the built `audit` example (CTest sets it)")
+    return exe

@@ -42,3 +42,15 @@ def test_models_sleep_cannot_convert_are_refused(x):
         sleepnet.torch.sleep_(m, x, small_params())
     with pytest.raises(TypeError, match="torch.float16"):
         sleepnet.torch.sleep_(model().half(), x, small_params())
+
+
+def test_weights_that_cannot_be_shared_are_refused_before_anything_changes(x):
+    meta = model().to("meta")  # not on the CPU (as a CUDA model would be): no numpy view exists
+    with pytest.raises(sleepnet.InvalidArgument, match="layer '1' is on meta; move the model to the CPU"):
+        sleepnet.torch.sleep_(meta, x, small_params())
+    m = model()
+    m[4].weight.data = torch.rand(20, 4).t()  # a transposed view: not contiguous
+    before = m[1].weight.detach().clone()
+    with pytest.raises(sleepnet.InvalidArgument, match="layer '4' weight is not contiguous"):
+        sleepnet.torch.sleep_(m, x, small_params())
+    assert torch.equal(m[1].weight, before)  # the first layer was not slept either

@@ -36,6 +36,13 @@ namespace sleepnet {
 
 enum class OvershootMode { per_step, at_end };
 
+template <>
+struct EnumNames<OvershootMode> {
+    static constexpr const char* kind = "overshoot mode";
+    static constexpr EnumName<OvershootMode> table[] = {{OvershootMode::per_step, "per_step"},
+                                                        {OvershootMode::at_end, "at_end"}};
+};
+
 struct DeepFoolOptions {
     std::size_t max_iterations = 100;
     std::size_t candidates = 10;  ///< top-k classes considered (the label included)

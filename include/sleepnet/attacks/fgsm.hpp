@@ -43,6 +43,12 @@ namespace sleepnet {
 
 enum class FgsmSearch { grid, bisection };
 
+template <>
+struct EnumNames<FgsmSearch> {
+    static constexpr const char* kind = "FGSM search";
+    static constexpr EnumName<FgsmSearch> table[] = {{FgsmSearch::grid, "grid"}, {FgsmSearch::bisection, "bisection"}};
+};
+
 /// Work done by one fgsm() call (FgsmResult::stats).
 struct FgsmStats {
     std::size_t bounds = 0;       ///< certified grid: segment bounds computed

@@ -6,9 +6,12 @@
 // kind ("who") and the key, never a silent fallback.
 
 #include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <initializer_list>
+#include <limits>
 #include <string>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -35,16 +38,46 @@ inline void json_check_keys(const nlohmann::json& j, std::initializer_list<const
     }
 }
 
+/// v as the integer type V: Error "<who>: key '<key>' must be an integer ..." when v is a
+/// fraction or another type, "... must be a non-negative integer ..." for a negative value
+/// and an unsigned V, "... is out of range ..." when V cannot hold it (a float such as 1e30
+/// is refused, never converted: that conversion is undefined behaviour).
+template <class V, class Error = invalid_argument>
+inline V json_integer(const nlohmann::json& v, const char* key, const std::string& who)
+{
+    static_assert(std::is_integral_v<V> && !std::is_same_v<V, bool>);
+    const std::string at = who + ": key '" + key + "' ";
+    if (!v.is_number_integer())
+        throw Error(at + "must be " + (std::is_unsigned_v<V> ? "a non-negative " : "an ") + "integer (got " + v.dump() +
+                    ")");
+    if (v.is_number_unsigned()) {
+        const auto u = v.get<std::uint64_t>();
+        if (u > static_cast<std::uint64_t>(std::numeric_limits<V>::max()))
+            throw Error(at + "is out of range (" + v.dump() + ")");
+        return static_cast<V>(u);
+    }
+    const auto s = v.get<std::int64_t>();
+    if (std::is_unsigned_v<V> && s < 0) throw Error(at + "must be a non-negative integer (got " + v.dump() + ")");
+    if (!std::is_unsigned_v<V> && (s < static_cast<std::int64_t>(std::numeric_limits<V>::min()) ||
+                                   s > static_cast<std::int64_t>(std::numeric_limits<V>::max())))
+        throw Error(at + "is out of range (" + v.dump() + ")");
+    return static_cast<V>(s);
+}
+
 /// into = j[key] if j has the key; Error "<who>: key '<key>' has the wrong type (<value>)"
-/// if the value does not convert to V.
+/// if the value does not convert to V. Integers go through json_integer (kind and range).
 template <class V, class Error = invalid_argument>
 inline void json_read(const nlohmann::json& j, const char* key, V& into, const std::string& who)
 {
     if (!j.contains(key)) return;
-    try {
-        into = j.at(key).get<V>();
-    } catch (const nlohmann::json::exception&) {
-        throw Error(who + ": key '" + key + "' has the wrong type (" + j.at(key).dump() + ")");
+    if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) {
+        into = json_integer<V, Error>(j.at(key), key, who);
+    } else {
+        try {
+            into = j.at(key).get<V>();
+        } catch (const nlohmann::json::exception&) {
+            throw Error(who + ": key '" + key + "' has the wrong type (" + j.at(key).dump() + ")");
+        }
     }
 }
 

@@ -51,6 +51,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -78,6 +79,7 @@
 #include "space.hpp"
 #include "space_json.hpp"
 #include "tune_log.hpp"
+#include "workers.hpp"
 
 namespace sleepnet {
 
@@ -289,6 +291,14 @@ inline TuneResult measure_control(const DenseNetwork<T>& control, const TuneData
     return result;
 }
 
+/// The GA's settings as the log header records them.
+inline nlohmann::json genetic_json(const GeneticOptions& g)
+{
+    return {{"population", g.population},       {"elite", g.elite},
+            {"tournament", g.tournament},       {"crossover", g.crossover},
+            {"mutation_rate", g.mutation_rate}, {"mutation_sigma", g.mutation_sigma}};
+}
+
 /// The log's first line: the search (tune_search_keys; the engines as fingerprints) and
 /// the control's measurements.
 template <class T, class CandidateEngine>
@@ -310,12 +320,7 @@ inline nlohmann::json tune_log_header(const DenseNetwork<T>& control, const Tune
         header["refit_engine"] = rng::fingerprint(engines.refit);
         header["refit_samples_given"] = data.refit_x.shape()[0];
     }
-    if (options.method == TuneMethod::genetic) {
-        const auto& g = options.genetic;
-        header["genetic"] = {{"population", g.population},       {"elite", g.elite},
-                             {"tournament", g.tournament},       {"crossover", g.crossover},
-                             {"mutation_rate", g.mutation_rate}, {"mutation_sigma", g.mutation_sigma}};
-    }
+    if (options.method == TuneMethod::genetic) header["genetic"] = genetic_json(options.genetic);
     header["initial"] = options.initial;
     header["layer_sizes"] = control.layer_sizes();
     header["validation_samples"] = data.val_x.shape()[0];
@@ -339,7 +344,8 @@ inline std::vector<std::string> tune_search_keys()
             "validation_samples",
             "refit",
             "refit_engine",
-            "refit_samples_given"};
+            "refit_samples_given",
+            "continual"};
 }
 
 // ---- one candidate ----
@@ -448,14 +454,15 @@ private:
 
 // ---- batches of candidates ----
 
-/// Runs a search's batches: reuse or evaluate each candidate, log it, record it, report it to the callbacks.
-template <class Evaluator, class CallbackTuple>
+/// Runs a search's batches: reuse or evaluate each candidate (here or on the other
+/// workers, tune/workers.hpp), log it, record it, report it to the callbacks.
+template <class Evaluator, class CallbackTuple, class Workers>
 class TuneRunner {
 public:
     /// Records into result.history; evaluate must be callable from options.threads threads.
     TuneRunner(TuneResult& result, TuneLog& log, const Evaluator& evaluate, const TuneOptions& options,
-               CallbackTuple& callbacks)
-        : result_(result), log_(log), evaluate_(evaluate), options_(options), callbacks_(callbacks)
+               CallbackTuple& callbacks, const Workers& workers)
+        : result_(result), log_(log), evaluate_(evaluate), options_(options), callbacks_(callbacks), workers_(workers)
     {
     }
 
@@ -499,7 +506,8 @@ private:
         return todo;
     }
 
-    /// Evaluates batch[todo[k]] on the worker threads, logging candidates in index order as they complete.
+    /// Evaluates this worker's share of batch[todo[k]] on its threads, logging candidates in
+    /// index order as they complete, then takes the other workers' results.
     void evaluate_in_order(std::vector<TuneCandidate>& batch, std::vector<char>& done,
                            const std::vector<std::size_t>& todo)
     {
@@ -514,18 +522,32 @@ private:
             flush_log();
         }
         // candidates handed out one at a time (their costs differ); the first exception
-        // stops the hand-out and is rethrown here
-        parallel_for(
-            todo.size(), options_.threads,
-            [&](std::size_t begin, std::size_t end) {
-                for (std::size_t k = begin; k < end; ++k) {
-                    evaluate_(batch[todo[k]]);
-                    std::lock_guard<std::mutex> lock(mutex);
-                    done[todo[k]] = 1;
-                    flush_log();
-                }
-            },
-            Schedule::queue);
+        // stops the hand-out and is rethrown after the other workers heard of it
+        const std::vector<std::size_t> mine = workers_.mine(todo);
+        std::exception_ptr failure;
+        std::string error;
+        try {
+            parallel_for(
+                mine.size(), options_.threads,
+                [&](std::size_t begin, std::size_t end) {
+                    for (std::size_t k = begin; k < end; ++k) {
+                        evaluate_(batch[mine[k]]);
+                        std::lock_guard<std::mutex> lock(mutex);
+                        done[mine[k]] = 1;
+                        flush_log();
+                    }
+                },
+                Schedule::queue);
+        } catch (const std::exception& e) {
+            failure = std::current_exception();
+            error = e.what();
+        }
+        const std::string other = workers_.exchange(batch, todo, error);
+        if (failure) std::rethrow_exception(failure);
+        if (!other.empty()) throw sleepnet::error(other);
+        std::lock_guard<std::mutex> lock(mutex);
+        for (std::size_t i : todo) done[i] = 1;
+        flush_log();
     }
 
     /// Appends the batch to the history in order, reporting each candidate, until a callback stops.
@@ -539,6 +561,7 @@ private:
             TuneProgress p{history.size(), options_.budget, &history.back(), &history[best_]};
             if (call_on_progress(callbacks_, p)) stop_ = true;
         }
+        stop_ = workers_.any(stop_);  // every worker runs the same batches
     }
 
     TuneResult& result_;
@@ -546,6 +569,7 @@ private:
     const Evaluator& evaluate_;
     const TuneOptions& options_;
     CallbackTuple& callbacks_;
+    const Workers& workers_;
     std::size_t best_ = 0;  ///< index of the best candidate in the history
     bool stop_ = false;
     std::map<std::vector<double>, TuneCandidate> known_;
@@ -640,12 +664,65 @@ inline void genetic_search(Runner& runner, std::size_t n_genes, const TuneOption
 
 }  // namespace detail
 
-/// Runs the search; see the header comment for the contract. `engines`: the prototypes
-/// every candidate's sleep and refit copy; `engine`: draws the candidates.
-template <class T, class Objective, class CandidateEngine, class Engine, class... Callbacks>
-inline TuneResult tune_sleep(const DenseNetwork<T>& control, const TuneData<T>& data, const SearchSpace& space,
-                             const Objective& objective, const TuneOptions& options,
-                             const CandidateEngines<CandidateEngine>& engines, Engine& engine, Callbacks&&... callbacks)
+namespace detail {
+
+/// The search's log on every worker: the root opens (or resumes) the file and shares what
+/// it read back; the others keep a copy that writes nothing. An error on the root (a log
+/// of another search) is raised on every worker.
+template <class Workers>
+inline TuneLog open_shared_log(const Workers& workers, const TuneOptions& options, const nlohmann::json& header)
+{
+    if (!workers.root()) {
+        const nlohmann::json shared = nlohmann::json::parse(workers.share(""));
+        if (shared.contains("error"))
+            throw sleepnet::error("tune: the root worker could not open the log: " +
+                                  shared["error"].get<std::string>());
+        std::vector<TuneCandidate> logged;
+        for (const auto& c : shared.at("logged")) logged.push_back(tune_candidate_from_json(c, "shared log"));
+        return TuneLog(std::move(logged));
+    }
+    try {
+        TuneLog log(options.log_path, options.resume, header, tune_search_keys());
+        nlohmann::json shared{{"logged", nlohmann::json::array()}};
+        for (const auto& c : log.logged()) shared["logged"].push_back(c);
+        workers.share(shared.dump());
+        return log;
+    } catch (const std::exception& e) {
+        workers.share(nlohmann::json{{"error", e.what()}}.dump());
+        throw;
+    }
+}
+
+/// The search proper, for any evaluator (a callable filling a TuneCandidate's params,
+/// accuracy, feasibility, value, spikes, error and seconds from its genes; callable from
+/// options.threads threads): opens the log with `header` (the keys of tune_search_keys
+/// identify the search), draws, evaluates, logs and records candidates into `result`.
+template <class Workers, class Evaluator, class Engine, class CallbackTuple>
+inline void run_search(const Workers& workers, const Evaluator& evaluate, const nlohmann::json& header,
+                       std::size_t n_genes, const TuneOptions& options, TuneResult& result, Engine& engine,
+                       CallbackTuple& callbacks)
+{
+    TuneLog log = open_shared_log(workers, options, header);
+    TuneRunner runner(result, log, evaluate, options, callbacks, workers);
+    if (options.method == TuneMethod::random)
+        random_search(runner, n_genes, options, engine);
+    else
+        genetic_search(runner, n_genes, options, engine);
+    result.stopped = runner.stopped() && result.history.size() < options.budget;
+}
+
+}  // namespace detail
+
+/// tune_sleep with the candidates evaluated by `workers` (tune/workers.hpp: LocalWorkers,
+/// or MpiWorkers of tune/mpi_workers.hpp for a search over MPI ranks). Every worker calls
+/// it with the same arguments (engines seeded alike); the root writes the log, and the
+/// history is the same as tune_sleep's for any number of workers. Callbacks that stop the
+/// search may be given on any worker (all stop at the same batch).
+template <class Workers, class T, class Objective, class CandidateEngine, class Engine, class... Callbacks>
+inline TuneResult tune_sleep_on(const Workers& workers, const DenseNetwork<T>& control, const TuneData<T>& data,
+                                const SearchSpace& space, const Objective& objective, const TuneOptions& options,
+                                const CandidateEngines<CandidateEngine>& engines, Engine& engine,
+                                Callbacks&&... callbacks)
 {
     detail::check_tune_inputs(control, data, space, options);
     const std::size_t n_genes = space.genes(space.base.simulated_layers(control.num_layers()));
@@ -655,18 +732,21 @@ inline TuneResult tune_sleep(const DenseNetwork<T>& control, const TuneData<T>& 
     TuneResult result = detail::measure_control(control, data, objective, options);
     const detail::CandidateEvaluator<T, Objective, CandidateEngine> evaluate(control, data, space, objective, options,
                                                                              engines, result.accuracy_floor);
-    detail::TuneLog log(options.log_path, options.resume,
-                        detail::tune_log_header(control, data, space, options, engines, result),
-                        detail::tune_search_keys());
-    detail::TuneRunner runner(result, log, evaluate, options, callback_tuple);
-    if (options.method == TuneMethod::random)
-        detail::random_search(runner, n_genes, options, engine);
-    else
-        detail::genetic_search(runner, n_genes, options, engine);
-
+    const auto header = detail::tune_log_header(control, data, space, options, engines, result);
+    detail::run_search(workers, evaluate, header, n_genes, options, result, engine, callback_tuple);
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    result.stopped = runner.stopped() && result.history.size() < options.budget;
     return result;
+}
+
+/// Runs the search; see the header comment for the contract. `engines`: the prototypes
+/// every candidate's sleep and refit copy; `engine`: draws the candidates.
+template <class T, class Objective, class CandidateEngine, class Engine, class... Callbacks>
+inline TuneResult tune_sleep(const DenseNetwork<T>& control, const TuneData<T>& data, const SearchSpace& space,
+                             const Objective& objective, const TuneOptions& options,
+                             const CandidateEngines<CandidateEngine>& engines, Engine& engine, Callbacks&&... callbacks)
+{
+    return tune_sleep_on(LocalWorkers{}, control, data, space, objective, options, engines, engine,
+                         std::forward<Callbacks>(callbacks)...);
 }
 
 }  // namespace sleepnet

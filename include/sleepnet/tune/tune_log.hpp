@@ -169,6 +169,12 @@ public:
         if (!out_) throw io_error("tune: cannot write log '" + path_ + "'");
     }
 
+    /// A log kept by another process: hands back `logged` (as read there), writes nothing.
+    explicit TuneLog(std::vector<TuneCandidate> logged) : logged_(std::move(logged)) {}
+
+    /// The candidates read back from the log (resume), in index order.
+    const std::vector<TuneCandidate>& logged() const { return logged_; }
+
     /// Replaces c by the logged candidate c.index, if any (its genes must be c's); true if it did.
     bool take_logged(TuneCandidate& c) const
     {
