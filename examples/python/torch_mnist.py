@@ -222,8 +222,6 @@ def sanity_failures(summary, quick):
         if not r["apgd_robust_accuracy"] <= r["attacked_accuracy"]:
             problems.append(f"APGD robust accuracy {name} exceeds the clean accuracy of the attacked images")
     audit = summary.get("audit")
-    if audit is None and not hasattr(sleepnet, "audit"):  # TEMP until sleepnet.audit is merged
-        return problems
     if audit is None or not audit["checks"] or audit["clean_accuracy"] != audit["sleepnet_accuracy"]:
         problems.append("the audit is missing, has no checks, or its clean accuracy differs from sleepnet.accuracy")
     return problems
@@ -282,10 +280,8 @@ def run(args, out):
     before = stages.run("evaluate before", evaluate, "before", control, data, ax, ay, network)
     after = stages.run("evaluate after", evaluate, "after", slept, data, ax, ay, network)
     print_table(before, after)
-    audited = None
-    if hasattr(sleepnet, "audit"):  # TEMP until sleepnet.audit is merged from main
-        m = args.audit_count or data["test_x"].shape[0]
-        audited = stages.run("audit", audit, slept, control, data["test_x"][:m], data["test_y"][:m], args, network)
+    m = args.audit_count or data["test_x"].shape[0]
+    audited = stages.run("audit", audit, slept, control, data["test_x"][:m], data["test_y"][:m], args, network)
     return {"mode": "quick" if args.quick else "full", "seed": args.seed, "params": os.path.abspath(args.params),
             "train_count": args.train_count or data["train_x"].shape[0], "epochs": args.epochs,
             "attack_count": int(ax.shape[0]), "audit_count": args.audit_count, "threads": args.threads,
