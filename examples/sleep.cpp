@@ -26,6 +26,7 @@
 #include <sleepnet/snn/sleep_json.hpp>
 
 #include "common.hpp"
+#include "strict_cli.hpp"
 
 namespace {
 
@@ -205,6 +206,7 @@ int main(int argc, char** argv)
     CLI::App app{"Sleep a trained network (Tadros et al. 2020) and write the slept model"};
     Args args;
     add_options(app, args);
+    examples::strict_numbers(app);
     CLI11_PARSE(app, argc, argv);
     return examples::guarded("sleep", [&] { return run(args); });
 }

@@ -31,6 +31,7 @@
 #include <sleepnet/snn/sleep_json.hpp>
 
 #include "common.hpp"
+#include "strict_cli.hpp"
 
 namespace {
 
@@ -326,6 +327,7 @@ int main(int argc, char** argv)
     CLI::App app{"Train a torch::nn::Sequential with LibTorch and sleep its weights in place"};
     Args args;
     add_options(app, args);
+    examples::strict_numbers(app);
     CLI11_PARSE(app, argc, argv);
     return examples::guarded("torch_sleep", [&] { return run(args); });
 }
