@@ -219,8 +219,8 @@ TEST_CASE("continual_learning: the accuracy matrix, sleeps on schedule, joint an
     const auto seq = s.run(ContinualMethod::sequential, seq_net, ContinualSetup::options(ContinualMethod::sequential));
     REQUIRE(seq.accuracy.size() == 2);
     CHECK(seq.accuracy[0].size() == 2);
-    CHECK(seq.accuracy[0][0] > 0.9);                 // task 0 learnt
-    CHECK(seq.accuracy[0][1] == 0.0);                // its classes were never trained: predicted as 0 or 1
+    CHECK(seq.accuracy[0][0] > 0.9);   // task 0 learnt
+    CHECK(seq.accuracy[0][1] == 0.0);  // its classes were never trained: predicted as 0 or 1
     CHECK(seq.accuracy[1][1] > 0.9);   // task 1 learnt after it
     CHECK(seq.average[1] == doctest::Approx((seq.accuracy[1][0] + seq.accuracy[1][1]) / 2));
     CHECK(seq.sleeps.empty());
