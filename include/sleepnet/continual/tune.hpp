@@ -61,27 +61,21 @@ public:
 
     void operator()(TuneCandidate& c) const
     {
-        const auto s0 = std::chrono::steady_clock::now();
-        c.params = space_.decode(c.genes, sim_);
-        ContinualOptions o = base_;
-        o.sleep.params = c.params;
-        o.sleep.first_steps = c.params.steps;  // the steps gene scales the schedule, keeping its shape
-        o.sleep.more_steps = static_cast<std::size_t>(
-            std::llround(static_cast<double>(c.params.steps) * static_cast<double>(base_.sleep.more_steps) /
-                         static_cast<double>(base_.sleep.first_steps)));
-        o.sleep.max_spikes = options_.max_spikes;
-        DenseNetwork<T> net = initial_;
-        net.set_inference_threads(1);
-        try {
+        measure_candidate(c, [&] {
+            c.params = space_.decode(c.genes, sim_);
+            ContinualOptions o = base_;
+            o.sleep.params = c.params;
+            o.sleep.first_steps = c.params.steps;  // the steps gene scales the schedule, keeping its shape
+            o.sleep.more_steps = static_cast<std::size_t>(
+                std::llround(static_cast<double>(c.params.steps) * static_cast<double>(base_.sleep.more_steps) /
+                             static_cast<double>(base_.sleep.first_steps)));
+            o.sleep.max_spikes = options_.max_spikes;
+            DenseNetwork<T> net = initial_;
+            net.set_inference_threads(1);
             measure(continual_learning(net, data_.train, data_.validation, data_.train_tasks, data_.validation_tasks, o,
                                        engines_),
                     c);
-        } catch (const numeric_error& err) {
-            c.error = err.what();
-            c.feasible = false;
-            c.accuracy = 0.0;
-        }
-        c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+        });
     }
 
 private:

@@ -366,6 +366,23 @@ tune_normalization_factors(const DenseNetwork<T>& control, const matrix<T>& x, c
     return factors;
 }
 
+/// Runs measure(), which fills candidate c, and times it into c.seconds; non-finite
+/// weights (numeric_error) make c infeasible with the error recorded. What every
+/// evaluator (this header's, continual/tune.hpp's) wraps its work in.
+template <class Measure>
+inline void measure_candidate(TuneCandidate& c, Measure&& measure)
+{
+    const auto s0 = std::chrono::steady_clock::now();
+    try {
+        measure();
+    } catch (const numeric_error& err) {  // non-finite weights
+        c.error = err.what();
+        c.feasible = false;
+        c.accuracy = 0.0;
+    }
+    c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+}
+
 /// Evaluates candidates (sleep a copy of the control, refit, accuracy, objective); thread-safe.
 template <class T, class Objective, class CandidateEngine>
 class CandidateEvaluator {
@@ -383,19 +400,13 @@ public:
     /// Fills c's params, spikes, accuracy, feasibility, value, error and seconds from c.genes.
     void operator()(TuneCandidate& c) const
     {
-        const auto s0 = std::chrono::steady_clock::now();
-        c.params = space_.decode(c.genes, sim_);
-        const SleepParams run = with_alpha(c.params);
-        DenseNetwork<T> net = control_;
-        net.set_inference_threads(1);
-        try {
+        measure_candidate(c, [&] {
+            c.params = space_.decode(c.genes, sim_);
+            const SleepParams run = with_alpha(c.params);
+            DenseNetwork<T> net = control_;
+            net.set_inference_threads(1);
             sleep_and_measure(net, run, c);
-        } catch (const numeric_error& err) {  // non-finite weights
-            c.error = err.what();
-            c.feasible = false;
-            c.accuracy = 0.0;
-        }
-        c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+        });
     }
 
 private:
