@@ -30,6 +30,7 @@
 
 #include "common.hpp"
 #include "continual_output.hpp"
+#include "strict_cli.hpp"
 
 namespace {
 
@@ -44,21 +45,9 @@ struct Args {
     bool shuffle_classes = false, per_class_mean = false, no_plots = false;
 };
 
-/// A CLI11 check: a whole number, at least `min` (the message names the value; CLI11 the option).
-CLI::Validator count_at_least(unsigned long min)
-{
-    return CLI::Validator(
-        [min](std::string& v) -> std::string {
-            const bool digits = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
-            if (digits && v.size() < 19 && std::stoul(v) >= min) return "";
-            return "must be a whole number >= " + std::to_string(min) + ", got '" + v + "'";
-        },
-        min == 0 ? "COUNT" : "POSITIVE");
-}
-
 void add_options(CLI::App& app, Args& a)
 {
-    const auto positive = count_at_least(1), non_negative = count_at_least(0);
+    const auto positive = examples::positive_count();  // the other counts: strict_numbers in main
     app.add_option("--dataset", a.dataset, "mnist | fashion")->required()->check(CLI::IsMember({"mnist", "fashion"}));
     app.add_option("--data", a.data_dir, "data directory (fashion: empty = the Debian package's)");
     app.add_option("--out", a.out_dir, "output directory")->required();
@@ -87,17 +76,14 @@ void add_options(CLI::App& app, Args& a)
     app.add_option("--params", a.params_file,
                    "sleep parameters as JSON (default: the release's, preset mnist-src; for fashion its Fashion set)");
     app.add_option("--first-steps", a.first_steps, "sleep steps after the first task")->check(positive);
-    app.add_option("--more-steps", a.more_steps, "sleep steps added per later task")->check(non_negative);
+    app.add_option("--more-steps", a.more_steps, "sleep steps added per later task");
     app.add_option("--sleep-every", a.sleep_every, "sleep after every k-th task (and the last)")->check(positive);
-    app.add_option("--keep-layers", a.keep_layers, "weight layers (0-based) restored after each sleep")
-        ->check(non_negative);
+    app.add_option("--keep-layers", a.keep_layers, "weight layers (0-based) restored after each sleep");
     app.add_flag("--per-class-mean", a.per_class_mean,
                  "sleep input: each step a random seen class's mean image (the release: the mean of all)");
     app.add_option("--train-count", a.train_count,
-                   "training images used, the first in data set order (0 = all; the sleep normalizes on them)")
-        ->check(non_negative);
-    app.add_option("--test-count", a.test_count, "test images used, the first in data set order (0 = all)")
-        ->check(non_negative);
+                   "training images used, the first in data set order (0 = all; the sleep normalizes on them)");
+    app.add_option("--test-count", a.test_count, "test images used, the first in data set order (0 = all)");
     app.add_flag("--no-plots", a.no_plots, "do not run gnuplot (the data and scripts are still written)");
 }
 
@@ -288,6 +274,7 @@ int main(int argc, char** argv)
     CLI::App app{"Class-incremental learning with sleep (SRC) and its baselines over several trials"};
     Args args;
     add_options(app, args);
+    examples::strict_numbers(app);
     CLI11_PARSE(app, argc, argv);
     for (int i = 0; i < argc; ++i) args.command += (i ? " " : "") + std::string(argv[i]);
     return examples::guarded("continual", [&] { return run<float>(args); });

@@ -13,9 +13,9 @@ set(_cont_json ${_cont_out}/results.json)
 set(_check_script ${CMAKE_CURRENT_SOURCE_DIR}/check_json.cmake)
 
 # refusals, each naming the option or the value
-foreach(_case "trials_zero;--trials;0;--trials: must be a whole number >= 1, got '0'"
-              "per_task_negative;--per-task;-5;--per-task: must be a whole number >= 1, got '-5'"
-              "hidden_zero;--hidden;0;--hidden: must be a whole number >= 1, got '0'"
+foreach(_case "trials_zero;--trials;0;--trials: expected a positive whole number, got '0'"
+              "per_task_negative;--per-task;-5;--per-task: expected a positive whole number, got '-5'"
+              "hidden_zero;--hidden;0;--hidden: expected a positive whole number, got '0'"
               "rehearsal_range;--rehearsal;2;--rehearsal: Value 2 not in range"
               "lr_zero;--lr;0;--lr: must be > 0, got '0'"
               "method_unknown;--methods;dreaming;unknown continual method 'dreaming'"
