@@ -41,6 +41,7 @@
 #include <sleepnet/nn/train.hpp>
 
 #include "common.hpp"
+#include "strict_cli.hpp"
 #include "test_slice.hpp"
 
 namespace {
@@ -73,7 +74,8 @@ void add_options(CLI::App& app, Args& a)
         ->required();
     app.add_option("--count", a.count, "attack the first N test inputs (after --offset); 0 = all");
     app.add_option("--offset", a.offset, "skip this many test inputs");
-    app.add_option("--chunk", a.chunk, "inputs per chunk (progress granularity; results do not depend on it)");
+    app.add_option("--chunk", a.chunk, "inputs per chunk (progress granularity; results do not depend on it)")
+        ->check(examples::positive_count());
     app.add_option("--json", a.json_file, "write rows and aggregates here")->required();
     app.add_option("--seed", a.seed, "seed (boundary, noise, generated data sets)");
     app.add_option("--steps", a.steps,
@@ -413,6 +415,7 @@ int main(int argc, char** argv)
     CLI::App app{"Attack or distort a model's test inputs (FGSM, DeepFool, JSMA, Boundary, noise, blur)"};
     Args args;
     add_options(app, args);
+    examples::strict_numbers(app);
     CLI11_PARSE(app, argc, argv);
     return examples::guarded("attack", [&] { return run(args); });
 }

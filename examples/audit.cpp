@@ -27,6 +27,7 @@
 #include <sleepnet/nn/io.hpp>
 
 #include "common.hpp"
+#include "strict_cli.hpp"
 #include "reproduce_plots.hpp"
 #include "test_slice.hpp"
 
@@ -248,6 +249,7 @@ int main(int argc, char** argv)
     CLI::App app{"Robustness audit (Carlini et al. 2019 checklist): is the measured robustness gradient masking?"};
     Args args;
     add_options(app, args);
+    examples::strict_numbers(app);
     CLI11_PARSE(app, argc, argv);
     return examples::guarded("audit", [&] { return run(args); });
 }

@@ -13,6 +13,7 @@
 #include <sleepnet/nn/train.hpp>
 
 #include "common.hpp"
+#include "strict_cli.hpp"
 
 int main(int argc, char** argv)
 {
@@ -25,6 +26,7 @@ int main(int argc, char** argv)
     app.add_option("--predictions", predictions_file, "write predicted labels (int64 .npy) here");
     app.add_option("--json", json_file, "write a JSON summary here");
     app.add_option("--seed", seed, "seed for generated data sets");
+    examples::strict_numbers(app);
     CLI11_PARSE(app, argc, argv);
 
     return examples::guarded("evaluate", [&] {

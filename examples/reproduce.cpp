@@ -28,6 +28,7 @@
 #endif
 
 #include "common.hpp"
+#include "strict_cli.hpp"
 #include "reproduce_curves.hpp"
 #include "reproduce_figures.hpp"
 #include "reproduce_merge.hpp"
@@ -225,6 +226,7 @@ int main(int argc, char** argv)
                  "with strong attacks and adversarial training beside them"};
     Args args;
     add_options(app, args);
+    examples::strict_numbers(app);
 #ifdef SLEEPNET_WITH_MPI
     MPI_Init(&argc, &argv);
     int rc = 0;

@@ -26,6 +26,7 @@
 #include <sleepnet/snn/sleep_json.hpp>
 
 #include "common.hpp"
+#include "strict_cli.hpp"
 
 namespace {
 
@@ -41,7 +42,7 @@ void add_options(CLI::App& app, Args& a)
 {
     app.add_option("--model", a.model_dir, "model directory to sleep")->required();
     app.add_option("--out", a.out_dir, "where to write the slept model")->required();
-    app.add_option("--preset", a.preset, "mnist-fgsm | mnist-deepfool | patches | cub200");
+    app.add_option("--preset", a.preset, "mnist-fgsm | mnist-deepfool | patches | cub200 | mnist-src");
     app.add_option("--params", a.params_file, "sleep parameters as JSON (see docs/sleep.md)");
     app.add_option("--dataset", a.dataset, "mnist | fashion | patches | features | synthetic-features")->required();
     app.add_option("--data", a.data_dir, "data directory");
@@ -205,6 +206,7 @@ int main(int argc, char** argv)
     CLI::App app{"Sleep a trained network (Tadros et al. 2020) and write the slept model"};
     Args args;
     add_options(app, args);
+    examples::strict_numbers(app);
     CLI11_PARSE(app, argc, argv);
     return examples::guarded("sleep", [&] { return run(args); });
 }

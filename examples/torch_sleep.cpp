@@ -31,6 +31,7 @@
 #include <sleepnet/snn/sleep_json.hpp>
 
 #include "common.hpp"
+#include "strict_cli.hpp"
 
 namespace {
 
@@ -50,7 +51,7 @@ void add_options(CLI::App& app, Args& a)
     app.add_option("--batch", a.batch, "minibatch size (default: 4 on patches, 100 otherwise)");
     app.add_option("--lr", a.lr, "SGD learning rate");
     app.add_option("--momentum", a.momentum, "SGD momentum");
-    app.add_option("--preset", a.preset, "sleep preset: mnist-fgsm | mnist-deepfool | patches | cub200");
+    app.add_option("--preset", a.preset, "sleep preset: mnist-fgsm | mnist-deepfool | patches | cub200 | mnist-src");
     app.add_option("--params", a.params_file, "sleep parameters as JSON (see docs/sleep.md)");
     app.add_option("--steps", a.steps, "override the number of sleep steps");
     app.add_option("--seed", a.seed, "seed of torch's initialisation and shuffling, and of the sleep engine");
@@ -326,6 +327,7 @@ int main(int argc, char** argv)
     CLI::App app{"Train a torch::nn::Sequential with LibTorch and sleep its weights in place"};
     Args args;
     add_options(app, args);
+    examples::strict_numbers(app);
     CLI11_PARSE(app, argc, argv);
     return examples::guarded("torch_sleep", [&] { return run(args); });
 }

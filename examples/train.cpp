@@ -23,6 +23,7 @@
 #include <sleepnet/nn/train.hpp>
 
 #include "common.hpp"
+#include "strict_cli.hpp"
 
 namespace {
 
@@ -47,10 +48,11 @@ void add_options(CLI::App& app, Args& a)
     app.add_option("--json", a.json_file, "write a JSON summary here");
     app.add_option("--seed", a.seed, "seed of the engine that draws initial weights, shuffles and dropout");
     app.add_option("--epochs", a.epochs, "epochs (default: paper Table 2 for the data set)");
-    app.add_option("--hidden", a.hidden, "hidden layer sizes, e.g. --hidden 1200 1200");
+    app.add_option("--hidden", a.hidden, "hidden layer sizes, e.g. --hidden 1200 1200")
+        ->check(examples::positive_count());
     app.add_option("--lr", a.lr, "learning rate");
     app.add_option("--momentum", a.momentum, "momentum (authors' form v = m v + lr g)");
-    app.add_option("--batch", a.batch, "batch size");
+    app.add_option("--batch", a.batch, "batch size")->check(examples::positive_count());
     app.add_option("--dropout", a.dropout, "hidden dropout probability (default: paper Table 2)");
     app.add_option("--dropout-mode", a.dropout_mode, "scale_at_test (authors) | inverted");
     app.add_option("--loss", a.loss_name, "mse (authors) | ce (softmax cross-entropy)");
@@ -268,6 +270,7 @@ int main(int argc, char** argv)
     CLI::App app{"Train a dense ReLU network (defaults: the authors' recipe for the chosen data set)"};
     Args args;
     add_options(app, args);
+    examples::strict_numbers(app);
     CLI11_PARSE(app, argc, argv);
     args.hidden_given = app.count("--hidden") > 0;
     return examples::guarded("train", [&] { return run(args); });

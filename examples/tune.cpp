@@ -41,6 +41,7 @@
 #include <sleepnet/tune/search.hpp>
 
 #include "common.hpp"
+#include "strict_cli.hpp"
 
 namespace {
 
@@ -387,6 +388,7 @@ int main(int argc, char** argv)
     CLI::App app{"Search sleep parameters for a trained network (objective on a validation split)"};
     Args args;
     add_options(app, args);
+    examples::strict_numbers(app);
 #ifdef SLEEPNET_WITH_MPI
     MPI_Init(&argc, &argv);
     int rank = 0;

@@ -3,9 +3,16 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <sleepnet/data/npy.hpp>
 #include <sleepnet/nn/io.hpp>
@@ -134,6 +141,25 @@ TEST_CASE("broken model directories give errors naming the file")
     write_text(dir + "/model.json", R"({"format_version": 1, "layer_sizes": [4, 5, 2]})");
     CHECK_THROWS_WITH_AS(load_model<float>(dir), doctest::Contains("W1.npy"), format_error);
 
+    // huge layer sizes are refused from the weight file's header, before anything that
+    // size is allocated (a 1e5 x 1e7 layer would be 4 GB); sizes that are not integers
+    // (or out of range) are refused before any conversion
+    dir = make("huge");
+    write_text(dir + "/model.json", R"({"format_version": 1, "layer_sizes": [4, 10000000, 100000, 2]})");
+    CHECK_THROWS_WITH_AS(load_model<float>(dir),
+                         doctest::Contains("W1.npy' has shape (3, 4), model.json says (10000000, 4)"), format_error);
+    for (const char* bad : {"1e12", "3e38", "2.5", "18446744073709551616"}) {
+        CAPTURE(bad);
+        dir = make("float_size");
+        write_text(dir + "/model.json", std::string(R"({"format_version": 1, "layer_sizes": [4, )") + bad + ", 2]}");
+        CHECK_THROWS_WITH_AS(load_model<float>(dir), doctest::Contains("key 'layer_sizes' must be an integer"),
+                             format_error);
+    }
+    dir = make("float_version");
+    write_text(dir + "/model.json", R"({"format_version": 1e30, "layer_sizes": [4, 3, 2]})");
+    CHECK_THROWS_WITH_AS(load_model<float>(dir), doctest::Contains("key 'format_version' must be an integer"),
+                         format_error);
+
     dir = make("negative");
     write_text(dir + "/model.json", R"({"format_version": 1, "layer_sizes": [4, -3, 2]})");
     CHECK_THROWS_AS(load_model<float>(dir), format_error);
@@ -179,4 +205,72 @@ TEST_CASE("broken model directories give errors naming the file")
     bad.weights(0)(0, 0) = INFINITY;
     CHECK_THROWS_AS(save_model(bad, fresh_dir("unsaved")), numeric_error);
     CHECK(!fs::exists(fresh_dir("unsaved")));
+}
+
+namespace {
+
+/// save_model(next, dir) in a child process killed (SIGKILL) just after `step`.
+void save_killed_after(const DenseNetwork<float>& next, const std::string& dir, const std::string& step)
+{
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        detail::directory_step_hook() = [&](const char* s) {
+            if (step == s) ::kill(::getpid(), SIGKILL);
+        };
+        try {
+            save_model(next, dir);
+        } catch (...) {
+            ::_exit(3);
+        }
+        ::_exit(2);  // the step was never reached
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    REQUIRE(WIFSIGNALED(status));
+    REQUIRE(WTERMSIG(status) == SIGKILL);
+}
+
+/// The entries of dir's parent that belong to dir (dir itself and its temporary siblings).
+std::vector<std::string> siblings(const std::string& dir)
+{
+    std::vector<std::string> out;
+    const std::string name = fs::path(dir).filename().string();
+    for (const auto& e : fs::directory_iterator(fs::path(dir).parent_path()))
+        if (const auto f = e.path().filename().string(); f == name || f.rfind(name + ".", 0) == 0) out.push_back(f);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a save killed after any step leaves the complete old or new model, and no leftovers once reopened")
+{
+    const auto old_net = random_net<float>({5, 4, 3}, {}, 1), new_net = random_net<float>({5, 4, 3}, {}, 2);
+    // killed before the old model is moved away: the old one stays; after: the new one
+    const std::vector<std::pair<std::string, bool>> steps{
+        {"created", false},  {"W1.npy", false},   {"W2.npy", false},    {"filled", false},
+        {"moved-old", true}, {"moved-new", true}, {"removed-old", true}};
+    for (const auto& [step, expect_new] : steps) {
+        CAPTURE(step);
+        const std::string dir = fresh_dir("killed");
+        save_model(old_net, dir);
+        save_killed_after(new_net, dir, step);
+        if (step == "moved-old") CHECK_FALSE(fs::exists(dir));  // the window: no model until recovered
+        const auto back = load_model<float>(dir);
+        CHECK(back.weights(0) == (expect_new ? new_net : old_net).weights(0));
+        CHECK(back.weights(1) == (expect_new ? new_net : old_net).weights(1));
+        CHECK(siblings(dir) == std::vector<std::string>{"killed"});
+    }
+    // the first save of a directory, killed once its copy is complete: rolled forward
+    const std::string dir = fresh_dir("killed_first");
+    save_killed_after(new_net, dir, "filled");
+    CHECK(load_model<float>(dir).weights(1) == new_net.weights(1));
+    // killed while writing: nothing to recover, the leftover is removed by the next save
+    const std::string partial = fresh_dir("killed_partial");
+    save_killed_after(new_net, partial, "W1.npy");
+    CHECK(siblings(partial).size() == 1);  // the incomplete copy
+    save_model(old_net, partial);
+    CHECK(siblings(partial) == std::vector<std::string>{"killed_partial"});
+    CHECK(load_model<float>(partial).weights(0) == old_net.weights(0));
 }

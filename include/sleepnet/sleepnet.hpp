@@ -29,6 +29,7 @@
 #include "data/load.hpp"
 #include "data/npy.hpp"
 #include "data/patches.hpp"
+#include "data/tasks.hpp"
 
 #include "snn/integrate_fire.hpp"
 #include "snn/normalize.hpp"
@@ -36,6 +37,7 @@
 #include "snn/refit_json.hpp"
 #include "snn/sleep.hpp"
 #include "snn/sleep_json.hpp"
+#include "snn/masked_mean.hpp"
 #include "snn/spike_source.hpp"
 #include "snn/spiking_inference.hpp"
 #include "snn/stdp.hpp"
@@ -74,6 +76,10 @@
 #include "analysis/selectivity_json.hpp"
 #include "analysis/weights.hpp"
 #include "analysis/weights_json.hpp"
+
+#include "continual/continual.hpp"
+#include "continual/metrics.hpp"
+#include "continual/tune.hpp"
 
 #include "tune/objective.hpp"
 #include "tune/search.hpp"

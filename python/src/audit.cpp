@@ -8,6 +8,7 @@
 #include <sleepnet/attacks/audit_json.hpp>
 #include <sleepnet/core/rng.hpp>
 
+#include "callback.hpp"
 #include "evaluate.hpp"
 #include "module.hpp"
 
@@ -22,17 +23,13 @@ struct PyAuditProgress {
 
     bool on_progress(const AuditProgress& p)
     {
-        py::gil_scoped_acquire gil;
-        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-        if (callback.is_none()) return false;
-        py::dict info;
-        info["stage"] = p.stage;
-        info["index"] = p.index;
-        info["stages"] = p.stages;
-        const py::object r = callback(info);
-        const int truth = PyObject_IsTrue(r.ptr());
-        if (truth < 0) throw py::error_already_set();
-        return truth == 1;
+        return call_python_callback(callback, [&] {
+            py::dict info;
+            info["stage"] = p.stage;
+            info["index"] = p.index;
+            info["stages"] = p.stages;
+            return info;
+        });
     }
 };
 

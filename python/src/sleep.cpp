@@ -12,6 +12,7 @@
 #include <sleepnet/snn/sleep_json.hpp>
 #include <sleepnet/snn/spike_source.hpp>
 
+#include "callback.hpp"
 #include "module.hpp"
 #include "network.hpp"
 
@@ -37,17 +38,13 @@ struct PyProgress {
     bool on_step(const SleepProgress& p)
     {
         if (p.step % every != 0 && p.step != p.steps) return false;
-        py::gil_scoped_acquire gil;
-        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-        if (callback.is_none()) return false;
-        py::dict info;
-        info["step"] = p.step;
-        info["steps"] = p.steps;
-        info["spikes"] = p.spikes;
-        const py::object r = callback(info);
-        const int truth = PyObject_IsTrue(r.ptr());
-        if (truth < 0) throw py::error_already_set();
-        return truth == 1;
+        return call_python_callback(callback, [&] {
+            py::dict info;
+            info["step"] = p.step;
+            info["steps"] = p.steps;
+            info["spikes"] = p.spikes;
+            return info;
+        });
     }
 };
 

@@ -25,17 +25,19 @@ def tmp(tmp_path):
     return tmp_path
 
 
+def example_exe(variable, program):
+    """The built example program CTest names in `variable`; fails the test without it."""
+    exe = os.environ.get(variable)
+    if not exe or not os.path.exists(exe):
+        pytest.fail(f"{variable} must name the built `{program}` example (CTest sets it)")
+    return exe
+
+
 @pytest.fixture
 def sleep_exe():
-    exe = os.environ.get("SLEEPNET_SLEEP_EXE")
-    if not exe or not os.path.exists(exe):
-        pytest.fail("SLEEPNET_SLEEP_EXE must name the built `sleep` example (CTest sets it)")
-    return exe
+    return example_exe("SLEEPNET_SLEEP_EXE", "sleep")
 
 
 @pytest.fixture
 def audit_exe():
-    exe = os.environ.get("SLEEPNET_AUDIT_EXE")
-    if not exe or not os.path.exists(exe):
-        pytest.fail("SLEEPNET_AUDIT_EXE must name the built `audit` example (CTest sets it)")
-    return exe
+    return example_exe("SLEEPNET_AUDIT_EXE", "audit")

@@ -15,7 +15,8 @@
 // network (ReLU everywhere, no bias, no dropout). Unknown keys are ignored, so tools may
 // add their own (the writer adds "test_scale", the factor hidden activations get at test
 // time, for readers that do not know the dropout conventions). A directory is written to
-// a temporary sibling and renamed into place, so readers never see half a model.
+// a temporary sibling and renamed into place, so readers never see half a model, and a
+// save killed at any point leaves the complete old or new model (core/atomic_dir.hpp).
 
 #include <cmath>
 #include <cstdint>
@@ -27,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../core/atomic_dir.hpp"
 #include "../core/atomic_file.hpp"
 #include "../core/error.hpp"
 #include "../core/json.hpp"
@@ -53,9 +55,11 @@ inline std::string model_json_path(const std::string& dir)
 
 }  // namespace detail
 
-/// Reads and validates DIR/model.json.
+/// Reads and validates DIR/model.json (after repairing an interrupted save of DIR,
+/// core/atomic_dir.hpp).
 inline ModelInfo read_model_info(const std::string& dir)
 {
+    detail::recover_directory(dir, "model.json");
     const std::string file = detail::model_json_path(dir);
     std::ifstream in(file);
     if (!in) {
@@ -86,16 +90,16 @@ inline ModelInfo read_model_info(const std::string& dir)
         throw format_error(file + ": missing 'layer_sizes'");
     }
     ModelInfo info;
-    std::vector<std::int64_t> sizes =
-        detail::json_get<std::vector<std::int64_t>, format_error>(j, "layer_sizes", {}, file);
-    if (sizes.size() < 2) {
-        throw format_error(file + ": 'layer_sizes' needs at least 2 entries");
+    const nlohmann::json& sizes = j.at("layer_sizes");
+    if (!sizes.is_array() || sizes.size() < 2) {
+        throw format_error(file + ": 'layer_sizes' must be an array of at least 2 entries");
     }
-    for (std::int64_t s : sizes) {
-        if (s <= 0) {
-            throw format_error(file + ": 'layer_sizes' entries must be positive, got " + std::to_string(s));
+    for (const auto& s : sizes) {  // kind and range checked before any conversion (1e30 is refused)
+        const auto v = detail::json_integer<std::int64_t, format_error>(s, "layer_sizes", file);
+        if (v <= 0) {
+            throw format_error(file + ": 'layer_sizes' entries must be positive, got " + std::to_string(v));
         }
-        info.layer_sizes.push_back(static_cast<std::size_t>(s));
+        info.layer_sizes.push_back(static_cast<std::size_t>(v));
     }
     // absent: the defaults of NetworkOptions (relu, relu, scale_at_test)
     info.options.hidden = Activation::relu;
@@ -125,12 +129,36 @@ inline ModelInfo read_model_info(const std::string& dir)
     return info;
 }
 
+namespace detail {
+
+/// Every W<l>.npy exists and its header states the shape model.json implies (out, in):
+/// checked from the headers alone, so a model.json with huge layer sizes is refused
+/// before anything of that size is allocated.
+inline void check_weight_headers(const std::string& dir, const ModelInfo& info)
+{
+    for (std::size_t l = 0; l + 1 < info.layer_sizes.size(); ++l) {
+        const std::string wfile = (std::filesystem::path(dir) / ("W" + std::to_string(l + 1) + ".npy")).string();
+        if (!std::filesystem::exists(wfile)) throw io_error("model '" + dir + "': missing weight file '" + wfile + "'");
+        const auto h = npy::read_header(wfile);
+        const std::size_t out = info.layer_sizes[l + 1], in = info.layer_sizes[l];
+        if (h.shape.size() != 2 || h.shape[0] != out || h.shape[1] != in) {
+            std::string shape;
+            for (auto d : h.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
+            throw format_error("model file '" + wfile + "' has shape (" + shape + "), model.json says (" +
+                               std::to_string(out) + ", " + std::to_string(in) + ") (out x in)");
+        }
+    }
+}
+
+}  // namespace detail
+
 /// Loads a model directory into a DenseNetwork<T> (weights converted to T). Missing
 /// files, wrong shapes and non-finite values are errors naming the file.
 template <class T = float>
 inline DenseNetwork<T> load_model(const std::string& dir)
 {
     const ModelInfo info = read_model_info(dir);
+    detail::check_weight_headers(dir, info);  // before the network allocates its layers
     DenseNetwork<T> net(info.layer_sizes, info.options);
     const auto path = std::filesystem::path(dir);
     auto check_finite = [](const auto& a, const std::string& file) {
@@ -178,72 +206,61 @@ inline DenseNetwork<T> load_model(const std::string& dir)
     return net;
 }
 
-/// Writes `net` as a model directory at `dir`, replacing an existing one. The directory is
-/// assembled under a temporary name and renamed into place.
+namespace detail {
+
+/// model.json of `net` (what save_model writes).
+template <class T>
+inline nlohmann::json model_json(const DenseNetwork<T>& net)
+{
+    const auto& opt = net.options();
+    nlohmann::json j;
+    j["format"] = "sleepnet-model";
+    j["format_version"] = model_format_version;
+    j["layer_sizes"] = net.layer_sizes();
+    j["hidden_activation"] = to_string(opt.hidden);
+    j["output_activation"] = to_string(opt.output);
+    j["bias"] = opt.bias;
+    j["dropout"] = opt.dropout;
+    j["dropout_mode"] = to_string(opt.dropout_mode);
+    j["test_scale"] = static_cast<double>(net.test_scale());
+    j["dtype"] = std::is_same<T, double>::value ? "float64" : "float32";
+    return j;
+}
+
+}  // namespace detail
+
+/// Writes `net` as a model directory at `dir`, replacing an existing one, crash-consistently
+/// (core/atomic_dir.hpp): the files go to a temporary sibling, model.json last, which is
+/// renamed into place; a save interrupted at any point leaves the complete old or the
+/// complete new model once the directory is next opened (load_model, read_model_info,
+/// save_model recover it and remove leftovers of interrupted saves).
 template <class T>
 inline void save_model(const DenseNetwork<T>& net, const std::string& dir)
 {
     namespace fs = std::filesystem;
     net.validate();
     const fs::path target = fs::path(dir);
-    if (target.empty()) {
-        throw invalid_argument("save_model: empty directory name");
-    }
+    if (target.empty()) throw invalid_argument("save_model: empty directory name");
     std::error_code ec;
     if (target.has_parent_path()) {
         fs::create_directories(target.parent_path(), ec);
-        if (ec) {
-            throw io_error("save_model: cannot create '" + target.parent_path().string() + "': " + ec.message());
-        }
+        if (ec) throw io_error("save_model: cannot create '" + target.parent_path().string() + "': " + ec.message());
     }
-    if (fs::exists(target) && !fs::is_directory(target)) {
+    if (fs::exists(target) && !fs::is_directory(target))
         throw io_error("save_model: '" + dir + "' exists and is not a directory");
-    }
-    const fs::path tmp = fs::path(detail::temporary_name_for(target.string()));
-    fs::create_directory(tmp, ec);
-    if (ec) {
-        throw io_error("save_model: cannot create temporary directory '" + tmp.string() + "': " + ec.message());
-    }
     try {
-        const auto& opt = net.options();
-        nlohmann::json j;
-        j["format"] = "sleepnet-model";
-        j["format_version"] = model_format_version;
-        j["layer_sizes"] = net.layer_sizes();
-        j["hidden_activation"] = to_string(opt.hidden);
-        j["output_activation"] = to_string(opt.output);
-        j["bias"] = opt.bias;
-        j["dropout"] = opt.dropout;
-        j["dropout_mode"] = to_string(opt.dropout_mode);
-        j["test_scale"] = static_cast<double>(net.test_scale());
-        j["dtype"] = std::is_same<T, double>::value ? "float64" : "float32";
-        for (std::size_t l = 0; l < net.num_layers(); ++l) {
-            npy::save((tmp / ("W" + std::to_string(l + 1) + ".npy")).string(), net.weights(l));
-            if (opt.bias) {
-                npy::save((tmp / ("b" + std::to_string(l + 1) + ".npy")).string(), net.bias(l));
+        detail::replace_directory(dir, "model.json", [&](const fs::path& tmp) {
+            for (std::size_t l = 0; l < net.num_layers(); ++l) {
+                const std::string w = "W" + std::to_string(l + 1) + ".npy";
+                npy::save((tmp / w).string(), net.weights(l));
+                detail::directory_step(w.c_str());
+                if (net.options().bias) npy::save((tmp / ("b" + std::to_string(l + 1) + ".npy")).string(), net.bias(l));
             }
-        }
-        detail::write_file_atomically((tmp / "model.json").string(),
-                                      [&](std::ostream& out) { out << j.dump(2) << '\n'; });
-        // swap into place: old -> backup name, tmp -> target, remove backup
-        fs::path backup;
-        if (fs::exists(target)) {
-            backup = fs::path(detail::temporary_name_for(target.string() + ".old"));
-            fs::rename(target, backup);
-        }
-        fs::rename(tmp, target, ec);
-        if (ec) {
-            if (!backup.empty()) {
-                fs::rename(backup, target);
-            }
-            throw io_error("save_model: cannot move the model into '" + dir + "': " + ec.message());
-        }
-        if (!backup.empty()) {
-            fs::remove_all(backup, ec);
-        }
-    } catch (...) {
-        fs::remove_all(tmp, ec);
-        throw;
+            detail::write_file_atomically((tmp / "model.json").string(),
+                                          [&](std::ostream& out) { out << detail::model_json(net).dump(2) << '\n'; });
+        });
+    } catch (const io_error& e) {
+        throw io_error(std::string("save_model: ") + e.what());
     }
 }
 

@@ -9,7 +9,6 @@
 
 #include <optional>
 #include <string>
-#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -38,28 +37,6 @@ inline void to_json(nlohmann::json& j, const RefitPlan& plan)
     j["seed"] = plan.seed;
 }
 
-namespace detail {
-
-/// field = j[key] if present; it must be a non-negative integer.
-template <class U>
-inline void refit_count(const nlohmann::json& j, const char* key, U& field)
-{
-    if (!j.contains(key)) return;
-    if (!j[key].is_number_unsigned())
-        throw invalid_argument(std::string("refit options: '") + key + "' must be a non-negative integer");
-    field = j[key].get<U>();
-}
-
-/// field = j[key] if present; it must be a number.
-inline void refit_real(const nlohmann::json& j, const char* key, double& field)
-{
-    if (!j.contains(key)) return;
-    if (!j[key].is_number()) throw invalid_argument(std::string("refit options: '") + key + "' must be a number");
-    field = j[key].get<double>();
-}
-
-}  // namespace detail
-
 /// Overlays the keys of a "refit" object onto plan (absent keys keep their values); does
 /// not validate (refit_plan_from_json does).
 inline void from_json(const nlohmann::json& j, RefitPlan& plan)
@@ -68,16 +45,17 @@ inline void from_json(const nlohmann::json& j, RefitPlan& plan)
                             {"frozen_layers", "samples", "epochs", "learning_rate", "momentum", "batch_size", "loss",
                              "temperature", "seed"},
                             "refit options");
+    const std::string who = "refit options";
     RefitOptions& o = plan.options;
-    detail::refit_count(j, "frozen_layers", o.sgd.frozen_layers);
-    detail::refit_count(j, "samples", o.samples);
-    detail::refit_count(j, "epochs", o.sgd.epochs);
-    detail::refit_count(j, "batch_size", o.sgd.batch_size);
-    detail::refit_count(j, "seed", plan.seed);
-    detail::refit_real(j, "learning_rate", o.sgd.learning_rate);
-    detail::refit_real(j, "momentum", o.sgd.momentum);
-    detail::refit_real(j, "temperature", o.temperature);
-    detail::json_read_enum(j, "loss", o.loss, "refit options");
+    detail::json_read(j, "frozen_layers", o.sgd.frozen_layers, who);  // counts: kind and range checked
+    detail::json_read(j, "samples", o.samples, who);
+    detail::json_read(j, "epochs", o.sgd.epochs, who);
+    detail::json_read(j, "batch_size", o.sgd.batch_size, who);
+    detail::json_read(j, "seed", plan.seed, who);
+    detail::json_read(j, "learning_rate", o.sgd.learning_rate, who);
+    detail::json_read(j, "momentum", o.sgd.momentum, who);
+    detail::json_read(j, "temperature", o.temperature, who);
+    detail::json_read_enum(j, "loss", o.loss, who);
 }
 
 /// Reads a "refit" object over the defaults and validates the options.

@@ -108,8 +108,12 @@ struct EnumNames<SleepInput> {
 };
 
 /// Presets with their provenance: "mnist-fgsm", "mnist-deepfool" (the authors' released
-/// code), "patches", "cub200" (paper Table 3, read from a partly garbled table).
-inline std::vector<std::string> sleep_preset_names() { return {"mnist-fgsm", "mnist-deepfool", "patches", "cub200"}; }
+/// code), "patches", "cub200" (paper Table 3, read from a partly garbled table),
+/// "mnist-src" (the authors' follow-up, Sleep Replay Consolidation, MNIST class tasks).
+inline std::vector<std::string> sleep_preset_names()
+{
+    return {"mnist-fgsm", "mnist-deepfool", "patches", "cub200", "mnist-src"};
+}
 
 inline SleepParams sleep_preset(const std::string& name)
 {
@@ -153,6 +157,18 @@ inline SleepParams sleep_preset(const std::string& name)
         p.alpha_scale = 4.15;
         p.steps = 11751;
         p.provenance = "paper Table 3 (CUB-200, ResNet-50 features, 2048-350-300-200)";
+    } else if (name == "mnist-src") {
+        // x = [rate, inc, dec, beta1, beta2, beta3, alpha_scale] of the release; its sleep
+        // after task i (1-based) lasts 15000 + (i - 1) * 5000 steps (continual/continual.hpp)
+        p.rate = 239.515363;
+        p.inc = 0.032064;
+        p.dec = 0.003344;
+        p.thresholds = {14.548273, 44.560317, 38.046326};
+        p.alpha_scale = 55.882454;
+        p.steps = 15000;
+        p.provenance = "Sleep Replay Consolidation release (tmtadros/SleepReplayConsolidation, "
+                       "MNIST/run_class_task_summary.m): 784-1200-1200-10 network, class-incremental MNIST, "
+                       "masked mean-image input; the first task's sleep length";
     } else {
         std::string names;
         for (const auto& n : sleep_preset_names()) names += (names.empty() ? "" : ", ") + n;

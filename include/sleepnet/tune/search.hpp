@@ -291,6 +291,14 @@ inline TuneResult measure_control(const DenseNetwork<T>& control, const TuneData
     return result;
 }
 
+/// The GA's settings as the log header records them.
+inline nlohmann::json genetic_json(const GeneticOptions& g)
+{
+    return {{"population", g.population},       {"elite", g.elite},
+            {"tournament", g.tournament},       {"crossover", g.crossover},
+            {"mutation_rate", g.mutation_rate}, {"mutation_sigma", g.mutation_sigma}};
+}
+
 /// The log's first line: the search (tune_search_keys; the engines as fingerprints) and
 /// the control's measurements.
 template <class T, class CandidateEngine>
@@ -312,12 +320,7 @@ inline nlohmann::json tune_log_header(const DenseNetwork<T>& control, const Tune
         header["refit_engine"] = rng::fingerprint(engines.refit);
         header["refit_samples_given"] = data.refit_x.shape()[0];
     }
-    if (options.method == TuneMethod::genetic) {
-        const auto& g = options.genetic;
-        header["genetic"] = {{"population", g.population},       {"elite", g.elite},
-                             {"tournament", g.tournament},       {"crossover", g.crossover},
-                             {"mutation_rate", g.mutation_rate}, {"mutation_sigma", g.mutation_sigma}};
-    }
+    if (options.method == TuneMethod::genetic) header["genetic"] = genetic_json(options.genetic);
     header["initial"] = options.initial;
     header["layer_sizes"] = control.layer_sizes();
     header["validation_samples"] = data.val_x.shape()[0];
@@ -341,7 +344,8 @@ inline std::vector<std::string> tune_search_keys()
             "validation_samples",
             "refit",
             "refit_engine",
-            "refit_samples_given"};
+            "refit_samples_given",
+            "continual"};
 }
 
 // ---- one candidate ----
@@ -362,6 +366,23 @@ tune_normalization_factors(const DenseNetwork<T>& control, const matrix<T>& x, c
     return factors;
 }
 
+/// Runs measure(), which fills candidate c, and times it into c.seconds; non-finite
+/// weights (numeric_error) make c infeasible with the error recorded. What every
+/// evaluator (this header's, continual/tune.hpp's) wraps its work in.
+template <class Measure>
+inline void measure_candidate(TuneCandidate& c, Measure&& measure)
+{
+    const auto s0 = std::chrono::steady_clock::now();
+    try {
+        measure();
+    } catch (const numeric_error& err) {  // non-finite weights
+        c.error = err.what();
+        c.feasible = false;
+        c.accuracy = 0.0;
+    }
+    c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+}
+
 /// Evaluates candidates (sleep a copy of the control, refit, accuracy, objective); thread-safe.
 template <class T, class Objective, class CandidateEngine>
 class CandidateEvaluator {
@@ -379,19 +400,13 @@ public:
     /// Fills c's params, spikes, accuracy, feasibility, value, error and seconds from c.genes.
     void operator()(TuneCandidate& c) const
     {
-        const auto s0 = std::chrono::steady_clock::now();
-        c.params = space_.decode(c.genes, sim_);
-        const SleepParams run = with_alpha(c.params);
-        DenseNetwork<T> net = control_;
-        net.set_inference_threads(1);
-        try {
+        measure_candidate(c, [&] {
+            c.params = space_.decode(c.genes, sim_);
+            const SleepParams run = with_alpha(c.params);
+            DenseNetwork<T> net = control_;
+            net.set_inference_threads(1);
             sleep_and_measure(net, run, c);
-        } catch (const numeric_error& err) {  // non-finite weights
-            c.error = err.what();
-            c.feasible = false;
-            c.accuracy = 0.0;
-        }
-        c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+        });
     }
 
 private:
@@ -689,6 +704,24 @@ inline TuneLog open_shared_log(const Workers& workers, const TuneOptions& option
     }
 }
 
+/// The search proper, for any evaluator (a callable filling a TuneCandidate's params,
+/// accuracy, feasibility, value, spikes, error and seconds from its genes; callable from
+/// options.threads threads): opens the log with `header` (the keys of tune_search_keys
+/// identify the search), draws, evaluates, logs and records candidates into `result`.
+template <class Workers, class Evaluator, class Engine, class CallbackTuple>
+inline void run_search(const Workers& workers, const Evaluator& evaluate, const nlohmann::json& header,
+                       std::size_t n_genes, const TuneOptions& options, TuneResult& result, Engine& engine,
+                       CallbackTuple& callbacks)
+{
+    TuneLog log = open_shared_log(workers, options, header);
+    TuneRunner runner(result, log, evaluate, options, callbacks, workers);
+    if (options.method == TuneMethod::random)
+        random_search(runner, n_genes, options, engine);
+    else
+        genetic_search(runner, n_genes, options, engine);
+    result.stopped = runner.stopped() && result.history.size() < options.budget;
+}
+
 }  // namespace detail
 
 /// tune_sleep with the candidates evaluated by `workers` (tune/workers.hpp: LocalWorkers,
@@ -710,16 +743,9 @@ inline TuneResult tune_sleep_on(const Workers& workers, const DenseNetwork<T>& c
     TuneResult result = detail::measure_control(control, data, objective, options);
     const detail::CandidateEvaluator<T, Objective, CandidateEngine> evaluate(control, data, space, objective, options,
                                                                              engines, result.accuracy_floor);
-    detail::TuneLog log = detail::open_shared_log(
-        workers, options, detail::tune_log_header(control, data, space, options, engines, result));
-    detail::TuneRunner runner(result, log, evaluate, options, callback_tuple, workers);
-    if (options.method == TuneMethod::random)
-        detail::random_search(runner, n_genes, options, engine);
-    else
-        detail::genetic_search(runner, n_genes, options, engine);
-
+    const auto header = detail::tune_log_header(control, data, space, options, engines, result);
+    detail::run_search(workers, evaluate, header, n_genes, options, result, engine, callback_tuple);
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    result.stopped = runner.stopped() && result.history.size() < options.budget;
     return result;
 }
 
