@@ -42,47 +42,24 @@
 
 #include "common.hpp"
 #include "strict_cli.hpp"
+#include "tune_space.hpp"
 
 namespace {
 
 struct Args {
     std::string model_dir, dataset = "mnist", data_dir, out_file, log_file, method = "genetic", objective = "pgd";
-    std::string fgsm_search = "bisection", fgsm_loss = "network", rule = "authors";
+    std::string fgsm_search = "bisection", fgsm_loss = "network";
     std::size_t budget = 100, validation = 2000, objective_count = 500, population = 16, pgd_steps = 100;
     double pgd_eps = 0.1;
     bool pgd_minimal = false;
     std::uint64_t seed = 1, sleep_seed = 1, max_spikes = 500000;
     double max_drop = 0.03;
     unsigned threads = 2;
-    bool restart = false, vary_include_output = false;
+    bool restart = false;
     examples::RefitFlags refit;
     std::size_t refit_samples = 0;
-    std::vector<double> decay_range, inc_range, dec_range, rate_range, alpha_range, steps_range, threshold_range;
-    std::vector<std::string> rules, normalizations, initial_files;
+    examples::SpaceFlags space;  ///< --rule, the ranges, the varied choices, --initial (tune_space.hpp)
 };
-
-/// The search space: ranges are LO HI (log scale; LO == HI fixes the value), the varied choices, --initial.
-void add_space_options(CLI::App& app, Args& a)
-{
-    app.add_option("--inc-range", a.inc_range, "inc range LO HI (default 1e-4 0.1)")->expected(2);
-    app.add_option("--dec-range", a.dec_range, "dec range LO HI (default 1e-5 0.1)")->expected(2);
-    app.add_option("--rate-range", a.rate_range, "input rate range in Hz, LO HI (default 10 490)")->expected(2);
-    app.add_option("--alpha-range", a.alpha_range, "alpha_scale range LO HI (default 0.3 100)")->expected(2);
-    app.add_option("--steps-range", a.steps_range, "steps range LO HI (default 300 30000)")->expected(2);
-    app.add_option("--threshold-range", a.threshold_range, "threshold range of every layer, LO HI (default 0.3 100)")
-        ->expected(2);
-    app.add_option("--decay-range", a.decay_range,
-                   "vary the membrane decay over LO HI (linear, inside (0, 1]; default: fixed 0.999)")
-        ->expected(2);
-    app.add_option("--rules", a.rules, "vary the STDP rule over these: authors paper (default: --rule only)");
-    app.add_option("--normalizations", a.normalizations,
-                   "vary the normalization chain over these: authors textbook percentile (default: authors only)");
-    app.add_flag("--vary-include-output", a.vary_include_output,
-                 "let the search choose whether the output layer sleeps");
-    app.add_option(
-        "--initial", a.initial_files,
-        "parameter files (sleep --params format) placed first in the initial population (values clamped to the space)");
-}
 
 void add_options(CLI::App& app, Args& a)
 {
@@ -103,7 +80,7 @@ void add_options(CLI::App& app, Args& a)
     app.add_flag("--pgd-minimal", a.pgd_minimal,
                  "pgd objective: median minimal eps (bisection, ~10x the cost) instead");
     app.add_option("--pgd-steps", a.pgd_steps, "pgd objective: APGD steps per loss (CE, margin)");
-    app.add_option("--rule", a.rule, "STDP rule of every candidate: authors (code) | paper (text)");
+    app.add_option("--rule", a.space.rule, "STDP rule of every candidate: authors (code) | paper (text)");
     app.add_option("--fgsm-search", a.fgsm_search, "bisection (fast) | grid (Foolbox parity)");
     app.add_option("--fgsm-loss", a.fgsm_loss, "network (the training loss, the paper's) | ce (softmax cross-entropy)");
     app.add_option("--validation", a.validation, "validation images: the last N of the training set");
@@ -113,7 +90,7 @@ void add_options(CLI::App& app, Args& a)
     app.add_option("--seed", a.seed, "seed of the search (candidates drawn)");
     app.add_option("--sleep-seed", a.sleep_seed, "seed of every candidate's input spikes (pass it to sleep --seed)");
     app.add_option("--threads", a.threads, "candidates evaluated at once");
-    add_space_options(app, a);
+    examples::add_space_options(app, a.space);
     examples::add_refit_flags(app, a.refit,
                               {"refit every candidate's layers above the slept ones on the training rows before the "
                                "validation split, then measure it (snn/refit.hpp; the output file carries the refit)",
@@ -180,84 +157,6 @@ std::string refit_provenance(const sleepnet::RefitOptions& ro)
     std::snprintf(buf, sizeof buf, " --refit-epochs %zu --refit-frozen %zu --refit-lr %g --refit-samples %zu",
                   ro.sgd.epochs, ro.sgd.frozen_layers, ro.sgd.learning_rate, ro.samples);
     return buf;
-}
-
-/// The ranges given (--inc-range ... --decay-range), each appended to `flags`.
-void set_ranges(const Args& a, sleepnet::SearchSpace& space, std::string& flags)
-{
-    auto range = [&](const char* flag, const std::vector<double>& v, sleepnet::ParamRange& r, bool log) {
-        if (v.empty()) return;
-        r = {v[0], v[1], log};
-        char buf[96];
-        std::snprintf(buf, sizeof buf, " %s %g %g", flag, v[0], v[1]);
-        flags += buf;
-    };
-    range("--inc-range", a.inc_range, space.inc, true);
-    range("--dec-range", a.dec_range, space.dec, true);
-    range("--rate-range", a.rate_range, space.rate, true);
-    range("--alpha-range", a.alpha_range, space.alpha_scale, true);
-    range("--steps-range", a.steps_range, space.steps, true);
-    range("--threshold-range", a.threshold_range, space.threshold, true);
-    if (!a.decay_range.empty()) {
-        space.decay = sleepnet::ParamRange{};
-        range("--decay-range", a.decay_range, *space.decay, false);
-    }
-}
-
-/// The choices the search varies (--rules, --normalizations, --vary-include-output), appended to `flags`.
-void set_choices(const Args& a, sleepnet::SearchSpace& space, std::string& flags)
-{
-    for (const auto& r : a.rules) {
-        if (r == "authors")
-            space.rules.push_back(sleepnet::StdpRuleKind::authors);
-        else if (r == "paper")
-            space.rules.push_back(sleepnet::StdpRuleKind::paper);
-        else
-            throw sleepnet::invalid_argument("--rules: unknown rule '" + r + "' (authors or paper)");
-        flags += (&r == &a.rules.front() ? " --rules " : " ") + r;
-    }
-    for (const auto& c : a.normalizations) {
-        space.normalizations.push_back(sleepnet::normalization_from_string(c));
-        flags += (&c == &a.normalizations.front() ? " --normalizations " : " ") + c;
-    }
-    space.vary_include_output = a.vary_include_output;
-    if (a.vary_include_output) flags += " --vary-include-output";
-}
-
-/// The search space of the flags, validated for a network of `layers` layers; its flags go to `flags`.
-sleepnet::SearchSpace search_space(const Args& a, std::size_t layers, std::string& flags)
-{
-    sleepnet::SearchSpace space;
-    if (a.rule == "paper")
-        space.base.rule = sleepnet::StdpRuleKind::paper;
-    else if (a.rule != "authors")
-        throw sleepnet::invalid_argument("--rule must be authors or paper, got '" + a.rule + "'");
-    set_ranges(a, space, flags);
-    set_choices(a, space, flags);
-    const std::size_t threshold_genes = space.vary_include_output ? layers : space.base.simulated_layers(layers);
-    space.validate(threshold_genes);
-    return space;
-}
-
-/// The --initial files as genomes of `space`, checked against a network of `layers` layers.
-std::vector<std::vector<double>> initial_genomes(const Args& a, const sleepnet::SearchSpace& space, std::size_t layers,
-                                                 std::string& flags)
-{
-    std::vector<std::vector<double>> genomes;
-    for (const auto& f : a.initial_files) {
-        const sleepnet::SleepParams ip = sleepnet::load_sleep_params(f);
-        const std::size_t sim = ip.simulated_layers(layers);
-        if (ip.thresholds.size() != sim)
-            throw sleepnet::invalid_argument("--initial " + f + ": " + std::to_string(ip.thresholds.size()) +
-                                             " thresholds for " + std::to_string(sim) + " simulated layers");
-        if (!space.vary_include_output && ip.include_output != space.base.include_output)
-            throw sleepnet::invalid_argument("--initial " + f +
-                                             ": include_output differs from the search's "
-                                             "(add --vary-include-output)");
-        genomes.push_back(space.encode(ip));
-        flags += " --initial " + f;
-    }
-    return genomes;
 }
 
 sleepnet::PgdObjective pgd_objective(const Args& a, std::string& flags)
@@ -356,8 +255,8 @@ int tune_model(const Args& a)
     const sleepnet::CandidateEngines<> engines{sleepnet::default_engine(a.sleep_seed),
                                                sleepnet::default_engine(refit ? refit->seed : 1)};
     std::string flags;  // for the provenance
-    const auto space = search_space(a, control.num_layers(), flags);
-    opts.initial = initial_genomes(a, space, control.num_layers(), flags);
+    const auto space = examples::search_space(a.space, control.num_layers(), flags);
+    opts.initial = examples::initial_genomes(a.space, space, control.num_layers(), flags);
     sleepnet::default_engine engine(a.seed);
     const Workers workers;
     auto bar = examples::progress_bar("tune");

@@ -28,6 +28,14 @@ foreach(_case "trials_zero;--trials;0;--trials: expected a positive whole number
     COMMAND $<TARGET_FILE:continual> --dataset mnist --out ${_cont_out}-refused ${_opt} ${_val})
   set_tests_properties(example_continual_refuse_${_name} PROPERTIES PASS_REGULAR_EXPRESSION "${_msg}")
 endforeach()
+add_test(NAME example_continual_refuse_tune_for
+  COMMAND $<TARGET_FILE:continual> --dataset mnist --out ${_cont_out}-refused --tune 4 --tune-for sequential)
+set_tests_properties(example_continual_refuse_tune_for PROPERTIES
+  PASS_REGULAR_EXPRESSION "--tune-for must be a method that sleeps \\(sleep or rehearsal\\+sleep\\), got 'sequential'")
+add_test(NAME example_continual_refuse_rehearsal_rule
+  COMMAND $<TARGET_FILE:continual> --dataset mnist --out ${_cont_out}-refused --rehearsal-rule pooled)
+set_tests_properties(example_continual_refuse_rehearsal_rule PROPERTIES
+  PASS_REGULAR_EXPRESSION "unknown rehearsal rule 'pooled'")
 add_test(NAME example_continual_refuse_method_twice
   COMMAND $<TARGET_FILE:continual> --dataset mnist --out ${_cont_out}-refused --methods sleep joint sleep)
 set_tests_properties(example_continual_refuse_method_twice PROPERTIES
@@ -78,3 +86,41 @@ continual_check(sleep_steps_0 -DKEY=trials.0.methods.sleep.sleeps.0.steps -DOP=E
 continual_check(sleep_steps_1 -DKEY=trials.0.methods.rehearsal+sleep.sleeps.1.steps -DOP=EQ -DVALUE=600)
 # the summary's after_task rows name the (1-based) task after which they were measured
 continual_check(after_task_task -DKEY=summary.sleep.after_task.1.task -DOP=EQ -DVALUE=2)
+
+# continual --tune (examples/continual_tune.hpp) on a tiny problem (784-100-100-10, learning
+# rate 0.5, 2 tasks of 5 digits, 500 training images each from the first 3,200 of 4,000, the
+# last 800 held out for validation; seconds): the search runs and writes its winner; a second run resumes
+# the whole search from --tune-log and writes the same file and the same trial; `continual
+# --params FILE --params-steps` with that file repeats the tuned trial exactly.
+set(_tune_dir ${CMAKE_CURRENT_BINARY_DIR}/examples-out/continual-tune)
+set(_tune_small --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist --trials 1 --seed 1 --classes-per-task 5
+    --train-count 4000 --per-task 500 --batch 10 --epochs 2 --lr 0.5 --hidden 100 100 --first-steps 200 --more-steps 40
+    --test-count 500 --methods sleep --no-plots)
+add_test(NAME example_continual_tune_mnist
+  COMMAND $<TARGET_FILE:continual> ${_tune_small} --out ${_tune_dir}/a --tune 6 --population 4 --validation 800
+          --steps-range 100 400 --tune-log ${_tune_dir}/log.jsonl --restart)
+set_tests_properties(example_continual_tune_mnist PROPERTIES FIXTURES_SETUP ex_continual_tune TIMEOUT 300
+  PASS_REGULAR_EXPRESSION "tune: 6 candidates \\(0 from the log\\)")
+add_test(NAME example_continual_tune_mnist_resume
+  COMMAND $<TARGET_FILE:continual> ${_tune_small} --out ${_tune_dir}/b --tune 6 --population 4 --validation 800
+          --steps-range 100 400 --tune-log ${_tune_dir}/log.jsonl)
+set_tests_properties(example_continual_tune_mnist_resume PROPERTIES FIXTURES_REQUIRED ex_continual_tune
+  FIXTURES_SETUP ex_continual_tune_resume PASS_REGULAR_EXPRESSION "tune: 6 candidates \\(6 from the log\\)")
+add_test(NAME example_continual_tune_mnist_resume_same
+  COMMAND ${CMAKE_COMMAND} -DA=${_tune_dir}/a -DB=${_tune_dir}/b "-DFILES=tuned_params.json|matrix_sleep.dat"
+          -P ${CMAKE_CURRENT_SOURCE_DIR}/compare_outputs.cmake)
+set_tests_properties(example_continual_tune_mnist_resume_same PROPERTIES FIXTURES_REQUIRED ex_continual_tune_resume)
+add_test(NAME example_continual_tune_mnist_params
+  COMMAND $<TARGET_FILE:continual> ${_tune_small} --out ${_tune_dir}/c --params ${_tune_dir}/a/tuned_params.json
+          --params-steps)
+set_tests_properties(example_continual_tune_mnist_params PROPERTIES FIXTURES_REQUIRED ex_continual_tune
+  FIXTURES_SETUP ex_continual_tune_params)
+add_test(NAME example_continual_tune_mnist_params_same
+  COMMAND ${CMAKE_COMMAND} -DA=${_tune_dir}/a -DB=${_tune_dir}/c "-DFILES=matrix_sleep.dat"
+          -P ${CMAKE_CURRENT_SOURCE_DIR}/compare_outputs.cmake)
+set_tests_properties(example_continual_tune_mnist_params_same PROPERTIES FIXTURES_REQUIRED ex_continual_tune_params)
+# ... and its first sleep lasts the file's steps (the winner's steps gene), not --first-steps
+add_test(NAME example_continual_tune_mnist_params_steps
+  COMMAND ${CMAKE_COMMAND} -DFILE=${_tune_dir}/c/results.json -DKEY=trials.0.methods.sleep.sleeps.0.steps -DOP=EQ
+          -DFILE2=${_tune_dir}/a/tuned_params.json -DKEY2=steps -P ${CMAKE_CURRENT_SOURCE_DIR}/check_json.cmake)
+set_tests_properties(example_continual_tune_mnist_params_steps PROPERTIES FIXTURES_REQUIRED ex_continual_tune_params)

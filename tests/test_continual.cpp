@@ -91,6 +91,58 @@ TEST_CASE("rehearsal_buffer draws ceil(fraction x rows) distinct rows of every e
           "rehearsal_buffer: fraction must lie in [0, 1], got 1.500000");
 }
 
+TEST_CASE("release_buffer_size rounds fraction x rows to hundreds, halves away from zero, at most the rows")
+{
+    // MNIST's training images per digit: the release's buffers at 0.75% before tasks 2..5
+    // (digit pairs {0,1}, ..., so N = 12665, 24754, 36017, 48200; x 0.0075 = 94.99,
+    // 185.66, 270.13, 361.5) are 100, 200, 300, 400
+    const std::size_t per_digit[] = {5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949};
+    std::size_t n = 0;
+    const std::size_t expected[] = {100, 200, 300, 400};
+    for (std::size_t k = 0; k < 4; ++k) {
+        n += per_digit[2 * k] + per_digit[2 * k + 1];
+        CHECK(release_buffer_size(n, 0.0075) == expected[k]);
+    }
+    CHECK(release_buffer_size(250, 0.2) == 100);  // 50: half a hundred rounds up
+    CHECK(release_buffer_size(249, 0.2) == 0);    // 49.8 rounds down
+    CHECK(release_buffer_size(160, 1.0) == 160);  // 200 is more than there are
+    CHECK(release_buffer_size(250, 0.2, 10) == 50);
+    CHECK(release_buffer_size(250, 0.0) == 0);
+    CHECK(message_of<invalid_argument>([] { release_buffer_size(10, 1.5); }) ==
+          "release_buffer_size: fraction must lie in [0, 1], got 1.500000");
+}
+
+TEST_CASE("release_rehearsal_buffer draws from every row of the earlier tasks' classes, past the cap")
+{
+    // 130 rows of class 0, 120 of class 1, 50 of class 2, interleaved; tasks {0}, {1}, {2}
+    // capped at 10 rows each
+    label_vector y(label_vector::shape_type{300});
+    for (std::size_t i = 0; i < 300; ++i) y(i) = i < 240 ? i % 2 : (i < 250 ? 0 : 2);
+    const TaskSplit s = class_tasks(y, {{0}, {1}, {2}}, 10);
+    REQUIRE(class_rows(y, s, 1).size() == 250);
+    default_engine e(4), same(4);
+    const auto buffer = release_rehearsal_buffer(y, s, 1, 0.2, e);  // 250 x 0.2 = 50: 100 rows
+    REQUIRE(buffer.size() == 100);
+    CHECK(std::set<std::size_t>(buffer.begin(), buffer.end()).size() == 100);
+    std::size_t past_cap = 0, zeros = 0;
+    for (std::size_t r : buffer) {
+        CHECK(y(r) <= 1);
+        zeros += y(r) == 0 ? 1 : 0;
+        past_cap += r >= 20 ? 1 : 0;  // the capped rows of tasks 0 and 1 are rows 0 .. 19
+    }
+    CHECK(past_cap >= 80);
+    CHECK(zeros > 0);
+    CHECK(zeros < 100);  // both classes drawn together, not one task after the other
+    CHECK(release_rehearsal_buffer(y, s, 1, 0.2, same) == buffer);
+    const auto first = release_rehearsal_buffer(y, s, 0, 0.5, e);  // 130 x 0.5 = 65: 100 rows of class 0
+    CHECK(first.size() == 100);
+    for (std::size_t r : first) CHECK(y(r) == 0);
+    CHECK(release_rehearsal_buffer(y, s, 0, 0.3, e).empty());  // 39 rounds to 0
+    CHECK(message_of<invalid_argument>([&] { class_rows(y, s, 3); }) == "class_rows: task 3 of 3");
+    CHECK(enum_from_string<RehearsalRule>("release") == RehearsalRule::release);
+    CHECK(to_string(RehearsalRule::per_task) == "per-task");
+}
+
 TEST_CASE("MaskedMean shows one window of the mean image per step, drawn as documented")
 {
     // 4 x 4 images whose mean is 0.5 everywhere but pixel 0 (0): with rate_factor * dt *
@@ -243,6 +295,15 @@ TEST_CASE("continual_learning: the accuracy matrix, sleeps on schedule, joint an
     const auto reh = s.run(ContinualMethod::rehearsal, reh_net, ContinualSetup::options(ContinualMethod::rehearsal));
     CHECK(reh.trained_rows == std::vector<std::size_t>{80, 80 + 20});
     CHECK(reh.accuracy[0] == seq.accuracy[0]);  // task 0 has no buffer: the same training draws
+
+    auto o = ContinualSetup::options(ContinualMethod::rehearsal);
+    o.rehearsal_fraction = 0.6;  // per task: ceil(0.6 x 80) = 48; the release's: round(48, -2) = 0
+    auto per_task_net = ContinualSetup::net(), release_net = ContinualSetup::net();
+    CHECK(s.run(ContinualMethod::rehearsal, per_task_net, o).trained_rows == std::vector<std::size_t>{80, 128});
+    o.rehearsal_rule = RehearsalRule::release;
+    CHECK(s.run(ContinualMethod::rehearsal, release_net, o).trained_rows == std::vector<std::size_t>{80, 80});
+    o.rehearsal_fraction = 0.7;  // round(56, -2) = 100, at most the 80 rows of task 0's classes
+    CHECK(s.run(ContinualMethod::rehearsal, release_net, o).trained_rows == std::vector<std::size_t>{80, 160});
 }
 
 TEST_CASE("continual_learning: sleep that keeps every layer is the sequential run, and callbacks stop it")
@@ -275,6 +336,17 @@ TEST_CASE("continual_learning: sleep that keeps every layer is the sequential ru
     bad.sleep.keep_layers = {2};
     CHECK(message_of<invalid_argument>([&] { s.run(ContinualMethod::sleep, c, bad); }) ==
           "ContinualOptions: sleep.keep_layers has layer 2, the network has 2");
+}
+
+TEST_CASE("ContinualSleepOptions::scaled_to keeps the schedule's proportion")
+{
+    ContinualSleepOptions s;  // 15000, + 5000 per task
+    const auto t = s.scaled_to(9000);
+    CHECK(t.first_steps == 9000);
+    CHECK(t.more_steps == 3000);
+    CHECK(t.steps_after(2) == 15000);
+    CHECK(s.scaled_to(10).more_steps == 3);  // 3.33 rounds to 3
+    CHECK(s.scaled_to(11).more_steps == 4);  // 3.67 rounds to 4
 }
 
 TEST_CASE("tune_continual: candidates are continual runs, the control runs without sleep, logs resume")

@@ -19,8 +19,11 @@
 //   the capped rows); the slept network starts the next task. sleep.every = k sleeps
 //   after tasks k-1, 2k-1, ... and after the last; sleep.keep_layers are copied back from
 //   before sleep (the release's optional `layers`).
-// - rehearsal: task i trains on its rows plus a buffer of rehearsal_fraction of the rows
-//   of every earlier task (data/tasks.hpp rehearsal_buffer, drawn with engines.buffer).
+// - rehearsal: task i trains on its rows plus a buffer drawn with engines.buffer by
+//   rehearsal_rule (data/tasks.hpp): per_task (the default, ours) rehearsal_fraction of the
+//   rows of every earlier task (rehearsal_buffer); release (the release's rule)
+//   round(rehearsal_fraction * N, -2) of the N training rows of all earlier tasks' classes
+//   (release_rehearsal_buffer).
 // - rehearsal_sleep: rehearsal, then sleep as SRC.
 // - joint: one phase on the rows of all tasks (the release's "ideal"); the accuracy matrix
 //   then has one row.
@@ -36,6 +39,7 @@
 // numbers cannot be reproduced.
 
 #include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -84,6 +88,16 @@ struct ContinualSleepOptions {
     /// report then has stopped_early; callbacks/spike_budget.hpp).
     std::uint64_t max_spikes = 0;
 
+    /// This schedule with its first sleep `first` steps long and later ones growing in the
+    /// same proportion: more_steps * first / first_steps, rounded (tune_continual's rule).
+    ContinualSleepOptions scaled_to(std::size_t first) const
+    {
+        ContinualSleepOptions s = *this;
+        s.first_steps = first;
+        s.more_steps = static_cast<std::size_t>(std::llround(
+            static_cast<double>(first) * static_cast<double>(more_steps) / static_cast<double>(first_steps)));
+        return s;
+    }
     /// Steps of the sleep after task i (0-based).
     std::size_t steps_after(std::size_t i) const { return first_steps + i * more_steps; }
     /// Whether the method sleeps after task i of `tasks`.
@@ -93,7 +107,8 @@ struct ContinualSleepOptions {
 struct ContinualOptions {
     ContinualMethod method = ContinualMethod::sleep;
     SgdOptions sgd;                      ///< per task (the release: lr 0.1, momentum 0.5, batch 100, 2 epochs)
-    double rehearsal_fraction = 0.0075;  ///< of each earlier task's rows (rehearsal methods)
+    double rehearsal_fraction = 0.0075;  ///< of the earlier tasks' rows (rehearsal methods), by rehearsal_rule
+    RehearsalRule rehearsal_rule = RehearsalRule::per_task;
     ContinualSleepOptions sleep;
 
     void validate(std::size_t weight_layers) const
@@ -153,27 +168,12 @@ inline std::pair<std::vector<double>, double> continual_evaluate(const DenseNetw
     return {per_task, accuracy(net, test.subset(tasks.rows_of(0, tasks.tasks() - 1)))};
 }
 
-/// Every row of `y` whose class belongs to tasks 0 .. last of `split`, in data set order.
-inline std::vector<std::size_t> seen_class_rows(const label_vector& y, const TaskSplit& split, std::size_t last)
-{
-    std::vector<char> seen;
-    for (std::size_t k = 0; k <= last; ++k)
-        for (std::size_t c : split.classes[k]) {
-            if (c >= seen.size()) seen.resize(c + 1, 0);
-            seen[c] = 1;
-        }
-    std::vector<std::size_t> rows;
-    for (std::size_t i = 0; i < y.size(); ++i)
-        if (y(i) < seen.size() && seen[y(i)]) rows.push_back(i);
-    return rows;
-}
-
 /// SRC's sleep after task i: masked mean images of the classes seen so far.
 template <class T, class Engine>
 inline SleepReport continual_sleep(DenseNetwork<T>& net, const Dataset<T>& train, const TaskSplit& split, std::size_t i,
                                    const ContinualSleepOptions& s, Engine& engine)
 {
-    const Dataset<T> seen = train.subset(seen_class_rows(train.y, split, i));
+    const Dataset<T> seen = train.subset(class_rows(train.y, split, i));
     SleepParams p = s.params;
     p.steps = s.steps_after(i);
     MaskedMean source(seen.x, seen.y, PoissonOptions{p.rate, p.dt, p.rate_factor}, s.mask);
@@ -187,13 +187,15 @@ inline SleepReport continual_sleep(DenseNetwork<T>& net, const Dataset<T>& train
 
 /// The training rows of phase i: the task's rows (all tasks' for joint), then the buffer.
 template <class Engine>
-inline std::vector<std::size_t> continual_rows(const TaskSplit& split, std::size_t i, const ContinualOptions& o,
-                                               Engine& buffer_engine)
+inline std::vector<std::size_t> continual_rows(const label_vector& y, const TaskSplit& split, std::size_t i,
+                                               const ContinualOptions& o, Engine& buffer_engine)
 {
     if (o.method == ContinualMethod::joint) return split.rows_of(0, split.tasks() - 1);
     std::vector<std::size_t> rows = split.rows[i];
     if (o.rehearses() && i > 0) {
-        const auto buffer = rehearsal_buffer(split, i - 1, o.rehearsal_fraction, buffer_engine);
+        const auto buffer = o.rehearsal_rule == RehearsalRule::release
+                                ? release_rehearsal_buffer(y, split, i - 1, o.rehearsal_fraction, buffer_engine)
+                                : rehearsal_buffer(split, i - 1, o.rehearsal_fraction, buffer_engine);
         rows.insert(rows.end(), buffer.begin(), buffer.end());
     }
     return rows;
@@ -233,7 +235,7 @@ inline ContinualReport continual_learning(DenseNetwork<T>& net, const Dataset<T>
         return r.stopped = r.stopped || detail::call_on_progress(hooks, ContinualProgress{i, phases, stage});
     };
     for (std::size_t i = 0; i < phases && !stop(i, "train"); ++i) {
-        const auto rows = detail::continual_rows(train_tasks, i, o, buffer_engine);
+        const auto rows = detail::continual_rows(train.y, train_tasks, i, o, buffer_engine);
         sleepnet::train(net, train.subset(rows), MseLoss{}, o.sgd, train_engine);
         r.trained_rows.push_back(rows.size());
         if (o.sleeps() && phases > 1 && o.sleep.sleeps_after(i, tasks)) {

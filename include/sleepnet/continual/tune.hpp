@@ -64,11 +64,8 @@ public:
         measure_candidate(c, [&] {
             c.params = space_.decode(c.genes, sim_);
             ContinualOptions o = base_;
+            o.sleep = base_.sleep.scaled_to(c.params.steps);  // the steps gene scales the schedule, keeping its shape
             o.sleep.params = c.params;
-            o.sleep.first_steps = c.params.steps;  // the steps gene scales the schedule, keeping its shape
-            o.sleep.more_steps = static_cast<std::size_t>(
-                std::llround(static_cast<double>(c.params.steps) * static_cast<double>(base_.sleep.more_steps) /
-                             static_cast<double>(base_.sleep.first_steps)));
             o.sleep.max_spikes = options_.max_spikes;
             DenseNetwork<T> net = initial_;
             net.set_inference_threads(1);
@@ -129,25 +126,28 @@ inline nlohmann::json continual_identity(const ContinualTuneData<T>& data, const
                                          const ContinualEngines<Engine>& engines)
 {
     const auto& s = base.sleep;
-    return {{"method", to_string(base.method)},
-            {"classes", data.train_tasks.classes},
-            {"train_rows", data.train.size()},
-            {"validation_rows", data.validation.size()},
-            {"sgd",
-             {{"learning_rate", base.sgd.learning_rate},
-              {"momentum", base.sgd.momentum},
-              {"batch_size", base.sgd.batch_size},
-              {"epochs", base.sgd.epochs}}},
-            {"rehearsal_fraction", base.rehearsal_fraction},
-            {"sleep",
-             {{"first_steps", s.first_steps},
-              {"more_steps", s.more_steps},
-              {"every", s.every},
-              {"window", s.mask.window},
-              {"per_class", s.mask.per_class},
-              {"keep_layers", s.keep_layers}}},
-            {"train_engine", rng::fingerprint(engines.train)},
-            {"buffer_engine", rng::fingerprint(engines.buffer)}};
+    nlohmann::json j{{"method", to_string(base.method)},
+                     {"classes", data.train_tasks.classes},
+                     {"train_rows", data.train.size()},
+                     {"validation_rows", data.validation.size()},
+                     {"sgd",
+                      {{"learning_rate", base.sgd.learning_rate},
+                       {"momentum", base.sgd.momentum},
+                       {"batch_size", base.sgd.batch_size},
+                       {"epochs", base.sgd.epochs}}},
+                     {"rehearsal_fraction", base.rehearsal_fraction},
+                     {"sleep",
+                      {{"first_steps", s.first_steps},
+                       {"more_steps", s.more_steps},
+                       {"every", s.every},
+                       {"window", s.mask.window},
+                       {"per_class", s.mask.per_class},
+                       {"keep_layers", s.keep_layers}}},
+                     {"train_engine", rng::fingerprint(engines.train)},
+                     {"buffer_engine", rng::fingerprint(engines.buffer)}};
+    // only when not the default, so that logs written before the rule existed still resume
+    if (base.rehearsal_rule != RehearsalRule::per_task) j["rehearsal_rule"] = to_string(base.rehearsal_rule);
+    return j;
 }
 
 template <class T, class Engine>

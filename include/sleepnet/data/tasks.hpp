@@ -12,6 +12,14 @@
 // `find(tasks == i)(1:5000)`: no shuffle); the cap keeps the first max_per_task of them.
 // With shuffle_classes, the class order is drawn from the caller's engine (nothing else is
 // random here).
+//
+// Rehearsal buffers (RehearsalRule), the rows added to task i's training rows:
+// - per_task (ours, the default): ceil(fraction * rows) of each earlier task's (capped)
+//   rows, drawn task by task: every earlier task is represented in proportion.
+// - release (MNIST/run_sleep_with_replay.m of the SRC release): N = every row of the
+//   earlier tasks' classes (not only the capped ones), round(N * fraction) to the nearest
+//   multiple of 100 (MATLAB's round(x, -2), halves away from zero; at most N), drawn at
+//   random from all of them together (`inds2(randperm(...))(1:num_replayed_examples)`).
 
 #include <algorithm>
 #include <cmath>
@@ -19,11 +27,24 @@
 #include <string>
 #include <vector>
 
+#include "../core/enum_names.hpp"
 #include "../core/error.hpp"
 #include "../core/rng.hpp"
 #include "../core/tensor.hpp"
 
 namespace sleepnet {
+
+enum class RehearsalRule {
+    per_task,  ///< ceil(fraction * rows) of each earlier task's rows (rehearsal_buffer)
+    release    ///< round(fraction * all rows of the earlier classes, -2) from all of them (release_rehearsal_buffer)
+};
+
+template <>
+struct EnumNames<RehearsalRule> {
+    static constexpr const char* kind = "rehearsal rule";
+    static constexpr EnumName<RehearsalRule> table[] = {{RehearsalRule::per_task, "per-task"},
+                                                        {RehearsalRule::release, "release"}};
+};
 
 struct ClassTaskOptions {
     std::size_t classes_per_task = 2;
@@ -126,6 +147,54 @@ inline std::vector<std::size_t> rehearsal_buffer(const TaskSplit& split, std::si
         }
     }
     return out;
+}
+
+/// Every row of `y` whose class belongs to tasks 0 .. last of `split`, in data set order
+/// (uncapped: also the rows past a task's max_per_task).
+inline std::vector<std::size_t> class_rows(const label_vector& y, const TaskSplit& split, std::size_t last)
+{
+    if (last >= split.tasks())
+        throw invalid_argument("class_rows: task " + std::to_string(last) + " of " + std::to_string(split.tasks()));
+    std::vector<char> seen;
+    for (std::size_t k = 0; k <= last; ++k)
+        for (std::size_t c : split.classes[k]) {
+            if (c >= seen.size()) seen.resize(c + 1, 0);
+            seen[c] = 1;
+        }
+    std::vector<std::size_t> rows;
+    for (std::size_t i = 0; i < y.size(); ++i)
+        if (y(i) < seen.size() && seen[y(i)]) rows.push_back(i);
+    return rows;
+}
+
+/// The release's buffer size for `available` rows: fraction * available rounded to the
+/// nearest multiple of `multiple` (halves away from zero, as MATLAB's round(x, -2) for
+/// multiple 100), at most `available`.
+inline std::size_t release_buffer_size(std::size_t available, double fraction, std::size_t multiple = 100)
+{
+    if (!(fraction >= 0.0 && fraction <= 1.0))
+        throw invalid_argument("release_buffer_size: fraction must lie in [0, 1], got " + std::to_string(fraction));
+    if (multiple == 0) throw invalid_argument("release_buffer_size: multiple must be > 0");
+    const double m = static_cast<double>(multiple);
+    const auto n = static_cast<std::size_t>(std::round(fraction * static_cast<double>(available) / m)) * multiple;
+    return std::min(n, available);
+}
+
+/// The release's rehearsal buffer before task last + 1: release_buffer_size(N, fraction)
+/// rows drawn without replacement (in the order drawn) from the N rows of `y` whose class
+/// belongs to tasks 0 .. last (class_rows), all tasks together.
+template <class Engine>
+inline std::vector<std::size_t> release_rehearsal_buffer(const label_vector& y, const TaskSplit& split,
+                                                         std::size_t last, double fraction, Engine& engine)
+{
+    std::vector<std::size_t> rows = class_rows(y, split, last);
+    const std::size_t n = release_buffer_size(rows.size(), fraction);
+    for (std::size_t i = 0; i < n; ++i) {  // partial Fisher-Yates
+        const std::size_t j = i + static_cast<std::size_t>(rng::below(engine, rows.size() - i));
+        std::swap(rows[i], rows[j]);
+    }
+    rows.resize(n);
+    return rows;
 }
 
 }  // namespace sleepnet
