@@ -210,7 +210,9 @@ nlohmann::json audit_json(const Args& a, const std::string& dataset, const std::
     j["count"] = n;
     j["seed"] = a.seed;
     j["options"] = o;
-    for (auto& row : j["worst_case"]) row["index"] = row["index"].get<std::size_t>() + a.offset;
+    for (auto& row : j["worst_case"])
+        row["index"] =
+            sleepnet::detail::json_integer<std::size_t>(row["index"], "index", "audit worst case") + a.offset;
     for (const auto& [stage, s] : t.stages) stage_seconds.push_back({{"stage", stage}, {"seconds", s}});
     j["seconds"] = {{"total", t.seconds}, {"stages", stage_seconds}};
     return j;

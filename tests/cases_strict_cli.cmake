@@ -31,3 +31,16 @@ strict_cli_case(example_strict_attack_overshoot_nan "--overshoot: expected a fin
   $<TARGET_FILE:attack> --model ${_strict_out}/none --dataset patches --attack deepfool --overshoot nan)
 strict_cli_case(example_strict_attack_count_negative "--count: expected a non-negative whole number, got '-1'"
   $<TARGET_FILE:attack> --model ${_strict_out}/none --dataset patches --attack fgsm --count -1)
+# reproduce --merge reads the seed runs' results.json: a plan seed that is not a
+# non-negative integer is refused by name (a float such as 3e38 was converted out of range)
+foreach(_case huge=3e38 negative=-1 fraction=1.5)
+  string(REPLACE "=" ";" _case ${_case})
+  list(GET _case 0 _id)
+  list(GET _case 1 _bad)
+  file(WRITE ${_strict_out}/merge-seed-${_id}/seed-1/results.json
+    "{\"plan\": {\"seed\": ${_bad}}, \"data\": {}, \"table1\": {}, \"checks\": {}, \"table1_notes\": [], \"curves\": {}, \"networks\": {}}\n")
+  strict_cli_case(example_strict_reproduce_merge_seed_${_id}
+    "seed-1\\): results.json plan: key 'seed' must be a non-negative integer \\(got "
+    $<TARGET_FILE:reproduce> --dataset patches --quick --seed 1 --seeds 1 --merge --no-plots
+    --out ${_strict_out}/merge-seed-${_id})
+endforeach()
