@@ -238,6 +238,7 @@ int audit_model(const Args& a, const sleepnet::AuditOptions& o, const std::strin
 
 int run(const Args& a)
 {
+    examples::check_outputs({{"--json", a.json_file}, {"--plot", a.plot_dir, true}});
     const auto o = audit_options(a);
     const auto info = sleepnet::read_model_info(a.model_dir);
     return examples::with_precision(info.dtype,

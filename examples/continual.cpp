@@ -239,6 +239,7 @@ nlohmann::json options_json(const Args& a, const sleepnet::ContinualOptions& o)
 template <class T>
 int run(const Args& a)
 {
+    examples::check_outputs({{"--out", a.out_dir, true}}, {{"--params", a.params_file}});
     const auto methods = parse_methods(a.methods);
     const auto probe = method_options(a, methods.front());
     probe.validate(a.hidden.size() + 1);  // bad options fail before the data are loaded

@@ -184,14 +184,16 @@ int sleep_model(const Args& a, const sleepnet::SleepParams& params, const std::o
         o.refit_report = sleepnet::refit(net, data.train.x, data.train.y, refit->options, refit_engine);
     }
     o.after = refit ? sleepnet::accuracy(net, data.test) : o.after_sleep;
-    sleepnet::save_model(net, a.out_dir);
+    examples::save_with_json(a.json_file, outcome_json(a, params, refit, o),
+                             [&] { sleepnet::save_model(net, a.out_dir); });
     print_outcome(a, o, refit);
-    if (!a.json_file.empty()) examples::write_json(a.json_file, outcome_json(a, params, refit, o));
     return 0;
 }
 
 int run(const Args& a)
 {
+    examples::check_outputs({{"--out", a.out_dir, true}, {"--json", a.json_file}},
+                            {{"--params", a.params_file}, {"--raster", a.raster_file}});
     const auto params = sleep_params(a);
     const auto refit = refit_plan(a);
     const auto info = sleepnet::read_model_info(a.model_dir);

@@ -281,6 +281,7 @@ nlohmann::json outcome_json(const Args& a, const sleepnet::SleepParams& p, const
 
 int run(const Args& a)
 {
+    examples::check_outputs({{"--json", a.json_file}}, {{"--params", a.params_file}});
     torch::set_num_threads(1);
     const auto p = sleep_params(a);
     const auto data = sleepnet::load_dataset<float>(a.dataset, a.data_dir, a.seed);
