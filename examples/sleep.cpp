@@ -170,8 +170,11 @@ int sleep_model(const Args& a, const sleepnet::SleepParams& params, const std::o
 {
     auto net = sleepnet::load_model<T>(a.model_dir);
     const auto data = sleepnet::load_dataset<T>(a.dataset, a.data_dir, a.seed);
-    params.validate(net.num_layers());
-    if (refit) refit->options.validate(net.num_layers());  // before sleeping, not after
+    if (a.params_file.empty())
+        params.validate(net.num_layers());
+    else
+        sleepnet::validate_sleep_params_file(params, a.params_file, net.num_layers());  // errors name the file
+    if (refit) refit->options.validate(net.num_layers());                               // before sleeping, not after
     Outcome o;
     o.layers = net.num_layers();
     o.train_rows = data.train.size();

@@ -304,8 +304,11 @@ int run(const Args& a)
     }
     auto dense = to_dense(weights);
     o.sizes = dense.layer_sizes();
-    p.validate(dense.num_layers());
-    const auto alpha = sleepnet::sleep_alpha(dense, data.train.x, p);  // what sleepnet::sleep uses
+    if (a.params_file.empty())
+        p.validate(dense.num_layers());
+    else
+        sleepnet::validate_sleep_params_file(p, a.params_file, dense.num_layers());  // errors name the file
+    const auto alpha = sleepnet::sleep_alpha(dense, data.train.x, p);                // what sleepnet::sleep uses
     o.report = sleep_in_place(weights, data.train.x, p, alpha, a.seed);
     const auto logits_after = logits(model, test_x);
     o.after = accuracy(logits_after, test_y);

@@ -118,3 +118,27 @@ strict_output_case(example_strict_reproduce_seeds_out_unwritable "--out '[^']*a-
 strict_output_case(example_strict_continual_mnist_out_unwritable "--out '[^']*a-file/continual' cannot be written"
   -- $<TARGET_FILE:continual> --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist --epochs 1000
      --out ${_a_file}/continual)
+
+# Parameter files: errors found when the parameters meet the network name the file, and {}
+# (or a file without thresholds) on a deeper network than the defaults' says the thresholds
+# are missing (it said "3 thresholds given", naming no file)
+add_test(NAME example_strict_train_patches_deep
+  COMMAND $<TARGET_FILE:train> --dataset patches --hidden 20 20 20 --epochs 5 --seed 3 --out ${_strict_out}/deep)
+set_tests_properties(example_strict_train_patches_deep PROPERTIES FIXTURES_SETUP strict_deep_model)
+file(WRITE ${_strict_out}/params-empty.json "{}\n")
+file(WRITE ${_strict_out}/params-steps.json "{\"steps\": 100}\n")
+file(WRITE ${_strict_out}/params-two.json "{\"thresholds\": [1, 2]}\n")
+strict_cli_case(example_strict_sleep_params_empty
+  "params-empty.json: sleep parameters: thresholds missing: the network has 4 simulated layers"
+  $<TARGET_FILE:sleep> --model ${_strict_out}/deep --params ${_strict_out}/params-empty.json --dataset patches
+  --out ${_strict_out}/deep-slept)
+strict_cli_case(example_strict_sleep_params_no_thresholds
+  "params-steps.json: sleep parameters: thresholds missing: the network has 4 simulated layers"
+  $<TARGET_FILE:sleep> --model ${_strict_out}/deep --params ${_strict_out}/params-steps.json --dataset patches
+  --out ${_strict_out}/deep-slept)
+strict_cli_case(example_strict_sleep_params_two_thresholds
+  "params-two.json: sleep parameters: 2 thresholds given, the network has 4 simulated layers"
+  $<TARGET_FILE:sleep> --model ${_strict_out}/deep --params ${_strict_out}/params-two.json --dataset patches
+  --out ${_strict_out}/deep-slept)
+set_tests_properties(example_strict_sleep_params_empty example_strict_sleep_params_no_thresholds
+  example_strict_sleep_params_two_thresholds PROPERTIES FIXTURES_REQUIRED strict_deep_model)
