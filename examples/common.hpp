@@ -59,9 +59,17 @@ inline void write_json(const std::string& path, const nlohmann::json& j)
 /// Saves a program's main output (save(), e.g. a save_model call) and its optional --json
 /// summary `j` together: the JSON is written in full under a temporary name first and moved
 /// into place only after save() succeeded, so a failure of either leaves neither new file.
+/// A JSON inside `replaced_dir` (the directory save() replaces as a whole, which would take
+/// the staged file with it) is written after save(), as before.
 template <class Save>
-inline void save_with_json(const std::string& json_path, const nlohmann::json& j, Save&& save)
+inline void save_with_json(const std::string& json_path, const nlohmann::json& j, const std::string& replaced_dir,
+                           Save&& save)
 {
+    if (!json_path.empty() && !replaced_dir.empty() && is_inside(json_path, replaced_dir)) {
+        save();
+        write_json(json_path, j);
+        return;
+    }
     std::optional<StagedFile> staged;
     if (!json_path.empty()) staged.emplace(json_path, j.dump(2) + '\n');
     save();

@@ -49,7 +49,7 @@ int main(int argc, char** argv)
             j["test_samples"] = pred.size();
             j["correct"] = correct;
             j["test_accuracy"] = acc;
-            examples::save_with_json(json_file, j, [&] {
+            examples::save_with_json(json_file, j, "", [&] {
                 if (predictions_file.empty()) return;
                 examples::make_parent_directories(predictions_file);
                 sleepnet::npy::save(predictions_file, xt::xtensor<std::int64_t, 1>(xt::cast<std::int64_t>(pred)));

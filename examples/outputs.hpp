@@ -105,6 +105,16 @@ inline void check_outputs(const std::vector<Output>& outputs, const std::vector<
                                                  all[k].path + "' are the same path; they must differ");
 }
 
+/// True if `path` lies inside directory `dir` (both normalised as normalized_path).
+inline bool is_inside(const std::string& path, const std::string& dir)
+{
+    const auto p = normalized_path(path), d = normalized_path(dir);
+    auto pi = p.begin();
+    for (auto di = d.begin(); di != d.end(); ++di, ++pi)
+        if (pi == p.end() || *pi != *di) return false;
+    return pi != p.end();
+}
+
 /// Creates the missing parent directories of file `path` (check_writable allowed them).
 inline void make_parent_directories(const std::string& path)
 {

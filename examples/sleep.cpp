@@ -187,7 +187,7 @@ int sleep_model(const Args& a, const sleepnet::SleepParams& params, const std::o
         o.refit_report = sleepnet::refit(net, data.train.x, data.train.y, refit->options, refit_engine);
     }
     o.after = refit ? sleepnet::accuracy(net, data.test) : o.after_sleep;
-    examples::save_with_json(a.json_file, outcome_json(a, params, refit, o),
+    examples::save_with_json(a.json_file, outcome_json(a, params, refit, o), a.out_dir,
                              [&] { sleepnet::save_model(net, a.out_dir); });
     print_outcome(a, o, refit);
     return 0;

@@ -252,7 +252,7 @@ int train_model(const Args& a)
         o.train_accuracy = sleepnet::accuracy(net, data.train);
     }
     o.test_accuracy = sleepnet::accuracy(net, data.test);
-    examples::save_with_json(a.json_file, outcome_json(a, data.train.name, o),
+    examples::save_with_json(a.json_file, outcome_json(a, data.train.name, o), a.out_dir,
                              [&] { sleepnet::save_model(net, a.out_dir); });
     print_outcome(a, o);
     return 0;

@@ -142,3 +142,12 @@ strict_cli_case(example_strict_sleep_params_two_thresholds
   --out ${_strict_out}/deep-slept)
 set_tests_properties(example_strict_sleep_params_empty example_strict_sleep_params_no_thresholds
   example_strict_sleep_params_two_thresholds PROPERTIES FIXTURES_REQUIRED strict_deep_model)
+
+# a --json inside the model directory --out is still written (the staged JSON must not be
+# staged inside the directory the model replaces)
+add_test(NAME example_strict_train_json_inside_out
+  COMMAND bash -c "rm -rf \"$1\" && \"$0\" --dataset patches --epochs 1 --out \"$1\" --json \"$1/train.json\""
+          $<TARGET_FILE:train> ${_strict_out}/inside)
+add_test(NAME example_strict_train_json_inside_out_written COMMAND ${CMAKE_COMMAND} -E cat ${_strict_out}/inside/train.json)
+set_tests_properties(example_strict_train_json_inside_out_written PROPERTIES DEPENDS example_strict_train_json_inside_out
+  PASS_REGULAR_EXPRESSION "\"test_accuracy\"")
