@@ -404,6 +404,7 @@ int attack_model(const Args& a)
 
 int run(const Args& a)
 {
+    examples::check_outputs({{"--json", a.json_file}});
     const auto info = sleepnet::read_model_info(a.model_dir);
     return examples::with_precision(info.dtype, [&](auto zero) { return attack_model<decltype(zero)>(a); });
 }

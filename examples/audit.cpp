@@ -210,7 +210,9 @@ nlohmann::json audit_json(const Args& a, const std::string& dataset, const std::
     j["count"] = n;
     j["seed"] = a.seed;
     j["options"] = o;
-    for (auto& row : j["worst_case"]) row["index"] = row["index"].get<std::size_t>() + a.offset;
+    for (auto& row : j["worst_case"])
+        row["index"] =
+            sleepnet::detail::json_integer<std::size_t>(row["index"], "index", "audit worst case") + a.offset;
     for (const auto& [stage, s] : t.stages) stage_seconds.push_back({{"stage", stage}, {"seconds", s}});
     j["seconds"] = {{"total", t.seconds}, {"stages", stage_seconds}};
     return j;
@@ -236,6 +238,7 @@ int audit_model(const Args& a, const sleepnet::AuditOptions& o, const std::strin
 
 int run(const Args& a)
 {
+    examples::check_outputs({{"--json", a.json_file}, {"--plot", a.plot_dir, true}});
     const auto o = audit_options(a);
     const auto info = sleepnet::read_model_info(a.model_dir);
     return examples::with_precision(info.dtype,

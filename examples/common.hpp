@@ -22,6 +22,8 @@
 #include <sleepnet/snn/refit.hpp>
 #include <sleepnet/snn/refit_json.hpp>
 
+#include "outputs.hpp"
+
 namespace examples {
 
 /// Paper Table 2: the control network of each data set.
@@ -47,9 +49,31 @@ inline sleepnet::ProgressBar progress_bar(std::string label)
     return sleepnet::ProgressBar(std::cerr, std::move(label), o);
 }
 
+/// Writes j to `path` atomically, creating its missing parent directories.
 inline void write_json(const std::string& path, const nlohmann::json& j)
 {
+    make_parent_directories(path);
     sleepnet::detail::write_file_atomically(path, [&](std::ostream& out) { out << j.dump(2) << '\n'; });
+}
+
+/// Saves a program's main output (save(), e.g. a save_model call) and its optional --json
+/// summary `j` together: the JSON is written in full under a temporary name first and moved
+/// into place only after save() succeeded, so a failure of either leaves neither new file.
+/// A JSON inside `replaced_dir` (the directory save() replaces as a whole, which would take
+/// the staged file with it) is written after save(), as before.
+template <class Save>
+inline void save_with_json(const std::string& json_path, const nlohmann::json& j, const std::string& replaced_dir,
+                           Save&& save)
+{
+    if (!json_path.empty() && !replaced_dir.empty() && is_inside(json_path, replaced_dir)) {
+        save();
+        write_json(json_path, j);
+        return;
+    }
+    std::optional<StagedFile> staged;
+    if (!json_path.empty()) staged.emplace(json_path, j.dump(2) + '\n');
+    save();
+    if (staged) staged->commit();
 }
 
 /// Runs `body.template operator()<T>()` with T = float or double according to `dtype`.

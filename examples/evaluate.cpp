@@ -30,6 +30,7 @@ int main(int argc, char** argv)
     CLI11_PARSE(app, argc, argv);
 
     return examples::guarded("evaluate", [&] {
+        examples::check_outputs({{"--predictions", predictions_file}, {"--json", json_file}});
         const auto info = sleepnet::read_model_info(model_dir);
         return examples::with_precision(info.dtype, [&](auto zero) {
             using T = decltype(zero);
@@ -40,20 +41,19 @@ int main(int argc, char** argv)
             for (std::size_t i = 0; i < pred.size(); ++i) correct += pred(i) == data.test.y(i) ? 1 : 0;
             const double acc = static_cast<double>(correct) / static_cast<double>(pred.size());
             std::printf("test accuracy %.4f (%zu / %zu, %s)\n", acc, correct, pred.size(), info.dtype.c_str());
-            if (!predictions_file.empty()) {
+            nlohmann::json j;
+            j["program"] = "evaluate";
+            j["model"] = model_dir;
+            j["dataset"] = data.test.name;
+            j["dtype"] = info.dtype;
+            j["test_samples"] = pred.size();
+            j["correct"] = correct;
+            j["test_accuracy"] = acc;
+            examples::save_with_json(json_file, j, "", [&] {
+                if (predictions_file.empty()) return;
+                examples::make_parent_directories(predictions_file);
                 sleepnet::npy::save(predictions_file, xt::xtensor<std::int64_t, 1>(xt::cast<std::int64_t>(pred)));
-            }
-            if (!json_file.empty()) {
-                nlohmann::json j;
-                j["program"] = "evaluate";
-                j["model"] = model_dir;
-                j["dataset"] = data.test.name;
-                j["dtype"] = info.dtype;
-                j["test_samples"] = pred.size();
-                j["correct"] = correct;
-                j["test_accuracy"] = acc;
-                examples::write_json(json_file, j);
-            }
+            });
             return 0;
         });
     });

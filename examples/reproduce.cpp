@@ -122,6 +122,7 @@ sleepnet::AttackLoss fgsm_loss(const Args& a)
 /// One seed run: every stage with base seed `seed`, everything written to `out_dir`.
 int run(const Args& a, std::uint64_t seed, const std::string& out_dir, const std::string& command)
 {
+    examples::check_outputs({{"--out", out_dir, true}}, {{"--sleep-params", a.params_file}});
     const auto t_start = repro::Clock::now();
     const auto loss = fgsm_loss(a);
     std::filesystem::create_directories(out_dir);
@@ -168,6 +169,7 @@ int run(const Args& a, std::uint64_t seed, const std::string& out_dir, const std
 /// unless sharded, the aggregate of all of them in OUT.
 int run_seeds(const Args& a, const std::string& command)
 {
+    examples::check_outputs({{"--out", a.out_dir, true}}, {{"--sleep-params", a.params_file}});
     if (a.merge && !a.shard.empty())
         throw sleepnet::invalid_argument("--merge and --shard exclude each other: merge once every shard has run");
     const auto shard = repro::parse_shard(a.shard.empty() ? "0/1" : a.shard);

@@ -104,7 +104,11 @@ inline nlohmann::json aggregate_checks(const std::vector<nlohmann::json>& runs)
     for (const std::string k : {"sleep_fgsm_minus_control", "sleep_apgd_minus_control"})
         j[k] = sum([&](const nlohmann::json& r) { return r.at("checks").at(k).get<double>(); });
     std::size_t above = 0;
-    for (const auto& r : runs) above += r.at("checks").at("sleep_fgsm_above_control").get<int>() ? 1 : 0;
+    for (const auto& r : runs)
+        above += sleepnet::detail::json_integer<int>(r.at("checks").at("sleep_fgsm_above_control"),
+                                                     "sleep_fgsm_above_control", "reproduce --merge: checks")
+                     ? 1
+                     : 0;
     j["sleep_fgsm_above_control"] = {{"seed_runs", above}, {"n", runs.size()}};
     return j;
 }

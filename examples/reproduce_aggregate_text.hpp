@@ -30,7 +30,8 @@ inline std::string mean_sd(const nlohmann::json& s, const char* f = "%.4f")
 inline std::string score_cell(const nlohmann::json& c)
 {
     const auto& sc = c.at("score");
-    const std::size_t inf = sc.at("infinite").get<std::size_t>(), n = sc.at("n").get<std::size_t>();
+    const auto inf = sleepnet::detail::json_integer<std::size_t>(sc.at("infinite"), "infinite", "score");
+    const auto n = sleepnet::detail::json_integer<std::size_t>(sc.at("n"), "n", "score");
     std::string t = n == 0 ? "inf" : mean_sd(sc) + (inf ? "*" : "");
     return t + " (" + fmt(100.0 * c.at("success_rate").at("mean").get<double>(), "%.2f") + "%)";
 }
@@ -96,7 +97,7 @@ inline std::string aggregate_text(const std::string& dataset, const nlohmann::js
     const auto& table = agg.at("table1");
     const auto& seeds = agg.at("seeds").at("list");
     t << dataset_title(dataset) << ": Table 1 over " << seeds.size() << " seed runs (base seeds";
-    for (const auto& s : seeds) t << ' ' << s.get<std::uint64_t>();
+    for (const auto& s : seeds) t << ' ' << sleepnet::detail::json_integer<std::uint64_t>(s, "seeds", "aggregate");
     t << "), each cell mean+-sd (sample sd, n - 1, n = " << seeds.size() << ")\n";
     t << row_line("", {"Control", "Defensive Distillation", "Fine-tuning", "Sleep", "Adversarial training"})
       << std::string(162, '-') << '\n';
@@ -106,8 +107,8 @@ inline std::string aggregate_text(const std::string& dataset, const nlohmann::js
         for (const auto& col : table_columns()) {
             const auto& c = table.at(row.first).at(col);
             cells.push_back(score_cell(c));
-            const auto inf = c.at("score").at("infinite").get<std::size_t>();
-            if (inf && c.at("score").at("n").get<std::size_t>())
+            const auto inf = sleepnet::detail::json_integer<std::size_t>(c.at("score").at("infinite"), "infinite", col);
+            if (inf && sleepnet::detail::json_integer<std::size_t>(c.at("score").at("n"), "n", col))
                 starred.push_back(row.second + " / " + col + ": " + std::to_string(inf) + " of " +
                                   std::to_string(seeds.size()) + " seed runs inf");
         }

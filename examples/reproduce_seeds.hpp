@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <sleepnet/core/error.hpp>
+#include <sleepnet/core/json.hpp>
 
 #include "reproduce_plan.hpp"
 
@@ -134,7 +135,7 @@ inline nlohmann::json load_seed_run(const std::string& out_dir, std::uint64_t se
     }
     for (const char* k : {"plan", "data", "table1", "checks", "table1_notes", "curves", "networks"})
         if (!j.contains(k)) throw sleepnet::invalid_argument(what + " is incomplete: results.json has no '" + k + "'");
-    const auto got = j.at("plan").value("seed", std::uint64_t{0});
+    const auto got = sleepnet::detail::json_get<std::uint64_t>(j.at("plan"), "seed", 0, what + ": results.json plan");
     if (got != seed)
         throw sleepnet::invalid_argument(what + ": results.json says seed " + std::to_string(got) + ", expected " +
                                          std::to_string(seed));

@@ -170,8 +170,11 @@ int sleep_model(const Args& a, const sleepnet::SleepParams& params, const std::o
 {
     auto net = sleepnet::load_model<T>(a.model_dir);
     const auto data = sleepnet::load_dataset<T>(a.dataset, a.data_dir, a.seed);
-    params.validate(net.num_layers());
-    if (refit) refit->options.validate(net.num_layers());  // before sleeping, not after
+    if (a.params_file.empty())
+        params.validate(net.num_layers());
+    else
+        sleepnet::validate_sleep_params_file(params, a.params_file, net.num_layers());  // errors name the file
+    if (refit) refit->options.validate(net.num_layers());                               // before sleeping, not after
     Outcome o;
     o.layers = net.num_layers();
     o.train_rows = data.train.size();
@@ -184,14 +187,16 @@ int sleep_model(const Args& a, const sleepnet::SleepParams& params, const std::o
         o.refit_report = sleepnet::refit(net, data.train.x, data.train.y, refit->options, refit_engine);
     }
     o.after = refit ? sleepnet::accuracy(net, data.test) : o.after_sleep;
-    sleepnet::save_model(net, a.out_dir);
+    examples::save_with_json(a.json_file, outcome_json(a, params, refit, o), a.out_dir,
+                             [&] { sleepnet::save_model(net, a.out_dir); });
     print_outcome(a, o, refit);
-    if (!a.json_file.empty()) examples::write_json(a.json_file, outcome_json(a, params, refit, o));
     return 0;
 }
 
 int run(const Args& a)
 {
+    examples::check_outputs({{"--out", a.out_dir, true}, {"--json", a.json_file}},
+                            {{"--params", a.params_file}, {"--raster", a.raster_file}});
     const auto params = sleep_params(a);
     const auto refit = refit_plan(a);
     const auto info = sleepnet::read_model_info(a.model_dir);

@@ -281,6 +281,7 @@ nlohmann::json outcome_json(const Args& a, const sleepnet::SleepParams& p, const
 
 int run(const Args& a)
 {
+    examples::check_outputs({{"--json", a.json_file}}, {{"--params", a.params_file}});
     torch::set_num_threads(1);
     const auto p = sleep_params(a);
     const auto data = sleepnet::load_dataset<float>(a.dataset, a.data_dir, a.seed);
@@ -303,8 +304,11 @@ int run(const Args& a)
     }
     auto dense = to_dense(weights);
     o.sizes = dense.layer_sizes();
-    p.validate(dense.num_layers());
-    const auto alpha = sleepnet::sleep_alpha(dense, data.train.x, p);  // what sleepnet::sleep uses
+    if (a.params_file.empty())
+        p.validate(dense.num_layers());
+    else
+        sleepnet::validate_sleep_params_file(p, a.params_file, dense.num_layers());  // errors name the file
+    const auto alpha = sleepnet::sleep_alpha(dense, data.train.x, p);                // what sleepnet::sleep uses
     o.report = sleep_in_place(weights, data.train.x, p, alpha, a.seed);
     const auto logits_after = logits(model, test_x);
     o.after = accuracy(logits_after, test_y);

@@ -252,14 +252,15 @@ int train_model(const Args& a)
         o.train_accuracy = sleepnet::accuracy(net, data.train);
     }
     o.test_accuracy = sleepnet::accuracy(net, data.test);
-    sleepnet::save_model(net, a.out_dir);
+    examples::save_with_json(a.json_file, outcome_json(a, data.train.name, o), a.out_dir,
+                             [&] { sleepnet::save_model(net, a.out_dir); });
     print_outcome(a, o);
-    if (!a.json_file.empty()) examples::write_json(a.json_file, outcome_json(a, data.train.name, o));
     return 0;
 }
 
 int run(const Args& a)
 {
+    examples::check_outputs({{"--out", a.out_dir, true}, {"--json", a.json_file}});
     return examples::with_precision(a.dtype, [&](auto zero) { return train_model<decltype(zero)>(a); });
 }
 

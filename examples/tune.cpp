@@ -276,6 +276,7 @@ int tune_model(const Args& a)
 
 int run(const Args& a)
 {
+    examples::check_outputs({{"--out", a.out_file}, {"--log", a.log_file}});
     const auto info = sleepnet::read_model_info(a.model_dir);
     return examples::with_precision(info.dtype, [&](auto zero) { return tune_model<decltype(zero)>(a); });
 }

@@ -260,6 +260,31 @@ TEST_CASE("json_read checks an integer's kind and range before converting it")
           "F: key 'huge' must be an integer (got 1e+30)");
 }
 
+TEST_CASE("json_read checks every element of an integer array (the sleep report's counts)")
+{
+    std::vector<std::size_t> v{7};
+    detail::json_read(nlohmann::json::parse(R"({"v": [0, 3]})"), "v", v, "T");
+    CHECK(v == std::vector<std::size_t>{0, 3});
+    for (const char* bad : {"3e38", "-1", "1.5"}) {
+        CAPTURE(std::string(bad));
+        const auto j = nlohmann::json::parse(std::string(R"({"v": [2, )") + bad + "]}");
+        CHECK(test_support::contains(message_of<invalid_argument>([&] { detail::json_read(j, "v", v, "T"); }),
+                                     "T: key 'v' must be a non-negative integer"));
+        CHECK(v == std::vector<std::size_t>{0, 3});  // nothing written on error
+        for (const char* key : {"spikes", "neurons_spiked", "neurons", "weights_changed", "weights"}) {
+            CAPTURE(std::string(key));
+            nlohmann::json r = SleepReport{};
+            r[key] = nlohmann::json::array({1, j.at("v").at(1)});
+            CHECK(
+                test_support::contains(message_of<invalid_argument>([&] { (void)r.get<SleepReport>(); }),
+                                       std::string("sleep report: key '") + key + "' must be a non-negative integer"));
+        }
+    }
+    CHECK(message_of<invalid_argument>([&] {
+              detail::json_read(nlohmann::json{{"v", 3}}, "v", v, "T");
+          }) == "T: key 'v' must be an array of integers (got 3)");
+}
+
 namespace {
 
 /// o survives o -> JSON -> a default O overlaid with it, and every written key is read.

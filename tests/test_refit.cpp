@@ -276,3 +276,32 @@ TEST_CASE("refit options: JSON round trip, defaults for missing keys, errors nam
     CHECK(contains(m, "'frozen_layers'"));
     CHECK(contains(message_of<io_error>([&] { load_refit_plan(dir + "/missing.json"); }), "missing.json"));
 }
+
+TEST_CASE("a parameter file checked against a network names the file, and without thresholds says they are missing")
+{
+    const std::string dir = test_support::fresh_dir("refit", "params_for_network");
+    auto file = [&](const std::string& name, const std::string& text) {
+        const std::string path = dir + "/" + name;
+        std::ofstream(path) << text;
+        return path;
+    };
+    const std::string empty = file("empty.json", "{}"), steps = file("steps.json", R"({"steps": 100})");
+    const std::string two = file("two.json", R"({"thresholds": [1, 2]})"), rate = file("rate.json", R"({"rate": -1})");
+    const std::string preset = file("preset.json", R"({"preset": "mnist-fgsm"})");
+    // the defaults' three thresholds fit 784-1200-1200-10 (3 weight layers)
+    validate_sleep_params_file(load_sleep_params(empty), empty, 3);
+    for (const auto& path : {empty, steps}) {
+        CAPTURE(path);
+        CHECK(message_of<invalid_argument>([&] { validate_sleep_params_file(load_sleep_params(path), path, 4); }) ==
+              path + ": sleep parameters: thresholds missing: the network has 4 simulated layers, give \"thresholds\" "
+                     "with 4 values (the defaults' 3 are for a 784-1200-1200-10 network)");
+    }
+    CHECK(message_of<invalid_argument>([&] { validate_sleep_params_file(load_sleep_params(two), two, 4); }) ==
+          two + ": sleep parameters: 2 thresholds given, the network has 4 simulated layers");
+    CHECK(message_of<invalid_argument>([&] { validate_sleep_params_file(load_sleep_params(preset), preset, 4); }) ==
+          preset + ": sleep parameters: 3 thresholds given, the network has 4 simulated layers");
+    const std::string m =
+        message_of<invalid_argument>([&] { validate_sleep_params_file(load_sleep_params(rate), rate, 3); });
+    CHECK(contains(m, rate + ": sleep parameters"));
+    CHECK(contains(m, "rate"));
+}

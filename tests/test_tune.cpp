@@ -603,6 +603,36 @@ TEST_CASE("log: the engines are recorded by fingerprint, and other prototypes or
     CHECK(contains(m, "fingerprints"));
 }
 
+TEST_CASE("log: a candidate line's integers (index, generation, spikes) are checked, never converted out of range")
+{
+    const auto net = small_net(3);
+    const auto data = small_data(3);
+    TuneOptions o;
+    o.method = TuneMethod::random;
+    o.budget = 1;
+    o.max_accuracy_drop = 1.0;
+    o.log_path = log_file("integers");
+    default_engine e1(9);
+    tune_sleep(net, data, small_space(), WeightSum{}, o, seed1, e1);
+    const std::string text = test_support::read_bytes(o.log_path);
+    const std::size_t nl = text.find('\n');
+    const std::string header = text.substr(0, nl + 1);
+    const nlohmann::json line = nlohmann::json::parse(text.substr(nl + 1));
+    CHECK(detail::read_tune_log(o.log_path).candidates.size() == 1);
+    for (const char* bad : {"3e38", "-1", "1.5"}) {
+        for (const char* key : {"index", "generation", "spikes"}) {
+            CAPTURE(std::string(bad));
+            CAPTURE(std::string(key));
+            nlohmann::json j = line;
+            const auto v = nlohmann::json::parse(bad);
+            j[key] = std::string(key) == "spikes" ? nlohmann::json::array({v}) : v;
+            test_support::write_bytes(o.log_path, header + j.dump() + "\n");
+            const std::string m = message_of<format_error>([&] { detail::read_tune_log(o.log_path); });
+            CHECK(contains(m, o.log_path + ": line 2: key '" + key + "' must be a non-negative integer (got "));
+        }
+    }
+}
+
 TEST_CASE("runaway guard, callbacks and bad options")
 {
     const auto net = small_net(4);

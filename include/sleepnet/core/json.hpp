@@ -12,6 +12,7 @@
 #include <limits>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -64,14 +65,37 @@ inline V json_integer(const nlohmann::json& v, const char* key, const std::strin
     return static_cast<V>(s);
 }
 
+/// An array of integers of type V, each checked as json_integer does (errors name `key`);
+/// Error "<who>: key '<key>' must be an array ..." for anything else.
+template <class V, class Error = invalid_argument>
+inline std::vector<V> json_integers(const nlohmann::json& v, const char* key, const std::string& who)
+{
+    if (!v.is_array()) throw Error(who + ": key '" + key + "' must be an array of integers (got " + v.dump() + ")");
+    std::vector<V> out;
+    out.reserve(v.size());
+    for (const auto& e : v) out.push_back(json_integer<V, Error>(e, key, who));
+    return out;
+}
+
+template <class V>
+struct is_integer_vector : std::false_type {
+};
+template <class V, class A>
+struct is_integer_vector<std::vector<V, A>> : std::bool_constant<std::is_integral_v<V> && !std::is_same_v<V, bool>> {
+};
+
 /// into = j[key] if j has the key; Error "<who>: key '<key>' has the wrong type (<value>)"
-/// if the value does not convert to V. Integers go through json_integer (kind and range).
+/// if the value does not convert to V. Integers and vectors of integers go through
+/// json_integer (kind and range).
 template <class V, class Error = invalid_argument>
 inline void json_read(const nlohmann::json& j, const char* key, V& into, const std::string& who)
 {
     if (!j.contains(key)) return;
     if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) {
         into = json_integer<V, Error>(j.at(key), key, who);
+    } else if constexpr (is_integer_vector<V>::value) {
+        const auto v = json_integers<typename V::value_type, Error>(j.at(key), key, who);
+        into.assign(v.begin(), v.end());
     } else {
         try {
             into = j.at(key).get<V>();

@@ -100,6 +100,26 @@ inline SleepParams load_sleep_params(const std::string& path)
     }
 }
 
+/// Checks parameters read from file `path` (load_sleep_params) for a network of
+/// `weight_layers` weight layers (SleepParams::validate); errors name the file. A file that
+/// gives no thresholds (neither "thresholds" nor a "preset", e.g. {}) keeps the defaults',
+/// made for 784-1200-1200-10: when they do not fit, the error says the thresholds are missing.
+inline void validate_sleep_params_file(const SleepParams& p, const std::string& path, std::size_t weight_layers)
+{
+    try {
+        p.validate(weight_layers);
+    } catch (const invalid_argument& e) {
+        const nlohmann::json j = detail::read_json_file(path, "sleep parameter file");
+        const std::size_t sim = p.simulated_layers(weight_layers);
+        if (j.is_object() && !j.contains("thresholds") && !j.contains("preset") && p.thresholds.size() != sim)
+            throw invalid_argument(path + ": sleep parameters: thresholds missing: the network has " +
+                                   std::to_string(sim) + " simulated layers, give \"thresholds\" with " +
+                                   std::to_string(sim) + " values (the defaults' " +
+                                   std::to_string(p.thresholds.size()) + " are for a 784-1200-1200-10 network)");
+        throw invalid_argument(path + ": " + e.what());
+    }
+}
+
 inline void to_json(nlohmann::json& j, const SleepReport& r)
 {
     j = nlohmann::json::object();

@@ -22,6 +22,7 @@
 
 #include "../core/atomic_file.hpp"
 #include "../core/error.hpp"
+#include "../core/json.hpp"
 #include "../snn/sleep.hpp"
 #include "../snn/sleep_json.hpp"
 
@@ -88,14 +89,14 @@ inline TuneCandidate tune_candidate_from_json(const nlohmann::json& j, const std
 {
     try {
         TuneCandidate c;
-        c.index = j.at("index").get<std::size_t>();
-        c.generation = j.at("generation").get<std::size_t>();
+        c.index = json_integer<std::size_t, format_error>(j.at("index"), "index", where);
+        c.generation = json_integer<std::size_t, format_error>(j.at("generation"), "generation", where);
         c.genes = j.at("genes").get<std::vector<double>>();
         c.params = sleep_params_from_json(j.at("params"));
         c.accuracy = j.at("accuracy").get<double>();
         c.value = tune_json_double(j.at("value"));
         c.feasible = j.at("feasible").get<bool>();
-        c.spikes = j.at("spikes").get<std::vector<std::uint64_t>>();
+        c.spikes = json_integers<std::uint64_t, format_error>(j.at("spikes"), "spikes", where);
         c.seconds = j.at("seconds").get<double>();
         if (j.contains("error")) c.error = j.at("error").get<std::string>();
         c.from_log = true;
