@@ -326,7 +326,9 @@ sleepnet::SleepParams tune(const Args& a, const Data<T>& d, const sleepnet::Slee
 template <class T>
 int run(Args a)
 {
-    examples::check_outputs({{"--out", a.out_dir, true}}, {{"--params", a.params_file}});
+    examples::check_outputs(
+        {{"--out", a.out_dir, true}, {"--tune-log", a.tune.log_file}, {"--tune-out", a.tune.out_file}},
+        {{"--params", a.params_file}});
     const auto methods = parse_methods(a.methods);
     auto params = start_params(a);
     method_options(a, methods.front(), params).validate(a.hidden.size() + 1);  // before the data are loaded

@@ -118,6 +118,11 @@ strict_output_case(example_strict_reproduce_seeds_out_unwritable "--out '[^']*a-
 strict_output_case(example_strict_continual_mnist_out_unwritable "--out '[^']*a-file/continual' cannot be written"
   -- $<TARGET_FILE:continual> --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist --epochs 1000
      --out ${_a_file}/continual)
+# continual --tune writes the winner and a log besides --out: one path for both is refused
+strict_output_case(example_strict_continual_mnist_tune_out_is_log "--tune-log '[^']*cont-same.json' and --tune-out '[^']*cont-same.json' are the same path"
+  --absent ${_strict_out}/cont-tune
+  -- $<TARGET_FILE:continual> --dataset mnist --data ${SLEEPNET_DATA_DIR}/mnist --epochs 1000 --tune 2
+     --out ${_strict_out}/cont-tune --tune-log ${_strict_out}/cont-same.json --tune-out ${_strict_out}/cont-same.json)
 
 # Parameter files: errors found when the parameters meet the network name the file, and {}
 # (or a file without thresholds) on a deeper network than the defaults' says the thresholds
