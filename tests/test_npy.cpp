@@ -438,6 +438,9 @@ TEST_CASE("corrupt npy files fail with a specific exception naming the file")
         CHECK_THROWS_NAMING((npy::load<double, 3>(p)), format_error, p, "overflows");
         write_bytes(p, npy_bytes(dict("<f8", "(4294967296, 536870912)"), ""));
         CHECK_THROWS_NAMING((npy::load<double, 2>(p)), format_error, p, "overflows the byte count");
+        // found by fuzz_npy: an empty array whose other dimensions overflow xtensor's strides
+        write_bytes(p, npy_bytes(dict("<f4", "(0, 53000000000, 536870912)"), ""));
+        CHECK_THROWS_NAMING((npy::load<float, 3>(p)), format_error, p, "overflows the element count");
     }
     SUBCASE("wrong number of dimensions")
     {

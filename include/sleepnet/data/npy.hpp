@@ -289,14 +289,22 @@ inline Header read_header_dict(std::istream& in, std::size_t header_len, const s
 /// Bytes of the data block h describes; format_error when its element or byte count overflows.
 inline std::size_t data_bytes(const Header& h, const std::string& where)
 {
-    std::size_t count = 1;
+    // the product of the non-zero dimensions must fit xtensor's signed strides even when a
+    // zero dimension makes the array empty (a (0, 2^40, 2^30) array overflows them)
+    std::size_t nonzero = 1;
+    bool empty = false;
     for (std::size_t dim : h.shape) {
-        if (dim != 0 && count > std::numeric_limits<std::size_t>::max() / dim) {
+        if (dim == 0) {
+            empty = true;
+            continue;
+        }
+        if (nonzero > static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max()) / dim) {
             throw format_error(where + ": shape " + sleepnet::detail::shape_string(h.shape) +
                                " overflows the element count");
         }
-        count *= dim;
+        nonzero *= dim;
     }
+    const std::size_t count = empty ? 0 : nonzero;
     if (count > std::numeric_limits<std::size_t>::max() / h.itemsize) {
         throw format_error(where + ": shape " + sleepnet::detail::shape_string(h.shape) + " overflows the byte count");
     }
