@@ -27,6 +27,7 @@ PACKAGES=(
   pybind11-dev python3-pybind11 python3-pytest python3-torch   # the Python module and its tests
   libtorch-dev         # the LibTorch example (examples/torch_sleep.cpp, -DSLEEPNET_TORCH=ON)
   openmpi-bin libopenmpi-dev   # tune_mpi, the parameter search over MPI ranks (-DSLEEPNET_MPI=ON)
+  clang libclang-rt-14-dev     # the fuzz targets: clang's libFuzzer + sanitizers (fuzz/, -DSLEEPNET_FUZZ=ON)
   dataset-fashion-mnist
 )
 

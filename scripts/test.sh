@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, fetches the data, then configures, builds
-# and runs the whole CTest suite twice:
+# and runs the whole CTest suite twice, then the brief fuzz runs:
 #   release  build/release  Release, with the Python module (its pytest suite), the
 #                           LibTorch example and tune over MPI ranks
 #                           (-DSLEEPNET_PYTHON=ON -DSLEEPNET_TORCH=ON -DSLEEPNET_MPI=ON)
 #   asan     build/asan     Debug + ASan/UBSan (-DSLEEPNET_SANITIZE=ON; benchmarks not built)
+#   fuzz     build/fuzz     clang, -DSLEEPNET_FUZZ=ON: only the libFuzzer targets of fuzz/, each
+#                           run for SLEEPNET_FUZZ_SECONDS (20) on a copy of its seed corpus
+#                           (CTest label fuzz; docs/fuzzing.md)
 # Exits non-zero if any step or test fails; the last line is a plain summary
-# ("test.sh: N passed, M failed": CTest cases of both suites; a failed build counts as 1).
+# ("test.sh: N passed, M failed": CTest cases of all suites; a failed build counts as 1).
 #
 # usage: scripts/test.sh
 # environment: JOBS (build and test parallelism, default 2)
@@ -79,6 +82,8 @@ SUITE_ENV=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stac
 run_suite asan asan \
   -DSLEEPNET_BUILD_TESTS=ON -DSLEEPNET_BUILD_EXAMPLES=ON -DSLEEPNET_BUILD_BENCH=OFF
 SUITE_ENV=()
+
+run_suite fuzz fuzz
 
 say "summary ($((SECONDS - start)) s)"
 for n in "${notes[@]}"; do printf '  %s\n' "$n"; done

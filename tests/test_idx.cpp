@@ -3,6 +3,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include "alloc_probe.hpp"
 #include "support.hpp"
 
 #include <zlib.h>
@@ -17,6 +18,7 @@
 
 #include <xtensor/xtensor.hpp>
 
+#include "sleepnet/core/read_limits.hpp"
 #include "sleepnet/data/idx.hpp"
 
 namespace fs = std::filesystem;
@@ -233,6 +235,113 @@ TEST_CASE("corrupt IDX files fail with a specific exception naming the file")
         CHECK(idx::read_labels(p, 13) == label_vector{1, 12, 3, 4});
         CHECK_THROWS_NAMING(idx::read_labels(p, 4), format_error, p, "label 1 has value 12, not < classes = 4");
         CHECK_THROWS_AS(idx::read_labels(p, 0), invalid_argument);
+    }
+}
+
+namespace {
+
+/// What reading `bytes` as images (labels) gives: the values, or the exception's type and message.
+template <class F>
+std::string outcome(F&& read)
+{
+    try {
+        std::ostringstream os;
+        for (const auto v : read()) os << v << ' ';
+        return "ok: " + os.str();
+    } catch (const limit_error& e) {
+        return std::string("limit_error: ") + e.what();
+    } catch (const format_error& e) {
+        return std::string("format_error: ") + e.what();
+    } catch (const std::exception& e) {
+        return std::string("other: ") + e.what();
+    }
+}
+
+}  // namespace
+
+TEST_CASE("IDX from memory gives the file's results and messages, raw and gzip")
+{
+    const std::string dir = tmp_dir("memory");
+    const std::string p = dir + "/same-name";
+    const std::string good = idx_header(0x08, {3, 2, 4}) + std::string(24, '\x05');
+    const std::string labels = idx_header(0x08, {4}) + std::string("\x01\x02\x03\x04", 4);
+    std::vector<std::string> cases = {good,
+                                      labels,
+                                      labels.substr(0, 6),
+                                      good.substr(0, good.size() - 1),
+                                      good + "xyz",
+                                      "\x01" + good.substr(1),
+                                      idx_header(0x0D, {3, 2, 4}),
+                                      idx_header(0x08, {2, 0, 4}),
+                                      idx_header(0x08, {0xffffffffu, 0xffffffffu, 0xffffffffu}),
+                                      idx_header(0x08, {4}) + std::string("\x01\x0c\x03\x04", 4),
+                                      "",
+                                      "\x1f"};
+    const auto gzip = [&](const std::string& bytes) {
+        write_gz(p, bytes);
+        return read_bytes(p);
+    };
+    for (std::size_t i = 0, n = cases.size(); i < n; ++i) cases.push_back(gzip(cases[i]));  // the same gzipped
+    const std::string gz = gzip(good);
+    cases.push_back(gz.substr(0, gz.size() / 2));                       // cut
+    cases.push_back(gz.substr(0, gz.size() - 3) + "abc");               // damaged trailer
+    cases.push_back(gzip(good.substr(0, 10)) + gzip(good.substr(10)));  // two members
+    cases.push_back(gz + "garbage");                                    // ignored, as gzread does
+    cases.push_back(gz + "\x1f");                                       // likewise
+    cases.push_back(gz + gzip(""));                                     // an empty member
+    const std::string two = gzip(good.substr(0, 10)) + gzip(good.substr(10));
+    CHECK(outcome([&] { return idx::read_images_memory<float>(two.data(), two.size(), "two"); }) ==
+          outcome([&] { return idx::read_images_memory<float>(good.data(), good.size(), "one"); }));
+    for (const std::string& bytes : cases) {
+        write_bytes(p, bytes);
+        INFO("case of " << bytes.size() << " bytes");
+        CHECK(outcome([&] { return idx::read_images<float>(p); }) ==
+              outcome([&] { return idx::read_images_memory<float>(bytes.data(), bytes.size(), p); }));
+        CHECK(outcome([&] { return idx::read_labels(p); }) ==
+              outcome([&] { return idx::read_labels_memory(bytes.data(), bytes.size(), p); }));
+    }
+    CHECK(outcome([&] { return idx::read_images_memory<float>(good.data(), good.size(), "buffer"); }) ==
+          outcome([&] { return xt::xtensor<float, 1>(xt::xtensor<float, 1>::shape_type{24}, 5.0f / 255.0f); }));
+}
+
+TEST_CASE("IDX: a header claiming more elements than ReadLimits allows is a limit_error naming file, shape and cap")
+{
+    const std::string dir = tmp_dir("limits");
+    const std::string p = dir + "/big-idx";
+    const std::string good = idx_header(0x08, {3, 2, 4}) + std::string(24, '\x05');
+    write_bytes(p, good);
+    ReadLimits small;
+    small.max_elements = 23;
+    CHECK_THROWS_NAMING(idx::read_images<float>(p, small), limit_error, p, "shape (3, 2, 4) has 24 elements");
+    CHECK_THROWS_NAMING(idx::read_images<float>(p, small), limit_error, p, "ReadLimits::max_elements = 23");
+    CHECK_THROWS_AS(idx::read_images_memory<float>(good.data(), good.size(), "buf", small), limit_error);
+    small.max_elements = 24;
+    CHECK(idx::read_images<float>(p, small).size() == 24);
+    write_gz(p, good);
+    small.max_elements = 23;
+    CHECK_THROWS_NAMING(idx::read_images<float>(p, small), limit_error, p, "has 24 elements");
+    // the default cap, 2^28: a gzipped (2^16, 2^8, 257) header over 4 data bytes (raw, the
+    // file's size refuses it first: "truncated data")
+    write_gz(p, idx_header(0x08, {65536, 256, 257}) + "abcd");
+    CHECK_THROWS_NAMING(idx::read_images<float>(p), limit_error, p, "more than the cap");
+}
+
+TEST_CASE("IDX: a header larger than the file is refused before anything of its size is allocated")
+{
+    const std::string dir = tmp_dir("alloc");
+    const std::string p = dir + "/huge-header";
+    const std::string raw = idx_header(0x08, {4096, 256, 256}) + "abc";  // 2^28 bytes claimed, 3 present
+    write_bytes(p, raw);
+    {
+        alloc_probe::scope probe;
+        CHECK_THROWS_NAMING(idx::read_images<float>(p), format_error, p, "need 268435456 data bytes, file has 3");
+        CHECK(probe.max() < (std::size_t(1) << 18));
+    }
+    write_gz(p, raw);
+    {
+        alloc_probe::scope probe;
+        CHECK_THROWS_NAMING(idx::read_images<float>(p), format_error, p, "file has 3 (decompressed)");
+        CHECK(probe.max() < (std::size_t(1) << 18));
     }
 }
 

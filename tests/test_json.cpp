@@ -398,3 +398,94 @@ TEST_CASE("the audit's options, checks and report convert to JSON with the check
           nlohmann::json({{"index", 4}, {"label", 0}, {"attempted", true}, {"linf", 0.125}, {"l2", nullptr}}));
     CHECK(j["worst_case"][1] == nlohmann::json({{"index", 5}, {"label", 0}, {"attempted", false}}));
 }
+
+namespace {
+
+/// What `read` gives: its result as JSON text, or the exception's type and message.
+template <class F>
+std::string json_outcome(F&& read)
+{
+    try {
+        return "ok: " + nlohmann::json(read()).dump();
+    } catch (const format_error& e) {
+        return std::string("format_error: ") + e.what();
+    } catch (const io_error& e) {
+        return std::string("io_error: ") + e.what();
+    } catch (const invalid_argument& e) {
+        return std::string("invalid_argument: ") + e.what();
+    } catch (const std::exception& e) {
+        return std::string("other: ") + e.what();
+    }
+}
+
+}  // namespace
+
+TEST_CASE("the JSON readers of files and of strings give the same values and messages")
+{
+    const std::string dir = test_support::fresh_dir("json", "strings");
+    const std::string path = dir + "/params.json";
+    const std::vector<std::string> texts = {R"({"preset": "mnist-fgsm", "steps": 12})",
+                                            R"({"rate": 3, "refit": {"epochs": 2, "loss": "ce"}})",
+                                            R"({"rate": 3} trailing)",
+                                            R"({"steps": -1})",
+                                            R"({"stesp": 3})",
+                                            R"({"refit": {"epochs": 2.5}})",
+                                            R"({"refit": {"ephocs": 2}})",
+                                            R"([1, 2])",
+                                            "{",
+                                            ""};
+    for (const auto& text : texts) {
+        CAPTURE(text);
+        test_support::write_bytes(path, text);
+        CHECK(json_outcome([&] { return load_sleep_params(path); }) ==
+              json_outcome([&] { return sleep_params_from_string(text, path); }));
+        const auto refit_file = json_outcome([&] { return load_refit_plan(path).value_or(RefitPlan{}); });
+        CHECK(refit_file == json_outcome([&] { return refit_plan_from_string(text, path).value_or(RefitPlan{}); }));
+    }
+    CHECK(sleep_params_from_string(texts[0]).steps == 12);
+    CHECK(refit_plan_from_string(texts[1])->options.sgd.epochs == 2);
+    CHECK(!refit_plan_from_string(texts[0]).has_value());
+    CHECK(message_of<invalid_argument>([&] { sleep_params_from_string(texts[4], "here"); }) ==
+          "here: sleep parameters: unknown key 'stesp'");
+    CHECK(message_of<format_error>([&] { sleep_params_from_string("{", "here"); }).rfind("here: not valid JSON", 0) ==
+          0);
+
+    // the tune log: JSON lines, the last one dropped when it has no newline
+    TuneCandidate c;
+    c.genes = {0.5, 0.25};
+    c.spikes = {3, 4};
+    const std::string header = R"({"kind": "tune", "format_version": 2})";
+    const std::string line = nlohmann::json(c).dump();
+    const std::vector<std::string> logs = {header + "\n" + line + "\n",
+                                           header + "\n" + line,
+                                           header + "\n\n" + line + "\n",
+                                           line + "\n",
+                                           header + "\n" + R"({"kind": "candidate", "index": 1})" + "\n",
+                                           header + "\nnot json\n",
+                                           ""};
+    const std::string log_path = dir + "/tune.jsonl";
+    auto log_json = [](const detail::TuneLogContents& log) {
+        nlohmann::json j{{"header", log.header}, {"candidates", nlohmann::json::array()}};
+        for (const auto& cand : log.candidates) j["candidates"].push_back(cand);
+        return j;
+    };
+    for (const auto& text : logs) {
+        CAPTURE(text);
+        test_support::write_bytes(log_path, text);
+        CHECK(json_outcome([&] { return log_json(detail::read_tune_log(log_path)); }) ==
+              json_outcome([&] { return log_json(detail::read_tune_log_text(text, log_path)); }));
+    }
+    CHECK(detail::read_tune_log_text(logs[0], "x").candidates.size() == 1);
+    CHECK(detail::read_tune_log_text(logs[1], "x").candidates.empty());
+
+    // options with no file loader: the string reader is the JSON adapter on the parsed text
+    CHECK(audit_options_from_string(R"({"square_queries": 7})").square_queries == 7);
+    CHECK(attack_options_from_string<PgdOptions>(R"({"steps": 9})", "pgd", PgdOptions::thorough()).steps == 9);
+    CHECK(attack_options_from_string<PgdOptions>("{}", "pgd", PgdOptions::thorough()).restarts ==
+          PgdOptions::thorough().restarts);
+    CHECK(message_of<invalid_argument>([] { audit_options_from_string(R"({"bogus": 1})", "audit.json"); }) ==
+          "audit.json: AuditOptions: unknown key 'bogus'");
+    CHECK(message_of<format_error>([] {
+              attack_options_from_string<FmnOptions>("{", "fmn.json");
+          }).rfind("fmn.json: not valid JSON", 0) == 0);
+}

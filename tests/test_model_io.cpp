@@ -7,6 +7,8 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sleepnet/core/read_limits.hpp>
 #include <sleepnet/data/npy.hpp>
 #include <sleepnet/nn/io.hpp>
 
@@ -205,6 +208,116 @@ TEST_CASE("broken model directories give errors naming the file")
     bad.weights(0)(0, 0) = INFINITY;
     CHECK_THROWS_AS(save_model(bad, fresh_dir("unsaved")), numeric_error);
     CHECK(!fs::exists(fresh_dir("unsaved")));
+}
+
+namespace {
+
+/// The files of the model directory `dir`, as load_model_memory takes them.
+ModelFiles read_files(const std::string& dir)
+{
+    ModelFiles files;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        std::ifstream in(e.path(), std::ios::binary);
+        std::ostringstream bytes;
+        bytes << in.rdbuf();
+        if (e.path().filename() == "model.json")
+            files.model_json = bytes.str();
+        else
+            files.npy[e.path().filename().string()] = bytes.str();
+    }
+    return files;
+}
+
+/// `files` written as the model directory `dir` (replacing it).
+void write_files(const ModelFiles& files, const std::string& dir)
+{
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    write_text(dir + "/model.json", files.model_json);
+    for (const auto& [name, bytes] : files.npy) std::ofstream(dir + "/" + name, std::ios::binary) << bytes;
+}
+
+/// What loading gives: the weights, or the exception's type and message.
+template <class F>
+std::string outcome(F&& load)
+{
+    try {
+        const DenseNetwork<float> net = load();
+        std::ostringstream os;
+        os << "ok:";
+        for (std::size_t l = 0; l < net.num_layers(); ++l)
+            for (const float v : net.weights(l)) os << ' ' << v;
+        return os.str();
+    } catch (const limit_error& e) {
+        return std::string("limit_error: ") + e.what();
+    } catch (const format_error& e) {
+        return std::string("format_error: ") + e.what();
+    } catch (const io_error& e) {
+        return std::string("io_error: ") + e.what();
+    } catch (const numeric_error& e) {
+        return std::string("numeric_error: ") + e.what();
+    } catch (const std::exception& e) {
+        return std::string("other: ") + e.what();
+    }
+}
+
+}  // namespace
+
+TEST_CASE("a model in memory gives the directory's results and messages")
+{
+    NetworkOptions opt;
+    opt.bias = true;
+    const std::string dir = fresh_dir("memory");
+    save_model(random_net<float>({4, 3, 2}, opt, 5), dir);
+    const ModelFiles good = read_files(dir);
+    REQUIRE(good.npy.size() == 4);
+    std::vector<ModelFiles> cases(14, good);
+    cases[1].model_json = "{\"format_version\": 1, ";
+    cases[2].model_json = R"({"format_version": 1, "layer_sizes": [4, 10000000, 100000, 2]})";
+    cases[3].model_json = R"({"format_version": 1, "layer_sizes": [4, 5, 2], "bias": true})";
+    cases[4].npy.erase("W2.npy");
+    cases[5].npy.erase("b1.npy");
+    cases[6].npy["W3.npy"] = good.npy.at("W2.npy");
+    cases[7].npy["W1.npy"] = good.npy.at("W1.npy").substr(0, good.npy.at("W1.npy").size() - 5);
+    cases[8].npy["W2.npy"].back() = '\x7f';  // the last float becomes NaN
+    cases[8].npy["W2.npy"][cases[8].npy["W2.npy"].size() - 2] = '\xc0';
+    cases[9].model_json = R"({"format_version": 1, "layer_sizes": [4, 3, 2]})";  // dtype from W1, no bias
+    cases[10].model_json = R"({"format_version": 1, "layer_sizes": [4, 3, 2], "dtype": "int8"})";
+    cases[11].npy.erase("W1.npy");
+    cases[11].model_json = cases[9].model_json;
+    cases[12].model_json = "[1, 2]";
+    cases[13].model_json = R"({"format_version": 1, "layer_sizes": [4, 3, 2]} trailing)";
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        CAPTURE(i);
+        write_files(cases[i], dir);
+        CHECK(outcome([&] { return load_model<float>(dir); }) ==
+              outcome([&] { return load_model_memory<float>(cases[i], dir); }));
+    }
+    CHECK(outcome([&] { return load_model_memory<float>(good, "elsewhere"); }).rfind("ok:", 0) == 0);
+    CHECK(read_model_info_memory(good).layer_sizes == std::vector<std::size_t>{4, 3, 2});
+}
+
+TEST_CASE("a model.json claiming a weight matrix larger than ReadLimits allows is a limit_error naming it")
+{
+    const std::string dir = fresh_dir("limits");
+    save_model(random_net<float>({4, 3, 2}, {}, 5), dir);
+    ReadLimits small;
+    small.max_elements = 11;
+    CHECK_THROWS_WITH_AS(load_model<float>(dir, small),
+                         doctest::Contains("'layer_sizes' give W1.npy: shape (3, 4) has 12 elements, more than the cap "
+                                           "ReadLimits::max_elements = 11"),
+                         limit_error);
+    small.max_elements = 12;
+    CHECK(load_model<float>(dir, small).num_layers() == 2);
+    // the default cap, from model.json alone: no weight file is read
+    ModelFiles files = read_files(dir);
+    files.npy.clear();
+    files.model_json = R"({"format_version": 1, "layer_sizes": [100000, 100000], "dtype": "float32"})";
+    CHECK_THROWS_WITH_AS(load_model_memory<float>(files, "tiny"),
+                         doctest::Contains("tiny/model.json: 'layer_sizes' give W1.npy: shape (100000, 100000)"),
+                         limit_error);
+    files.model_json = R"({"format_version": 1, "layer_sizes": [4294967296, 4294967296], "dtype": "float32"})";
+    CHECK_THROWS_WITH_AS(load_model_memory<float>(files, "tiny"), doctest::Contains("more than the cap"), limit_error);
 }
 
 namespace {

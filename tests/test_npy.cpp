@@ -4,6 +4,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include "alloc_probe.hpp"
 #include "support.hpp"
 
 #include <array>
@@ -20,6 +21,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "sleepnet/core/atomic_file.hpp"
+#include "sleepnet/core/read_limits.hpp"
 #include "sleepnet/data/npy.hpp"
 
 namespace fs = std::filesystem;
@@ -436,6 +438,9 @@ TEST_CASE("corrupt npy files fail with a specific exception naming the file")
         CHECK_THROWS_NAMING((npy::load<double, 3>(p)), format_error, p, "overflows");
         write_bytes(p, npy_bytes(dict("<f8", "(4294967296, 536870912)"), ""));
         CHECK_THROWS_NAMING((npy::load<double, 2>(p)), format_error, p, "overflows the byte count");
+        // found by fuzz_npy: an empty array whose other dimensions overflow xtensor's strides
+        write_bytes(p, npy_bytes(dict("<f4", "(0, 53000000000, 536870912)"), ""));
+        CHECK_THROWS_NAMING((npy::load<float, 3>(p)), format_error, p, "overflows the element count");
     }
     SUBCASE("wrong number of dimensions")
     {
@@ -464,6 +469,100 @@ TEST_CASE("corrupt npy files fail with a specific exception naming the file")
         CHECK_THROWS_NAMING((npy::load<float, 1>(p)), format_error, p, "big-endian");
         CHECK_THROWS_NAMING(npy::read_header(p), format_error, p, "big-endian");
     }
+}
+
+namespace {
+
+/// What loading as T, N gives: the shape and values, or the exception's type and message.
+template <class T, std::size_t N, class F>
+std::string outcome(F&& load)
+{
+    try {
+        const xt::xtensor<T, N> a = load();
+        std::ostringstream os;
+        os << "ok: " << sleepnet::detail::shape_string(a) << ':';
+        for (const auto v : a) os << ' ' << v;
+        return os.str();
+    } catch (const limit_error& e) {
+        return std::string("limit_error: ") + e.what();
+    } catch (const format_error& e) {
+        return std::string("format_error: ") + e.what();
+    } catch (const std::exception& e) {
+        return std::string("other: ") + e.what();
+    }
+}
+
+}  // namespace
+
+TEST_CASE("npy from memory gives the file's results and messages")
+{
+    const std::string dir = tmp_dir("memory");
+    const std::string p = dir + "/same-name.npy";
+    const std::string good = npy_bytes(dict("<f4", "(2, 3)"), raw_values<float>({1, 2, 3, 4, 5, 6}));
+    std::string bad_magic = good;
+    bad_magic[5] = 'Z';
+    const std::vector<std::string> cases = {
+        good,
+        npy_bytes(dict("<f8", "(2, 3)", true), raw_values<double>({1, 2, 3, 4, 5, 6})),
+        npy_bytes(dict("<i8", "(6,)"), raw_values<std::int64_t>({1, -2, 3, 4, 5, 6})),
+        npy_bytes(dict("<f4", "(2, 3)"), raw_values<float>({1, 2, 3, 4, 5, 6}), 2),
+        good.substr(0, good.size() - 1),
+        good + "abc",
+        good.substr(0, 30),
+        bad_magic,
+        "hi",
+        "",
+        npy_bytes(dict(">f4", "(1,)"), "abcd"),
+        npy_bytes(dict("<f8", "(4294967296, 536870912)"), ""),
+        npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2,,3), }", ""),
+        npy_bytes(dict("<f8", "(1, 1)"), raw_values<double>({1e300}))};
+    for (const std::string& bytes : cases) {
+        write_bytes(p, bytes);
+        INFO("case of " << bytes.size() << " bytes");
+        CHECK(outcome<float, 2>([&] { return npy::load<float, 2>(p); }) ==
+              outcome<float, 2>([&] { return npy::load_memory<float, 2>(bytes.data(), bytes.size(), p); }));
+        CHECK(outcome<double, 1>([&] { return npy::load<double, 1>(p); }) ==
+              outcome<double, 1>([&] { return npy::load_memory<double, 1>(bytes.data(), bytes.size(), p); }));
+        std::string file_header, memory_header;
+        try {
+            file_header = npy::read_header(p).descr;
+        } catch (const error& e) {
+            file_header = e.what();
+        }
+        try {
+            memory_header = npy::read_header_memory(bytes.data(), bytes.size(), p).descr;
+        } catch (const error& e) {
+            memory_header = e.what();
+        }
+        CHECK(file_header == memory_header);
+    }
+    CHECK(outcome<float, 2>([&] { return npy::load_memory<float, 2>(good.data(), good.size(), "buffer"); }) ==
+          "ok: (2, 3): 1 2 3 4 5 6");
+}
+
+TEST_CASE("npy: a header claiming more elements than ReadLimits allows is a limit_error naming file, shape and cap")
+{
+    const std::string dir = tmp_dir("limits");
+    const std::string p = dir + "/big.npy";
+    const std::string good = npy_bytes(dict("<f4", "(2, 3)"), raw_values<float>({1, 2, 3, 4, 5, 6}));
+    write_bytes(p, good);
+    ReadLimits small;
+    small.max_elements = 5;
+    CHECK_THROWS_NAMING((npy::load<float, 2>(p, small)), limit_error, p, "shape (2, 3) has 6 elements");
+    CHECK_THROWS_NAMING((npy::load<float, 2>(p, small)), limit_error, p, "ReadLimits::max_elements = 5");
+    CHECK_THROWS_AS((npy::load_memory<float, 2>(good.data(), good.size(), "buf", small)), limit_error);
+    small.max_elements = 6;
+    CHECK((npy::load<float, 2>(p, small)).size() == 6);
+}
+
+TEST_CASE("npy: a header larger than the file is refused before anything of its size is allocated")
+{
+    const std::string dir = tmp_dir("alloc");
+    const std::string p = dir + "/huge-header.npy";
+    write_bytes(p, npy_bytes(dict("|u1", "(16384, 16384)"), "abc"));  // 2^28 bytes claimed, 3 present
+    alloc_probe::scope probe;
+    CHECK_THROWS_NAMING((npy::load<float, 2>(p)), format_error, p, "needs 268435456 bytes, file has 3 bytes");
+    CHECK(probe.max() < (std::size_t(1) << 18));
 }
 
 TEST_CASE("npy::save is atomic: a failed save leaves nothing, an existing file survives")

@@ -11,6 +11,8 @@
 #include "core/enum_names.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
+#include "core/memory_stream.hpp"
+#include "core/read_limits.hpp"
 #include "core/rng.hpp"
 #include "core/summary.hpp"
 #include "core/tensor.hpp"

@@ -71,6 +71,14 @@ inline void from_json(const nlohmann::json& j, AuditOptions& o)
     detail::json_read(j, "l2_norms", o.l2_norms, who);
 }
 
+/// AuditOptions from JSON text: `base` with the keys of the text's object overlaid; errors
+/// name `name` (format_error: not JSON; invalid_argument: a bad key or value).
+inline AuditOptions audit_options_from_string(const std::string& text, const std::string& name = "<string>",
+                                              AuditOptions base = {})
+{
+    return attack_options_from_string<AuditOptions>(text, name, std::move(base));
+}
+
 inline void to_json(nlohmann::json& j, const AuditCheck& c)
 {
     j = {{"name", c.name},

@@ -253,4 +253,19 @@ inline void from_json(const nlohmann::json& j, SquareOptions& o)
     detail::json_read(j, "batch", o.batch, who);
 }
 
+/// Options of type O from JSON text: `base` with the keys of the text's object overlaid
+/// (from_json above); errors name `name` (format_error: not JSON; invalid_argument: a bad
+/// key or value).
+template <class O>
+inline O attack_options_from_string(const std::string& text, const std::string& name = "<string>", O base = O{})
+{
+    const nlohmann::json j = detail::parse_json_text(text, name);
+    try {
+        from_json(j, base);
+    } catch (const invalid_argument& e) {
+        throw invalid_argument(name + ": " + e.what());
+    }
+    return base;
+}
+
 }  // namespace sleepnet

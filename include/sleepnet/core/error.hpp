@@ -31,6 +31,13 @@ public:
     using error::error;
 };
 
+/// A file's header states a tensor larger than the caller allows (ReadLimits,
+/// core/read_limits.hpp); a format_error, so callers catching those catch it too.
+class limit_error : public format_error {
+public:
+    using format_error::format_error;
+};
+
 /// A computation produced or was given non-finite values.
 class numeric_error : public error {
 public:

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <initializer_list>
 #include <limits>
+#include <sstream>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -127,19 +128,35 @@ inline void json_read_enum(const nlohmann::json& j, const char* key, E& into, co
     }
 }
 
-/// The JSON document in file `path`: io_error "cannot open <what> '<path>'" when it cannot
-/// be opened, format_error "<path>: not valid JSON (...)" when it does not parse.
-inline nlohmann::json read_json_file(const std::string& path, const std::string& what)
+/// The text of file `path`: io_error "cannot open <what> '<path>'" when it cannot be opened.
+inline std::string read_text_file(const std::string& path, const std::string& what)
 {
-    std::ifstream in(path);
+    std::ifstream in(path, std::ios::binary);
     if (!in) throw io_error("cannot open " + what + " '" + path + "'");
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+/// The JSON document in `text` (read as a stream: what follows the first value is ignored);
+/// format_error "<name>: not valid JSON (...)" when it does not parse.
+inline nlohmann::json parse_json_text(const std::string& text, const std::string& name)
+{
+    std::istringstream in(text);
     nlohmann::json j;
     try {
         in >> j;
     } catch (const nlohmann::json::exception& e) {
-        throw format_error(path + ": not valid JSON (" + e.what() + ")");
+        throw format_error(name + ": not valid JSON (" + e.what() + ")");
     }
     return j;
+}
+
+/// The JSON document in file `path`: io_error "cannot open <what> '<path>'" when it cannot
+/// be opened, format_error "<path>: not valid JSON (...)" when it does not parse.
+inline nlohmann::json read_json_file(const std::string& path, const std::string& what)
+{
+    return parse_json_text(read_text_file(path, what), path);
 }
 
 }  // namespace detail

@@ -5,15 +5,20 @@
 // Layout: magic 0x00 0x00 <type> <ndim>, then ndim big-endian uint32 dimensions, then
 // the data. Only type 0x08 (unsigned byte) is supported, which is what MNIST and
 // Fashion-MNIST use. The data size must equal the product of the dimensions exactly:
-// truncated files and trailing bytes are format errors naming the file.
+// truncated files and trailing bytes are format errors naming the file. The readers take
+// a file or the bytes of one in memory (read_images_memory, read_labels_memory: the same
+// code and messages); a tensor of more than ReadLimits::max_elements (core/read_limits.hpp)
+// is a limit_error, checked before anything of that size is allocated.
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <istream>
 #include <limits>
 #include <string>
 #include <vector>
@@ -24,6 +29,8 @@
 
 #include "sleepnet/core/atomic_file.hpp"
 #include "sleepnet/core/error.hpp"
+#include "sleepnet/core/memory_stream.hpp"
+#include "sleepnet/core/read_limits.hpp"
 #include "sleepnet/core/tensor.hpp"
 #include "sleepnet/data/dataset.hpp"
 
@@ -31,91 +38,105 @@ namespace sleepnet {
 namespace idx {
 namespace detail {
 
-/// Sequential reader of a raw or gzip file. read() returns fewer bytes than asked only
-/// at the end of the (decompressed) content; corrupt or truncated gzip data throws.
+/// Sequential reader of the bytes of an IDX stream of known size, raw or gzip (detected by
+/// the magic bytes). Gzip is inflated here with zlib, from a file or a buffer alike; like
+/// zlib's gzread, concatenated gzip members are read one after the other and bytes after the
+/// last member that do not start another one are ignored. read() returns fewer bytes than
+/// asked only at the end of the (decompressed) content; corrupt or truncated gzip data is a
+/// format_error naming `where`.
 class byte_reader {
 public:
-    explicit byte_reader(const std::string& path) : path_(path)
+    byte_reader(std::istream& in, std::uintmax_t size, const std::string& where) : in_(in), left_(size), where_(where)
     {
-        namespace fs = std::filesystem;
-        std::error_code ec;
-        const auto st = fs::status(path, ec);
-        if (ec || !fs::exists(st)) {
-            throw io_error("IDX file '" + path + "' does not exist");
-        }
-        if (!fs::is_regular_file(st)) {
-            throw io_error("IDX file '" + path + "' is not a regular file");
-        }
-        raw_.open(path, std::ios::binary);
-        if (!raw_) {
-            throw io_error("IDX file '" + path + "' cannot be opened for reading");
-        }
         unsigned char magic[2] = {0, 0};
-        raw_.read(reinterpret_cast<char*>(magic), 2);
-        const bool gzip = raw_.gcount() == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-        raw_.clear();
-        raw_.seekg(0);
+        const bool gzip = read_raw(magic, 2) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+        in_.clear();
+        in_.seekg(0);
+        left_ = size;
         if (gzip) {
-            raw_.close();
-            gz_ = gzopen(path.c_str(), "rb");
-            if (gz_ == nullptr) {
-                throw io_error("IDX file '" + path + "' cannot be opened by zlib");
-            }
-            gzbuffer(gz_, 1u << 17);
+            z_ = z_stream{};
+            if (inflateInit2(&z_, 15 + 16) != Z_OK) throw io_error(where_ + ": zlib cannot start inflating");
+            gzip_ = true;
+            input_.resize(std::size_t(1) << 16);
         }
     }
     byte_reader(const byte_reader&) = delete;
     byte_reader& operator=(const byte_reader&) = delete;
     ~byte_reader()
     {
-        if (gz_ != nullptr) {
-            gzclose(gz_);
-        }
+        if (gzip_) inflateEnd(&z_);
     }
 
-    bool gzipped() const { return gz_ != nullptr; }
+    bool gzipped() const { return gzip_; }
 
-    std::size_t read(unsigned char* dst, std::size_t n)
+    /// Bytes of the stream not read yet (for gzip: compressed bytes).
+    std::uintmax_t raw_left() const { return left_; }
+
+    std::size_t read(unsigned char* dst, std::size_t n) { return gzip_ ? inflate_into(dst, n) : read_raw(dst, n); }
+
+private:
+    std::size_t read_raw(unsigned char* dst, std::size_t n)
     {
-        if (gz_ == nullptr) {
-            raw_.read(reinterpret_cast<char*>(dst), static_cast<std::streamsize>(n));
-            if (raw_.bad()) {
-                throw io_error("IDX file '" + path_ + "': read error");
-            }
-            return static_cast<std::size_t>(raw_.gcount());
-        }
+        n = static_cast<std::size_t>(std::min<std::uintmax_t>(n, left_));
+        in_.read(reinterpret_cast<char*>(dst), static_cast<std::streamsize>(n));
+        if (in_.bad()) throw io_error(where_ + ": read error");
+        const auto got = static_cast<std::size_t>(in_.gcount());
+        left_ -= got;
+        return got;
+    }
+
+    /// Tops the unconsumed input up to at least k bytes (fewer at the end of the stream).
+    void ensure_input(std::size_t k)
+    {
+        if (z_.avail_in >= k) return;
+        if (z_.avail_in > 0) std::memmove(input_.data(), z_.next_in, z_.avail_in);
+        const std::size_t got = read_raw(input_.data() + z_.avail_in, input_.size() - z_.avail_in);
+        z_.next_in = input_.data();
+        z_.avail_in += static_cast<uInt>(got);
+    }
+
+    std::size_t inflate_into(unsigned char* dst, std::size_t n)
+    {
         std::size_t done = 0;
-        while (done < n) {
-            const unsigned ask = static_cast<unsigned>(std::min<std::size_t>(n - done, 1u << 30));
-            const int got = gzread(gz_, dst + done, ask);
-            if (got < 0) {
-                throw_gz_error();
+        while (done < n && !finished_) {
+            ensure_input(1);
+            if (z_.avail_in == 0) throw_gz_error("truncated gzip stream", "unexpected end of file");
+            z_.next_out = dst + done;
+            z_.avail_out = static_cast<uInt>(std::min<std::size_t>(n - done, 1u << 30));
+            const uInt before = z_.avail_out, had = z_.avail_in;
+            const int ret = inflate(&z_, Z_NO_FLUSH);
+            done += before - z_.avail_out;
+            if (ret == Z_BUF_ERROR && before == z_.avail_out && had == z_.avail_in) {
+                throw_gz_error("corrupt gzip data", "no progress");  // never seen; guards against a loop
             }
-            done += static_cast<std::size_t>(got);
-            if (static_cast<unsigned>(got) < ask) {
-                int err = Z_OK;
-                gzerror(gz_, &err);
-                if (err != Z_OK) {
-                    throw_gz_error();
+            if (ret == Z_STREAM_END) {
+                ensure_input(2);  // another member follows, or the content ends here
+                if (z_.avail_in >= 2 && z_.next_in[0] == 0x1f && z_.next_in[1] == 0x8b) {
+                    inflateReset(&z_);
+                } else {
+                    finished_ = true;
                 }
-                break;
+            } else if (ret == Z_MEM_ERROR) {
+                throw io_error(where_ + ": zlib ran out of memory");
+            } else if (ret != Z_OK && ret != Z_BUF_ERROR) {
+                throw_gz_error("corrupt gzip data", z_.msg);
             }
         }
         return done;
     }
 
-private:
-    [[noreturn]] void throw_gz_error()
+    [[noreturn]] void throw_gz_error(const std::string& what, const char* msg)
     {
-        int err = Z_OK;
-        const char* msg = gzerror(gz_, &err);
-        const std::string what = err == Z_BUF_ERROR ? "truncated gzip stream" : "corrupt gzip data";
-        throw format_error("IDX file '" + path_ + "': " + what + " (zlib: " + (msg ? msg : "?") + ")");
+        throw format_error(where_ + ": " + what + " (zlib: " + (msg ? msg : "?") + ")");
     }
 
-    std::string path_;
-    std::ifstream raw_;
-    gzFile gz_ = nullptr;
+    std::istream& in_;
+    std::uintmax_t left_;
+    std::string where_;
+    bool gzip_ = false;
+    bool finished_ = false;
+    z_stream z_{};
+    std::vector<unsigned char> input_;
 };
 
 inline std::string hex_byte(unsigned v)
@@ -149,13 +170,12 @@ struct ubyte_array {
     std::vector<std::uint8_t> data;
 };
 
-/// Reads an unsigned-byte IDX file with `ndim` dimensions, checking every size.
-inline ubyte_array read_ubyte(const std::string& path, std::size_t ndim)
+/// Reads the magic and the dimensions of an unsigned-byte IDX stream with `ndim` dimensions;
+/// returns the dimensions and sets count to their product (checked against overflow).
+inline std::vector<std::size_t> read_ubyte_header(byte_reader& in, std::size_t ndim, const std::string& where,
+                                                  std::size_t& count)
 {
-    const std::string where = "IDX file '" + path + "'";
-    byte_reader in(path);
     const std::string content = in.gzipped() ? " (decompressed)" : "";
-
     unsigned char magic[4];
     if (in.read(magic, 4) != 4) {
         throw format_error(where + ": truncated header (fewer than 4 magic bytes" + content + ")");
@@ -175,9 +195,8 @@ inline ubyte_array read_ubyte(const std::string& path, std::size_t ndim)
         throw format_error(where + ": has " + std::to_string(magic[3]) + " dimension(s), expected " +
                            std::to_string(ndim));
     }
-
-    ubyte_array out;
-    std::size_t count = 1;
+    std::vector<std::size_t> dims;
+    count = 1;
     for (std::size_t i = 0; i < ndim; ++i) {
         unsigned char b[4];
         if (in.read(b, 4) != 4) {
@@ -190,34 +209,88 @@ inline ubyte_array read_ubyte(const std::string& path, std::size_t ndim)
             throw format_error(where + ": dimensions overflow the element count");
         }
         count *= d;
-        out.dims.push_back(d);
+        dims.push_back(d);
     }
+    return dims;
+}
 
-    // Grow chunk by chunk, so a corrupt header cannot make us allocate a huge buffer.
-    constexpr std::size_t chunk = std::size_t(1) << 20;
-    out.data.reserve(std::min(count, std::size_t(64) << 20));
+/// format_error "truncated data" / "trailing data" when `have` data bytes are not `count`.
+inline void check_data_size(std::size_t count, std::uintmax_t have, const std::vector<std::size_t>& dims,
+                            const std::string& where, const std::string& content)
+{
+    if (have == count) return;
+    throw format_error(where + ": " + (have < count ? "truncated data" : "trailing data") + ": dimensions " +
+                       sleepnet::detail::shape_string(dims) + " need " + std::to_string(count) +
+                       " data bytes, file has " + std::to_string(have) + content);
+}
+
+/// Reads an unsigned-byte IDX stream of `size` bytes with `ndim` dimensions, checking
+/// every size; `name` (the file) is named in errors. The dimensions are checked against
+/// the stream's size (raw data) and the cap before anything is allocated;
+/// gzip data is read chunk by chunk, so its buffer never outgrows what the stream holds.
+inline ubyte_array read_ubyte(std::istream& stream, std::uintmax_t size, const std::string& name, std::size_t ndim,
+                              const ReadLimits& limits)
+{
+    const std::string where = "IDX file '" + name + "'";
+    byte_reader in(stream, size, where);
+    const std::string content = in.gzipped() ? " (decompressed)" : "";
+    ubyte_array out;
+    std::size_t count = 0;
+    out.dims = read_ubyte_header(in, ndim, where, count);
+    if (!in.gzipped()) check_data_size(count, in.raw_left(), out.dims, where, content);
+    sleepnet::detail::check_element_cap(count, out.dims, limits, where);
+
+    // deflate expands at most 1032:1: reserve no more than the rest of the stream can fill,
+    // then grow geometrically from there (gzip), in steps of at most 1 MiB
+    constexpr std::size_t chunk = std::size_t(1) << 20, step = std::size_t(1) << 16;
+    const std::uintmax_t fill = in.gzipped() ? 1032 * std::min<std::uintmax_t>(in.raw_left(), chunk) : in.raw_left();
+    out.data.reserve(static_cast<std::size_t>(std::min<std::uintmax_t>(count, fill)));
     while (out.data.size() < count) {
-        const std::size_t want = std::min(chunk, count - out.data.size());
         const std::size_t at = out.data.size();
+        const std::size_t want = std::min({chunk, count - at, std::max(out.data.capacity() - at, step)});
         out.data.resize(at + want);
         const std::size_t got = in.read(out.data.data() + at, want);
-        if (got < want) {
-            throw format_error(where + ": truncated data: dimensions " + sleepnet::detail::shape_string(out.dims) +
-                               " need " + std::to_string(count) + " data bytes, file has " + std::to_string(at + got) +
-                               content);
-        }
+        if (got < want) check_data_size(count, at + got, out.dims, where, content);
     }
     std::size_t trailing = 0;
     std::vector<unsigned char> sink(1 << 16);
     for (std::size_t got; (got = in.read(sink.data(), sink.size())) > 0;) {
         trailing += got;
     }
-    if (trailing > 0) {
-        throw format_error(where + ": trailing data: dimensions " + sleepnet::detail::shape_string(out.dims) +
-                           " need " + std::to_string(count) + " data bytes, file has " +
-                           std::to_string(count + trailing) + content);
-    }
+    check_data_size(count, count + trailing, out.dims, where, content);
     return out;
+}
+
+/// read_ubyte on the file `path`: io_error when it is missing, not a regular file or
+/// cannot be opened.
+inline ubyte_array read_ubyte_file(const std::string& path, std::size_t ndim, const ReadLimits& limits)
+{
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const auto st = fs::status(path, ec);
+    if (ec || !fs::exists(st)) {
+        throw io_error("IDX file '" + path + "' does not exist");
+    }
+    if (!fs::is_regular_file(st)) {
+        throw io_error("IDX file '" + path + "' is not a regular file");
+    }
+    const std::uintmax_t size = fs::file_size(path, ec);
+    if (ec) {
+        throw io_error("IDX file '" + path + "': cannot get its size (" + ec.message() + ")");
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw io_error("IDX file '" + path + "' cannot be opened for reading");
+    }
+    return read_ubyte(in, size, path, ndim, limits);
+}
+
+/// read_ubyte on `size` bytes at `data`, named `name` in errors.
+inline ubyte_array read_ubyte_memory(const void* data, std::size_t size, const std::string& name, std::size_t ndim,
+                                     const ReadLimits& limits)
+{
+    sleepnet::detail::memory_istream in(static_cast<const char*>(data), size);
+    return read_ubyte(in, size, name, ndim, limits);
 }
 
 inline void write_ubyte(const std::string& path, const std::vector<std::size_t>& dims, const std::uint8_t* data,
@@ -240,14 +313,13 @@ inline void write_ubyte(const std::string& path, const std::vector<std::size_t>&
 
 }  // namespace detail
 
-/// Images of an IDX3 file as an N x (rows*cols) matrix scaled to [0, 1] (byte / 255).
-template <class T = float>
-inline matrix<T> read_images(const std::string& path)
+namespace detail {
+
+template <class T>
+inline matrix<T> images_from(const ubyte_array& a, const std::string& name)
 {
-    static_assert(std::is_floating_point<T>::value, "idx::read_images needs a floating-point type");
-    const detail::ubyte_array a = detail::read_ubyte(path, 3);
     if (a.dims[1] == 0 || a.dims[2] == 0) {
-        throw format_error("IDX file '" + path + "': image size " + std::to_string(a.dims[1]) + " x " +
+        throw format_error("IDX file '" + name + "': image size " + std::to_string(a.dims[1]) + " x " +
                            std::to_string(a.dims[2]) + " is empty");
     }
     matrix<T> out({a.dims[0], a.dims[1] * a.dims[2]});
@@ -258,20 +330,53 @@ inline matrix<T> read_images(const std::string& path)
     return out;
 }
 
-/// Labels of an IDX1 file; each must be < classes (format_error naming index and value).
-inline label_vector read_labels(const std::string& path, std::size_t classes = 10)
+inline label_vector labels_from(const ubyte_array& a, const std::string& name, std::size_t classes)
 {
-    sleepnet::detail::require(classes > 0, "idx::read_labels: argument 'classes' is 0");
-    const detail::ubyte_array a = detail::read_ubyte(path, 1);
     label_vector out(label_vector::shape_type{a.dims[0]});
     for (std::size_t i = 0; i < a.data.size(); ++i) {
         if (a.data[i] >= classes) {
-            throw format_error("IDX file '" + path + "': label " + std::to_string(i) + " has value " +
+            throw format_error("IDX file '" + name + "': label " + std::to_string(i) + " has value " +
                                std::to_string(a.data[i]) + ", not < classes = " + std::to_string(classes));
         }
         out(i) = a.data[i];
     }
     return out;
+}
+
+}  // namespace detail
+
+/// Images of an IDX3 file as an N x (rows*cols) matrix scaled to [0, 1] (byte / 255); more
+/// than limits.max_elements pixels is a limit_error.
+template <class T = float>
+inline matrix<T> read_images(const std::string& path, const ReadLimits& limits = {})
+{
+    static_assert(std::is_floating_point<T>::value, "idx::read_images needs a floating-point type");
+    return detail::images_from<T>(detail::read_ubyte_file(path, 3, limits), path);
+}
+
+/// read_images on the `size` bytes of an IDX3 file (raw or gzip) at `data`; errors name
+/// `name` where read_images names the file, with the same messages.
+template <class T = float>
+inline matrix<T> read_images_memory(const void* data, std::size_t size, const std::string& name,
+                                    const ReadLimits& limits = {})
+{
+    static_assert(std::is_floating_point<T>::value, "idx::read_images_memory needs a floating-point type");
+    return detail::images_from<T>(detail::read_ubyte_memory(data, size, name, 3, limits), name);
+}
+
+/// Labels of an IDX1 file; each must be < classes (format_error naming index and value).
+inline label_vector read_labels(const std::string& path, std::size_t classes = 10, const ReadLimits& limits = {})
+{
+    sleepnet::detail::require(classes > 0, "idx::read_labels: argument 'classes' is 0");
+    return detail::labels_from(detail::read_ubyte_file(path, 1, limits), path, classes);
+}
+
+/// read_labels on the `size` bytes of an IDX1 file (raw or gzip) at `data`, named `name`.
+inline label_vector read_labels_memory(const void* data, std::size_t size, const std::string& name,
+                                       std::size_t classes = 10, const ReadLimits& limits = {})
+{
+    sleepnet::detail::require(classes > 0, "idx::read_labels_memory: argument 'classes' is 0");
+    return detail::labels_from(detail::read_ubyte_memory(data, size, name, 1, limits), name, classes);
 }
 
 /// Writes N x rows x cols bytes as a raw IDX3 file (atomically).

@@ -12,10 +12,13 @@
 // npy::load converts any of them to the requested element type, refusing values that do
 // not fit (a negative label into an unsigned type, a fraction into an integer, ...).
 //
-// Every error is a sleepnet exception whose message names the file:
+// The readers take a file or the bytes of one in memory (read_header_memory, load_memory:
+// the same code and messages). Every error is a sleepnet exception whose message names the
+// file:
 //   io_error     - missing / unreadable file, failed write
 //   format_error - bad magic, unsupported version or dtype, malformed or truncated
 //                  header, data size mismatch, wrong number of dimensions, bad values
+//   limit_error  - more elements than ReadLimits::max_elements (core/read_limits.hpp)
 
 #include <algorithm>
 #include <array>
@@ -37,6 +40,8 @@
 
 #include "sleepnet/core/atomic_file.hpp"
 #include "sleepnet/core/error.hpp"
+#include "sleepnet/core/memory_stream.hpp"
+#include "sleepnet/core/read_limits.hpp"
 #include "sleepnet/core/tensor.hpp"
 
 namespace sleepnet {
@@ -284,14 +289,22 @@ inline Header read_header_dict(std::istream& in, std::size_t header_len, const s
 /// Bytes of the data block h describes; format_error when its element or byte count overflows.
 inline std::size_t data_bytes(const Header& h, const std::string& where)
 {
-    std::size_t count = 1;
+    // the product of the non-zero dimensions must fit xtensor's signed strides even when a
+    // zero dimension makes the array empty (a (0, 2^40, 2^30) array overflows them)
+    std::size_t nonzero = 1;
+    bool empty = false;
     for (std::size_t dim : h.shape) {
-        if (dim != 0 && count > std::numeric_limits<std::size_t>::max() / dim) {
+        if (dim == 0) {
+            empty = true;
+            continue;
+        }
+        if (nonzero > static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max()) / dim) {
             throw format_error(where + ": shape " + sleepnet::detail::shape_string(h.shape) +
                                " overflows the element count");
         }
-        count *= dim;
+        nonzero *= dim;
     }
+    const std::size_t count = empty ? 0 : nonzero;
     if (count > std::numeric_limits<std::size_t>::max() / h.itemsize) {
         throw format_error(where + ": shape " + sleepnet::detail::shape_string(h.shape) + " overflows the byte count");
     }
@@ -479,6 +492,37 @@ struct is_npy_value
 
 }  // namespace detail
 
+namespace detail {
+
+/// Loads the array of an open stream of `size` bytes positioned at its start (npy::load).
+template <class T, std::size_t N>
+inline xt::xtensor<T, N> load_stream(std::istream& in, std::uintmax_t size, const std::string& path,
+                                     const ReadLimits& limits)
+{
+    static_assert(std::is_arithmetic<T>::value, "npy::load needs an arithmetic element type");
+    require_little_endian_host(path);
+    const Header h = read_header_stream(in, size, path);
+    if (h.shape.size() != N) {
+        throw format_error("npy file '" + path + "': expected an array with " + std::to_string(N) +
+                           " dimension(s), file has shape " + sleepnet::detail::shape_string(h.shape));
+    }
+    sleepnet::detail::check_element_cap(h.size(), h.shape, limits, "npy file '" + path + "'");
+    std::array<std::size_t, N> shape{};
+    if constexpr (N > 0) std::copy(h.shape.begin(), h.shape.end(), shape.begin());
+
+    if (h.fortran_order && N > 1) {
+        xt::xtensor<T, N, xt::layout_type::column_major> column_major(shape);
+        read_data(in, h, column_major.data(), path);
+        xt::xtensor<T, N> result = column_major;
+        return result;
+    }
+    xt::xtensor<T, N> result(shape);
+    read_data(in, h, result.data(), path);
+    return result;
+}
+
+}  // namespace detail
+
 /// Reads and validates the header of `path` (including the exact data size).
 inline Header read_header(const std::string& path)
 {
@@ -487,33 +531,33 @@ inline Header read_header(const std::string& path)
     return detail::read_header_stream(in, size, path);
 }
 
+/// read_header on the `size` bytes of an .npy file at `data`; errors name `name` where
+/// read_header names the file, with the same messages.
+inline Header read_header_memory(const void* data, std::size_t size, const std::string& name)
+{
+    sleepnet::detail::memory_istream in(static_cast<const char*>(data), size);
+    return detail::read_header_stream(in, size, name);
+}
+
 /// Loads an N-dimensional array as T (row-major, logical shape), converting from the
 /// file's dtype. Throws format_error when the file has a different number of dimensions
-/// or holds a value T cannot represent.
+/// or holds a value T cannot represent, limit_error when it has more than
+/// limits.max_elements elements (checked before anything is allocated).
 template <class T, std::size_t N>
-inline xt::xtensor<T, N> load(const std::string& path)
+inline xt::xtensor<T, N> load(const std::string& path, const ReadLimits& limits = {})
 {
-    static_assert(std::is_arithmetic<T>::value, "npy::load needs an arithmetic element type");
-    detail::require_little_endian_host(path);
     std::ifstream in;
     const std::uintmax_t size = detail::open_for_reading(path, in, "npy file");
-    const Header h = detail::read_header_stream(in, size, path);
-    if (h.shape.size() != N) {
-        throw format_error("npy file '" + path + "': expected an array with " + std::to_string(N) +
-                           " dimension(s), file has shape " + sleepnet::detail::shape_string(h.shape));
-    }
-    std::array<std::size_t, N> shape{};
-    std::copy(h.shape.begin(), h.shape.end(), shape.begin());
+    return detail::load_stream<T, N>(in, size, path, limits);
+}
 
-    if (h.fortran_order && N > 1) {
-        xt::xtensor<T, N, xt::layout_type::column_major> column_major(shape);
-        detail::read_data(in, h, column_major.data(), path);
-        xt::xtensor<T, N> result = column_major;
-        return result;
-    }
-    xt::xtensor<T, N> result(shape);
-    detail::read_data(in, h, result.data(), path);
-    return result;
+/// npy::load on the `size` bytes of an .npy file at `data`, named `name` in errors.
+template <class T, std::size_t N>
+inline xt::xtensor<T, N> load_memory(const void* data, std::size_t size, const std::string& name,
+                                     const ReadLimits& limits = {})
+{
+    sleepnet::detail::memory_istream in(static_cast<const char*>(data), size);
+    return detail::load_stream<T, N>(in, size, name, limits);
 }
 
 /// Saves an expression as a row-major .npy file (written atomically; xtensor's writer).

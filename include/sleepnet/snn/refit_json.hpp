@@ -67,16 +67,22 @@ inline RefitPlan refit_plan_from_json(const nlohmann::json& j)
     return plan;
 }
 
-/// The "refit" object of a sleep parameter file, if it has one; errors name the file.
-inline std::optional<RefitPlan> load_refit_plan(const std::string& path)
+/// The "refit" object of the text of a sleep parameter file, if it has one; errors name `name`.
+inline std::optional<RefitPlan> refit_plan_from_string(const std::string& text, const std::string& name = "<string>")
 {
-    const nlohmann::json j = detail::read_json_file(path, "sleep parameter file");
+    const nlohmann::json j = detail::parse_json_text(text, name);
     if (!j.is_object() || !j.contains("refit")) return std::nullopt;
     try {
         return refit_plan_from_json(j["refit"]);
     } catch (const invalid_argument& e) {
-        throw invalid_argument(path + ": " + e.what());
+        throw invalid_argument(name + ": " + e.what());
     }
+}
+
+/// The "refit" object of a sleep parameter file, if it has one; errors name the file.
+inline std::optional<RefitPlan> load_refit_plan(const std::string& path)
+{
+    return refit_plan_from_string(detail::read_text_file(path, "sleep parameter file"), path);
 }
 
 }  // namespace sleepnet

@@ -89,15 +89,22 @@ inline SleepParams sleep_params_from_json(const nlohmann::json& j, SleepParams b
     return base;
 }
 
-/// Reads sleep parameters from a JSON file (the format above); errors name the file.
-inline SleepParams load_sleep_params(const std::string& path)
+/// Sleep parameters from the text of a parameter file (the format above); errors name
+/// `name` (format_error: not JSON; invalid_argument: a bad key or value).
+inline SleepParams sleep_params_from_string(const std::string& text, const std::string& name = "<string>")
 {
-    const nlohmann::json j = detail::read_json_file(path, "sleep parameter file");
+    const nlohmann::json j = detail::parse_json_text(text, name);
     try {
         return sleep_params_from_json(j);
     } catch (const invalid_argument& e) {
-        throw invalid_argument(path + ": " + e.what());
+        throw invalid_argument(name + ": " + e.what());
     }
+}
+
+/// Reads sleep parameters from a JSON file (the format above); errors name the file.
+inline SleepParams load_sleep_params(const std::string& path)
+{
+    return sleep_params_from_string(detail::read_text_file(path, "sleep parameter file"), path);
 }
 
 /// Checks parameters read from file `path` (load_sleep_params) for a network of

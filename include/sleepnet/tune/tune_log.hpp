@@ -112,14 +112,10 @@ struct TuneLogContents {
     std::vector<TuneCandidate> candidates;
 };
 
-/// Reads a log; a last line without its newline (torn write) is dropped.
-inline TuneLogContents read_tune_log(const std::string& path)
+/// Reads the text of a log; a last line without its newline (torn write) is dropped; errors
+/// name `path`.
+inline TuneLogContents read_tune_log_text(const std::string& text, const std::string& path)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw io_error("tune: cannot open log '" + path + "'");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const std::string text = ss.str();
     TuneLogContents log;
     std::size_t pos = 0, line_no = 0;
     while (pos < text.size()) {
@@ -152,6 +148,16 @@ inline TuneLogContents read_tune_log(const std::string& path)
     }
     if (log.header.is_null()) throw format_error(path + ": no search description line");
     return log;
+}
+
+/// Reads a log (read_tune_log_text on the file's text).
+inline TuneLogContents read_tune_log(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw io_error("tune: cannot open log '" + path + "'");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return read_tune_log_text(ss.str(), path);
 }
 
 /// The log of a running search: resumes or starts the file, hands back logged candidates, appends new ones.
