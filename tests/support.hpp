@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 
+#include <sleepnet/core/error.hpp>
 #include <sleepnet/core/rng.hpp>
 #include <sleepnet/core/tensor.hpp>
 #include <sleepnet/data/dataset.hpp>
@@ -72,6 +73,28 @@ std::string message_of(F&& f)
         return std::string("<wrong exception type> ") + e.what();
     }
     return "<nothing thrown>";
+}
+
+/// "ok: " + describe(), or the sleepnet exception's kind and message: what a reader's test
+/// compares between two ways of reading the same bytes (a file and a buffer).
+template <class F>
+std::string outcome_text(F&& describe)
+{
+    try {
+        return "ok: " + describe();
+    } catch (const sleepnet::limit_error& e) {
+        return std::string("limit_error: ") + e.what();
+    } catch (const sleepnet::format_error& e) {
+        return std::string("format_error: ") + e.what();
+    } catch (const sleepnet::io_error& e) {
+        return std::string("io_error: ") + e.what();
+    } catch (const sleepnet::numeric_error& e) {
+        return std::string("numeric_error: ") + e.what();
+    } catch (const sleepnet::invalid_argument& e) {
+        return std::string("invalid_argument: ") + e.what();
+    } catch (const std::exception& e) {
+        return std::string("other: ") + e.what();
+    }
 }
 
 /// An r x c matrix of uniform draws in [lo, hi) from eng, row-major.

@@ -244,17 +244,11 @@ namespace {
 template <class F>
 std::string outcome(F&& read)
 {
-    try {
+    return test_support::outcome_text([&] {
         std::ostringstream os;
         for (const auto v : read()) os << v << ' ';
-        return "ok: " + os.str();
-    } catch (const limit_error& e) {
-        return std::string("limit_error: ") + e.what();
-    } catch (const format_error& e) {
-        return std::string("format_error: ") + e.what();
-    } catch (const std::exception& e) {
-        return std::string("other: ") + e.what();
-    }
+        return os.str();
+    });
 }
 
 }  // namespace

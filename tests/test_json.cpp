@@ -405,17 +405,7 @@ namespace {
 template <class F>
 std::string json_outcome(F&& read)
 {
-    try {
-        return "ok: " + nlohmann::json(read()).dump();
-    } catch (const format_error& e) {
-        return std::string("format_error: ") + e.what();
-    } catch (const io_error& e) {
-        return std::string("io_error: ") + e.what();
-    } catch (const invalid_argument& e) {
-        return std::string("invalid_argument: ") + e.what();
-    } catch (const std::exception& e) {
-        return std::string("other: ") + e.what();
-    }
+    return test_support::outcome_text([&] { return nlohmann::json(read()).dump(); });
 }
 
 }  // namespace

@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "support.hpp"
+
 #include <sleepnet/core/read_limits.hpp>
 #include <sleepnet/data/npy.hpp>
 #include <sleepnet/nn/io.hpp>
@@ -241,24 +243,13 @@ void write_files(const ModelFiles& files, const std::string& dir)
 template <class F>
 std::string outcome(F&& load)
 {
-    try {
+    return test_support::outcome_text([&] {
         const DenseNetwork<float> net = load();
         std::ostringstream os;
-        os << "ok:";
         for (std::size_t l = 0; l < net.num_layers(); ++l)
             for (const float v : net.weights(l)) os << ' ' << v;
         return os.str();
-    } catch (const limit_error& e) {
-        return std::string("limit_error: ") + e.what();
-    } catch (const format_error& e) {
-        return std::string("format_error: ") + e.what();
-    } catch (const io_error& e) {
-        return std::string("io_error: ") + e.what();
-    } catch (const numeric_error& e) {
-        return std::string("numeric_error: ") + e.what();
-    } catch (const std::exception& e) {
-        return std::string("other: ") + e.what();
-    }
+    });
 }
 
 }  // namespace

@@ -477,19 +477,13 @@ namespace {
 template <class T, std::size_t N, class F>
 std::string outcome(F&& load)
 {
-    try {
+    return test_support::outcome_text([&] {
         const xt::xtensor<T, N> a = load();
         std::ostringstream os;
-        os << "ok: " << sleepnet::detail::shape_string(a) << ':';
+        os << sleepnet::detail::shape_string(a) << ':';
         for (const auto v : a) os << ' ' << v;
         return os.str();
-    } catch (const limit_error& e) {
-        return std::string("limit_error: ") + e.what();
-    } catch (const format_error& e) {
-        return std::string("format_error: ") + e.what();
-    } catch (const std::exception& e) {
-        return std::string("other: ") + e.what();
-    }
+    });
 }
 
 }  // namespace
