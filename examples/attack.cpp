@@ -61,7 +61,8 @@ struct Args {
     std::size_t count = 0, offset = 0, chunk = 250, steps = 0, max_iterations = 0, boundary_iterations = 1000;
     std::size_t restarts = 1, targets = 9, queries = 5000;
     std::uint64_t seed = 1;
-    double max_epsilon = 1.0, overshoot = -1.0, theta = 0.1, tolerance = 1e-3;
+    double max_epsilon = 1.0, overshoot = -1.0, theta = 0.1, tolerance = 1e-3, split = 0.5;
+    bool warm_start = false;
     bool clip = false, minimal = false, random_start = false;
 };
 
@@ -87,7 +88,13 @@ void add_options(CLI::App& app, Args& a)
     app.add_option("--losses", a.losses, "pgd: losses run one after another: ce | margin | dlr | dlr-t");
     app.add_option("--eps", a.eps, "pgd, square: budgets for robust accuracy (e.g. --eps 0.05 0.1 0.2)");
     app.add_flag("--minimal", a.minimal, "pgd: per-sample minimal budget by bisection");
-    app.add_option("--tolerance", a.tolerance, "pgd --minimal: bisection stops at this bracket width");
+    app.add_option("--tolerance", a.tolerance, "pgd --minimal: the search stops at this bracket width");
+    app.add_option("--split", a.split,
+                   "pgd --minimal: next budget hi - split (hi - lo) (0.5: bisection; 0.15 with --warm-start: fewer "
+                   "passes)")
+        ->check(CLI::Range(0.01, 0.99));
+    app.add_flag("--warm-start", a.warm_start,
+                 "pgd --minimal: each round's first run starts at the closest adversarial found");
     app.add_option("--restarts", a.restarts, "pgd: runs per loss (the first from x, the rest from random points)");
     app.add_flag("--random-start", a.random_start, "pgd: the first run starts at a random point of the ball too");
     app.add_option("--targets", a.targets, "pgd: target classes of dlr-t");
@@ -210,7 +217,11 @@ void run_pgd(const Args& a, const Net<T>& net, const Inputs<T>& in, nlohmann::js
     sleepnet::MinimalEpsilonSearch ms;
     ms.max_epsilon = a.max_epsilon;
     ms.tolerance = a.tolerance;
+    ms.split = a.split;
+    ms.warm_start = a.warm_start;
     j["tolerance"] = a.tolerance;
+    j["split"] = a.split;
+    j["warm_start"] = a.warm_start;
     minimal_summary(sleepnet::pgd_minimal(net, in.x, in.y, o, ms, engine, bar), a, j);
 }
 

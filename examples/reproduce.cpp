@@ -46,6 +46,7 @@ unsigned default_workers() { return std::max(1u, std::min(8u, std::thread::hardw
 
 struct Args {
     std::string dataset, out_dir, data_dir, params_file, fgsm_loss = "network", tune_objective = "pgd", shard;
+    std::string apgd_search = "warm";
     bool quick = false, no_plots = false, merge = false, reference_schedule = false;
     unsigned workers = default_workers();
     std::uint64_t seed = 1;
@@ -71,6 +72,10 @@ void add_options(CLI::App& app, Args& a)
     app.add_option("--tune-objective", a.tune_objective,
                    "the search's objective: pgd (median minimal APGD L-inf eps, default) | fgsm (median minimal FGSM "
                    "eps, the paper's)");
+    app.add_option("--apgd-search", a.apgd_search,
+                   "Table 1's APGD minimal-eps search: warm (default: tests near the closest adversarial found and "
+                   "starts there, fewer passes) | bisection (every run from x, the tables before issue 15)")
+        ->check(CLI::IsMember({"warm", "bisection"}));
     app.add_flag("--no-plots", a.no_plots, "write data and .gp scripts but do not run gnuplot");
     app.add_option("--seeds", a.seeds,
                    "independently trained controls: seed run i uses base seed --seed + 100 i and writes "
@@ -119,6 +124,14 @@ sleepnet::AttackLoss fgsm_loss(const Args& a)
     return a.fgsm_loss == "ce" ? sleepnet::AttackLoss::cross_entropy : sleepnet::AttackLoss::network;
 }
 
+repro::Plan plan_of(const Args& a, std::uint64_t seed)
+{
+    repro::Plan p = repro::make_plan(a.dataset, a.quick, seed, a.tune_budget, a.tune_objective);
+    p.apgd_search = a.apgd_search;
+    repro::apgd_search(p);  // refuses an unknown search before any work
+    return p;
+}
+
 /// One seed run: every stage with base seed `seed`, everything written to `out_dir`.
 int run(const Args& a, std::uint64_t seed, const std::string& out_dir, const std::string& command)
 {
@@ -128,8 +141,7 @@ int run(const Args& a, std::uint64_t seed, const std::string& out_dir, const std
     std::filesystem::create_directories(out_dir);
     repro::StageTimes times;
     repro::Setup s = times.time("data", [&] {
-        return repro::load_setup(repro::make_plan(a.dataset, a.quick, seed, a.tune_budget, a.tune_objective),
-                                 a.data_dir, out_dir);
+        return repro::load_setup(plan_of(a, seed), a.data_dir, out_dir);
     });
     s.attack_loss = loss;
     s.workers = a.reference_schedule ? 1 : a.workers;
@@ -174,7 +186,7 @@ int run_seeds(const Args& a, const std::string& command)
         throw sleepnet::invalid_argument("--merge and --shard exclude each other: merge once every shard has run");
     const auto shard = repro::parse_shard(a.shard.empty() ? "0/1" : a.shard);
     repro::MergeInput m;
-    m.plan = repro::make_plan(a.dataset, a.quick, a.seed, a.tune_budget, a.tune_objective);
+    m.plan = plan_of(a, a.seed);
     m.config = {repro::to_json(m.plan), repro::table1_notes(fgsm_loss(a)),
                 repro::find_sleep_params(a.dataset, a.params_file).source};
     if (!a.merge) {

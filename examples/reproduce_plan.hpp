@@ -39,8 +39,24 @@ struct Plan {
     double adversarial_epsilon = 0.1;
     std::size_t tune_budget = 0;          ///< sleep parameter search before sleeping (0 = off)
     std::string tune_objective = "pgd";   ///< pgd (median minimal APGD eps) | fgsm (median minimal FGSM eps)
+    std::string apgd_search = "warm";     ///< Table 1's APGD search: warm | bisection (apgd_search())
     std::vector<std::string> reductions;  ///< what quick mode reduced, in words
 };
+
+/// Table 1's APGD minimal-eps search (to 1e-3 in (0, 1]): "warm" tests at hi - 0.15 (hi - lo)
+/// and starts each round's first run at the closest adversarial found (MinimalEpsilonSearch;
+/// about a quarter fewer passes), "bisection" tests at (lo + hi) / 2 with every run from x
+/// (the tables before issue 15).
+inline sleepnet::MinimalEpsilonSearch apgd_search(const Plan& p)
+{
+    sleepnet::MinimalEpsilonSearch m;
+    if (p.apgd_search == "bisection") return m;
+    if (p.apgd_search != "warm")
+        throw sleepnet::invalid_argument("--apgd-search must be warm or bisection, got '" + p.apgd_search + "'");
+    m.split = 0.15;
+    m.warm_start = true;
+    return m;
+}
 
 inline nlohmann::json to_json(const Plan& p)
 {
@@ -66,6 +82,7 @@ inline nlohmann::json to_json(const Plan& p)
             {"adversarial_epsilon", p.adversarial_epsilon},
             {"tune_budget", p.tune_budget},
             {"tune_objective", p.tune_objective},
+            {"apgd_search", p.apgd_search},
             {"quick_reductions", p.reductions}};
 }
 

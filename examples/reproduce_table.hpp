@@ -132,7 +132,7 @@ inline std::size_t small_set_chunk(const Setup& s, std::size_t reference)
     return s.reference_schedule ? reference : 0;
 }
 
-/// APGD (CE and margin, 100 steps) minimal L-inf eps by bisection, or FMN's minimal L2
+/// APGD (CE and margin, 100 steps) minimal L-inf eps (the plan's search), or FMN's minimal L2
 /// norm, on the first strong-count evaluated rows; robust accuracy read off the budgets.
 inline AttackScore run_strong(const Setup& s, const std::string& atk, const Net& net, const std::string& label)
 {
@@ -146,7 +146,7 @@ inline AttackScore run_strong(const Setup& s, const std::string& atk, const Net&
         o.bounds = s.bounds;
         sleepnet::default_engine e(s.plan.seed + s_strong);
         StageBar bar(label, s.workers > 1);
-        r = sleepnet::pgd_minimal(net, x, y, o, sleepnet::MinimalEpsilonSearch{}, e, *bar);
+        r = sleepnet::pgd_minimal(net, x, y, o, apgd_search(s.plan), e, *bar);
     } else {
         sleepnet::FmnOptions o;
         o.norm = sleepnet::Norm::l2;
@@ -287,7 +287,7 @@ inline nlohmann::json table1_notes(sleepnet::AttackLoss fgsm_loss)
     return {{"fgsm", "score = median minimal epsilon (Foolbox grid, 1000 steps in (0, 1]), gradient of the " +
                          fgsm_grad + "; a single step: a high score is not evidence of robustness (gradient masking)"},
             {"apgd", "score = median minimal L-inf epsilon of APGD (cross-entropy then margin loss, 100 steps each, "
-                     "bisection to 1e-3 in (0, 1]); robust_accuracy at eps 0.05, 0.1, 0.15, 0.2 read off the "
+                     "search to 1e-3 in (0, 1], plan.apgd_search); robust_accuracy at eps 0.05, 0.1, 0.15, 0.2 read off the "
                      "per-input minimal eps"},
             {"fmn", "score = median minimal L2 norm of FMN (100 steps), units of the input range; robust_accuracy "
                     "at L2 0.5, 1, 1.5, 2"},

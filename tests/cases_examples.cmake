@@ -114,6 +114,28 @@ json_check(example_reproduce_patches_sleep_apgd
 set_tests_properties(example_reproduce_patches_accuracy example_reproduce_patches_deepfool
   example_reproduce_patches_adversarial_fmn example_reproduce_patches_sleep_apgd
   PROPERTIES FIXTURES_REQUIRED ex_reproduce_patches)
+# --apgd-search bisection (the tables before issue 15): sleep's APGD score stays above the
+# control's, and the default warm search lands within 0.002 of the bisection in every column
+# (the tolerance is 1e-3; measured: at most 6e-4 apart)
+add_test(NAME example_reproduce_patches_apgd_bisection
+  COMMAND $<TARGET_FILE:reproduce> --dataset patches --quick --seed 1 --no-plots --apgd-search bisection
+          --out ${_ex_out}/reproduce-patches-bisection)
+set_tests_properties(example_reproduce_patches_apgd_bisection PROPERTIES FIXTURES_SETUP ex_reproduce_patches_bisection)
+json_check(example_reproduce_patches_bisection_sleep_apgd
+  -DFILE=${_ex_out}/reproduce-patches-bisection/results.json -DKEY=checks.apgd_score_capped.sleep -DOP=GT
+  -DFILE2=${_ex_out}/reproduce-patches-bisection/results.json -DKEY2=checks.apgd_score_capped.control)
+set(_apgd_columns control distilled finetuned sleep adversarial)
+foreach(_col ${_apgd_columns})
+  json_check(example_reproduce_patches_warm_apgd_${_col}_below
+    -DFILE=${_ex_out}/reproduce-patches/results.json -DKEY=table1.apgd.${_col}.score -DOP=LE -DOFFSET=0.002
+    -DFILE2=${_ex_out}/reproduce-patches-bisection/results.json -DKEY2=table1.apgd.${_col}.score)
+  json_check(example_reproduce_patches_warm_apgd_${_col}_above
+    -DFILE=${_ex_out}/reproduce-patches/results.json -DKEY=table1.apgd.${_col}.score -DOP=GE -DOFFSET=-0.002
+    -DFILE2=${_ex_out}/reproduce-patches-bisection/results.json -DKEY2=table1.apgd.${_col}.score)
+  set_tests_properties(example_reproduce_patches_warm_apgd_${_col}_below example_reproduce_patches_warm_apgd_${_col}_above
+    PROPERTIES FIXTURES_REQUIRED "ex_reproduce_patches;ex_reproduce_patches_bisection")
+endforeach()
+set_tests_properties(example_reproduce_patches_bisection_sleep_apgd PROPERTIES FIXTURES_REQUIRED ex_reproduce_patches_bisection)
 add_test(NAME example_reproduce_patches_fgsm_objective
   COMMAND $<TARGET_FILE:reproduce> --dataset patches --quick --seed 1 --no-plots --tune-objective fgsm
           --out ${_ex_out}/reproduce-patches-fgsm)

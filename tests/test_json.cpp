@@ -324,7 +324,7 @@ TEST_CASE("attack options round trip through JSON, overlay defaults and refuse u
     SquareOptions q;
     q.height = 4;
     check_round_trip(q);
-    check_round_trip(MinimalEpsilonSearch{0.5, 0.01});
+    check_round_trip(MinimalEpsilonSearch{0.5, 0.01, 0.2, true});
 
     PgdOptions overlay;  // absent keys keep the target's values
     nlohmann::json{{"steps", 7}, {"losses", {"margin"}}}.get_to(overlay);

@@ -63,9 +63,10 @@ void register_strong(py::module_& m)
     m.def(
         "pgd",
         [](py::handle w, py::handle x, py::handle y, double epsilon, std::uint64_t seed, bool minimal,
-           double max_epsilon, double tolerance, py::handle network, const py::kwargs& kwargs) {
+           double max_epsilon, double tolerance, double split, bool warm_start, py::handle network,
+           const py::kwargs& kwargs) {
             const auto o = options_from(kwargs, PgdOptions{}, "pgd");
-            const MinimalEpsilonSearch s{max_epsilon, tolerance};
+            const MinimalEpsilonSearch s{max_epsilon, tolerance, split, warm_start};
             return evaluate(w, network, x, y, [&](const auto& net, const auto& xm, const label_vector& ym) {
                 default_engine engine(seed);
                 return py::object(result_dict(released([&] {
@@ -74,8 +75,8 @@ void register_strong(py::module_& m)
             });
         },
         py::arg("weights"), py::arg("x"), py::arg("y"), py::kw_only(), py::arg("epsilon") = 0.1, py::arg("seed") = 1,
-        py::arg("minimal") = false, py::arg("max_epsilon") = 1.0, py::arg("tolerance") = 1e-3,
-        py::arg("network") = py::none(),
+        py::arg("minimal") = false, py::arg("max_epsilon") = 1.0, py::arg("tolerance") = 1e-3, py::arg("split") = 0.5,
+        py::arg("warm_start") = false, py::arg("network") = py::none(),
         "(A)PGD at a budget (robust_accuracy), or with minimal=True the per-input minimal budget; keyword "
         "arguments are PgdOptions fields.");
     m.def(

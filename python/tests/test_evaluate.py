@@ -58,6 +58,7 @@ def test_evaluation_reads_but_never_changes_the_weights(weights, data):
         (sleepnet.fmn, {"norm": "l2", "steps": 20}),
         (sleepnet.pgd, {"epsilon": 0.3, "steps": 10}),
         (sleepnet.pgd, {"minimal": True, "steps": 10, "tolerance": 0.05}),
+        (sleepnet.pgd, {"minimal": True, "steps": 10, "tolerance": 0.05, "split": 0.15, "warm_start": True}),
         (sleepnet.square, {"epsilon": 0.5, "queries": 50}),
     ],
 )
@@ -102,6 +103,8 @@ def test_attack_keywords_are_the_fields_of_the_options(matched):
     assert all(row["epsilon"] <= 0.5 for row in capped["rows"] if row["success"])
     assert sleepnet.pgd(weights, x, y, epsilon=2.0, steps=10)["attack"] == "apgd-linf"
     assert sleepnet.pgd(weights, x, y, epsilon=2.0, steps=10, method="pgd", norm="l2")["attack"] == "pgd-l2"
+    with pytest.raises(sleepnet.InvalidArgument, match=r"split must be in \[0.01, 0.99\], got 1.5"):
+        sleepnet.pgd(weights, x, y, minimal=True, split=1.5)
     with pytest.raises(sleepnet.InvalidArgument, match="pgd: PgdOptions: unknown key 'stpes'"):
         sleepnet.pgd(weights, x, y, stpes=10)
     with pytest.raises(sleepnet.InvalidArgument, match="key 'queries' must be a non-negative integer"):

@@ -200,15 +200,17 @@ inline void from_json(const nlohmann::json& j, PgdOptions& o)
 
 inline void to_json(nlohmann::json& j, const MinimalEpsilonSearch& s)
 {
-    j = {{"max_epsilon", s.max_epsilon}, {"tolerance", s.tolerance}};
+    j = {{"max_epsilon", s.max_epsilon}, {"tolerance", s.tolerance}, {"split", s.split}, {"warm_start", s.warm_start}};
 }
 
 inline void from_json(const nlohmann::json& j, MinimalEpsilonSearch& s)
 {
     const std::string who = "MinimalEpsilonSearch";
-    detail::json_check_keys(j, {"max_epsilon", "tolerance"}, who);
+    detail::json_check_keys(j, {"max_epsilon", "tolerance", "split", "warm_start"}, who);
     detail::json_read(j, "max_epsilon", s.max_epsilon, who);
     detail::json_read(j, "tolerance", s.tolerance, who);
+    detail::json_read(j, "split", s.split, who);
+    detail::json_read(j, "warm_start", s.warm_start, who);
 }
 
 inline void to_json(nlohmann::json& j, const FmnOptions& o)
