@@ -1,7 +1,7 @@
 // bench/attacks: attack throughput on the MNIST network (784-1200-1200-10), both cores.
 //
 //   attacks [--model DIR] [--data DIR] [--count N] [--small N] [--brute N] [--threads T]
-//           [--pgd-eps E] [--pgd-steps N] [--skip-others] [--help]
+//           [--pgd-eps E] [--pgd-steps N] [--minimal N] [--skip-others] [--help]
 //
 // Without --model a control network is trained first (authors' recipe, 1 epoch).
 // FGSM (minimal epsilon, grid and bisection) and DeepFool run on the first --count test
@@ -18,6 +18,9 @@
 // --pgd-eps (default 0.1) on all --count images, then at eps 0, where no input is ever
 // broken, so every correctly classified one gets all 2 x (1 + steps) passes: the upper
 // bound of its time for any eps. --skip-others runs only the baselines and APGD.
+// The minimal-eps search (pgd_minimal, 100 steps) then runs on the first --minimal images
+// (default 300) twice: bisection (the baseline) and reproduce's warm search; the ratio of
+// their times and passes is printed, with how far the per-image budgets differ.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -44,6 +47,7 @@ struct Args {
     unsigned threads = 2;
     double pgd_eps = 0.1;
     std::size_t pgd_steps = 50;
+    std::size_t minimal = 300;
     bool skip_others = false;
 };
 
@@ -65,6 +69,10 @@ void add_options(CLI::App& app, Args& a)
         ->check(bench::at_least(1));
     app.add_option("--pgd-eps", a.pgd_eps, "APGD L-inf budget")->capture_default_str();
     app.add_option("--pgd-steps", a.pgd_steps, "APGD steps per loss")->capture_default_str()->check(bench::at_least(0));
+    app.add_option("--minimal", a.minimal,
+                   "test images for the minimal-eps APGD searches, bisection against warm start (0 = skip)")
+        ->capture_default_str()
+        ->check(bench::at_least(0));
     app.add_flag("--skip-others", a.skip_others, "run only the baselines and APGD");
 }
 
@@ -237,6 +245,41 @@ ApgdTime apgd_section(const sleepnet::DenseNetwork<float>& net, const Inputs& in
     return worst;
 }
 
+/// pgd_minimal (APGD L-inf, CE then margin, 100 steps, to 1e-3) on the first n images with
+/// the bisection (the baseline) and with reproduce's warm search (split 0.15, warm start):
+/// time and passes of each, their ratio, and how the per-image budgets compare.
+void minimal_search_section(const sleepnet::DenseNetwork<float>& net, const Inputs& in, std::size_t n)
+{
+    n = std::min(n, in.count);
+    if (n == 0) return;
+    const sleepnet::matrix<float> x = xt::view(in.x, xt::range(0, n), xt::all());
+    const sleepnet::label_vector y = xt::view(in.y, xt::range(0, n));
+    sleepnet::MinimalEpsilonSearch bisection, warm;
+    warm.split = 0.15;
+    warm.warm_start = true;
+    const auto search = [&](const sleepnet::MinimalEpsilonSearch& m) {
+        sleepnet::default_engine eng(5);
+        return bench::timed([&] { return sleepnet::pgd_minimal(net, x, y, sleepnet::PgdOptions{}, m, eng); });
+    };
+    const auto [rb, tb] = search(bisection);
+    const auto [rw, tw] = search(warm);
+    std::size_t pb = 0, pw = 0, lower = 0, higher = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        pb += rb.samples[i].iterations;
+        pw += rw.samples[i].iterations;
+        const double d = rw.samples[i].epsilon - rb.samples[i].epsilon;  // inf - inf: NaN, counted as neither
+        lower += d < -1e-3 ? 1 : 0;
+        higher += d > 1e-3 ? 1 : 0;
+    }
+    const auto per = [&](std::size_t v) { return static_cast<double>(v) / static_cast<double>(n); };
+    std::printf("  apgd minimal eps on %zu images: bisection %.2f s, %.0f passes/image, median %.4f; warm search "
+                "(split 0.15) %.2f s, %.0f passes/image, median %.4f\n",
+                n, tb, per(pb), rb.median_epsilon(), tw, per(pw), rw.median_epsilon());
+    std::printf("    ratio bisection / warm: %.2fx time, %.2fx passes; per-image budget of the warm search lower by "
+                "> 1e-3 on %zu images, higher on %zu\n",
+                tb / tw, static_cast<double>(pb) / static_cast<double>(pw), lower, higher);
+}
+
 // The same worst-case workload in PyTorch (bench/pgd_torch.py) when Debian's python3-torch
 // is installed: same model, steps and threads, the first min(count, 2000) images (PyTorch
 // is slow enough that all 10,000 would take minutes); compared per forward+backward pass.
@@ -287,6 +330,7 @@ int run(const Args& a)
         other_attacks(net, in, base.forward);
     }
     const ApgdTime worst = apgd_section(net, in, a, base.gradient);
+    minimal_search_section(net, in, a.minimal);
     torch_comparison(a.model, a.data, in.count, a.pgd_steps, a.threads, worst);
     return 0;
 }
