@@ -117,13 +117,20 @@ set_tests_properties(example_reproduce_patches_accuracy example_reproduce_patche
 # --apgd-search bisection (the tables before issue 15): sleep's APGD score stays above the
 # control's, and the default warm search lands within 0.002 of the bisection in every column
 # (the tolerance is 1e-3; measured: at most 6e-4 apart)
-add_test(NAME example_reproduce_patches_apgd_bisection
-  COMMAND $<TARGET_FILE:reproduce> --dataset patches --quick --seed 1 --no-plots --apgd-search bisection
-          --out ${_ex_out}/reproduce-patches-bisection)
-set_tests_properties(example_reproduce_patches_apgd_bisection PROPERTIES FIXTURES_SETUP ex_reproduce_patches_bisection)
-json_check(example_reproduce_patches_bisection_sleep_apgd
-  -DFILE=${_ex_out}/reproduce-patches-bisection/results.json -DKEY=checks.apgd_score_capped.sleep -DOP=GT
-  -DFILE2=${_ex_out}/reproduce-patches-bisection/results.json -DKEY2=checks.apgd_score_capped.control)
+# reproduce_patches_variant(RUN CHECK SUFFIX SCORE ARGS...): test RUN runs the Patches
+# reproduction with ARGS into reproduce-patches-SUFFIX (fixture ex_reproduce_patches_SUFFIX);
+# test CHECK requires checks.SCORE.sleep > checks.SCORE.control there.
+function(reproduce_patches_variant run check suffix score)
+  set(_dir ${_ex_out}/reproduce-patches-${suffix})
+  add_test(NAME ${run} COMMAND $<TARGET_FILE:reproduce> --dataset patches --quick --seed 1 --no-plots ${ARGN}
+                                --out ${_dir})
+  set_tests_properties(${run} PROPERTIES FIXTURES_SETUP ex_reproduce_patches_${suffix})
+  json_check(${check} -DFILE=${_dir}/results.json -DKEY=checks.${score}.sleep -DOP=GT
+    -DFILE2=${_dir}/results.json -DKEY2=checks.${score}.control)
+  set_tests_properties(${check} PROPERTIES FIXTURES_REQUIRED ex_reproduce_patches_${suffix})
+endfunction()
+reproduce_patches_variant(example_reproduce_patches_apgd_bisection example_reproduce_patches_bisection_sleep_apgd
+  bisection apgd_score_capped --apgd-search bisection)
 set(_apgd_columns control distilled finetuned sleep adversarial)
 foreach(_col ${_apgd_columns})
   json_check(example_reproduce_patches_warm_apgd_${_col}_below
@@ -135,15 +142,8 @@ foreach(_col ${_apgd_columns})
   set_tests_properties(example_reproduce_patches_warm_apgd_${_col}_below example_reproduce_patches_warm_apgd_${_col}_above
     PROPERTIES FIXTURES_REQUIRED "ex_reproduce_patches;ex_reproduce_patches_bisection")
 endforeach()
-set_tests_properties(example_reproduce_patches_bisection_sleep_apgd PROPERTIES FIXTURES_REQUIRED ex_reproduce_patches_bisection)
-add_test(NAME example_reproduce_patches_fgsm_objective
-  COMMAND $<TARGET_FILE:reproduce> --dataset patches --quick --seed 1 --no-plots --tune-objective fgsm
-          --out ${_ex_out}/reproduce-patches-fgsm)
-set_tests_properties(example_reproduce_patches_fgsm_objective PROPERTIES FIXTURES_SETUP ex_reproduce_patches_fgsm)
-json_check(example_reproduce_patches_sleep_fgsm
-  -DFILE=${_ex_out}/reproduce-patches-fgsm/results.json -DKEY=checks.fgsm_score_capped.sleep -DOP=GT
-  -DFILE2=${_ex_out}/reproduce-patches-fgsm/results.json -DKEY2=checks.fgsm_score_capped.control)
-set_tests_properties(example_reproduce_patches_sleep_fgsm PROPERTIES FIXTURES_REQUIRED ex_reproduce_patches_fgsm)
+reproduce_patches_variant(example_reproduce_patches_fgsm_objective example_reproduce_patches_sleep_fgsm
+  fgsm fgsm_score_capped --tune-objective fgsm)
 # reproduce --seeds (several seed runs, shards, merge; about 4 s per 3 seed runs on Patches).
 # --seeds 1 is the single run of before: the same tables and curves as seed run 0 of --seeds 3,
 # which are those of example_reproduce_patches (example_reproduce_seeds_run_is_single_run).
