@@ -140,9 +140,7 @@ int run(const Args& a, std::uint64_t seed, const std::string& out_dir, const std
     const auto loss = fgsm_loss(a);
     std::filesystem::create_directories(out_dir);
     repro::StageTimes times;
-    repro::Setup s = times.time("data", [&] {
-        return repro::load_setup(plan_of(a, seed), a.data_dir, out_dir);
-    });
+    repro::Setup s = times.time("data", [&] { return repro::load_setup(plan_of(a, seed), a.data_dir, out_dir); });
     s.attack_loss = loss;
     s.workers = a.reference_schedule ? 1 : a.workers;
     s.reference_schedule = a.reference_schedule;

@@ -286,9 +286,10 @@ inline nlohmann::json table1_notes(sleepnet::AttackLoss fgsm_loss)
         fgsm_loss == sleepnet::AttackLoss::cross_entropy ? "softmax cross-entropy" : "authors' MSE training loss";
     return {{"fgsm", "score = median minimal epsilon (Foolbox grid, 1000 steps in (0, 1]), gradient of the " +
                          fgsm_grad + "; a single step: a high score is not evidence of robustness (gradient masking)"},
-            {"apgd", "score = median minimal L-inf epsilon of APGD (cross-entropy then margin loss, 100 steps each, "
-                     "search to 1e-3 in (0, 1], plan.apgd_search); robust_accuracy at eps 0.05, 0.1, 0.15, 0.2 read off the "
-                     "per-input minimal eps"},
+            {"apgd",
+             "score = median minimal L-inf epsilon of APGD (cross-entropy then margin loss, 100 steps each, "
+             "search to 1e-3 in (0, 1], plan.apgd_search); robust_accuracy at eps 0.05, 0.1, 0.15, 0.2 read off the "
+             "per-input minimal eps"},
             {"fmn", "score = median minimal L2 norm of FMN (100 steps), units of the input range; robust_accuracy "
                     "at L2 0.5, 1, 1.5, 2"},
             {"others", "score = median mean squared distance ||x' - x||^2 / N over correctly classified inputs "

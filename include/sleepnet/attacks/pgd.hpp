@@ -590,7 +590,8 @@ inline AttackResult<T> pgd_minimal(const DenseNetwork<T>& net, const matrix<T>& 
             } else {
                 lo[row] = job.eps[row];
             }
-            job.eps[row] = (1.0 - search.split) * hi[row] + search.split * lo[row];  // split 0.5: (lo + hi) / 2, bit for bit
+            // split 0.5 gives (lo + hi) / 2 bit for bit (halving is exact)
+            job.eps[row] = (1.0 - search.split) * hi[row] + search.split * lo[row];
             if (s.success && hi[row] - lo[row] > search.tolerance) next.push_back(row);
         }
         job.rows = std::move(next);
