@@ -13,7 +13,9 @@
 #include <sleepnet/analysis/weights_json.hpp>
 #include <sleepnet/attacks/fgsm.hpp>
 #include <sleepnet/distort/curves.hpp>
+#include <sleepnet/distort/blur.hpp>
 #include <sleepnet/distort/curves_json.hpp>
+#include <sleepnet/distort/noise.hpp>
 
 #include "common.hpp"
 #include "reproduce_parallel.hpp"
@@ -45,24 +47,43 @@ struct NetworkCurves {
     std::vector<double> fgsm, noise, blur;
 };
 
+/// The evaluated images at every noise level and blur sigma of the axes, made once per run
+/// and measured by every network: the noise levels drawn in order from one engine, as
+/// noise_accuracy_curve would draw them (level 0: no draw), the blurs as blur_accuracy_curve
+/// makes them (reflect border, clipped to [0, 1]).
+struct DistortedImages {
+    std::vector<sleepnet::matrix<T>> noise, blur;  ///< blur: images only
+};
+
+inline DistortedImages distorted_images(const Setup& s, const Curves& c)
+{
+    DistortedImages d;
+    sleepnet::default_engine ne(s.plan.seed + s_noise_curve);
+    for (double level : c.noise.x)
+        d.noise.push_back(
+            sleepnet::gaussian_noise(s.ex, level, sleepnet::NoiseLevel::std_dev, ne, s.bounds.lo, s.bounds.hi));
+    for (double sigma : s.images ? c.blur.x : std::vector<double>{})
+        d.blur.push_back(sleepnet::gaussian_blur(s.ex, s.side, s.side, sigma));
+    return d;
+}
+
 /// One network's three curves (`net` is the network of `nw`, or a copy of it).
-inline NetworkCurves network_curves(const Setup& s, const Network& nw, const Net& net, const Curves& c)
+inline NetworkCurves network_curves(const Setup& s, const Network& nw, const Net& net, const Curves& c,
+                                    const DistortedImages& images)
 {
     StageBar bar("curves " + nw.key, s.workers > 1);
-    const std::size_t total = c.fgsm.x.size() + c.noise.x.size() + (s.images ? c.blur.x.size() : 0);
+    const std::size_t total = c.fgsm.x.size() + images.noise.size() + images.blur.size();
     std::size_t done = 0;
     NetworkCurves r;
     r.fgsm = sleepnet::fgsm_accuracy_curve(net, s.ex, s.ey, c.fgsm.x, s.attack_loss, s.bounds);
     done += r.fgsm.size();
     (*bar).update(done, total);
-    sleepnet::default_engine ne(s.plan.seed + s_noise_curve);  // the same noise for every network
-    for (double level : c.noise.x) {
-        r.noise.push_back(sleepnet::noise_accuracy_curve(net, s.ex, s.ey, {level}, sleepnet::NoiseLevel::std_dev, ne,
-                                                         s.bounds.lo, s.bounds.hi)[0]);
+    for (const auto& x : images.noise) {
+        r.noise.push_back(sleepnet::accuracy(net, x, s.ey));
         (*bar).update(++done, total);
     }
-    for (double sigma : s.images ? c.blur.x : std::vector<double>{}) {
-        r.blur.push_back(sleepnet::blur_accuracy_curve(net, s.ex, s.ey, s.side, s.side, {sigma})[0]);
+    for (const auto& x : images.blur) {
+        r.blur.push_back(sleepnet::accuracy(net, x, s.ey));
         (*bar).update(++done, total);
     }
     return r;
@@ -86,12 +107,13 @@ inline void add_curves(const Setup& s, const Network& nw, NetworkCurves r, Curve
 inline void all_curves(const Setup& s, const Networks& nets, Curves& c)
 {
     const unsigned workers = s.reference_schedule ? 1 : s.workers;
+    const DistortedImages images = distorted_images(s, c);
     std::vector<NetworkCurves> found(nets.list().size());
     std::vector<Piece> pieces;
     for (std::size_t k = 0; k < found.size(); ++k) {
         pieces.push_back({"curves " + nets.list()[k].key, [&, k] {
                               const Network& nw = nets.list()[k];
-                              found[k] = network_curves(s, nw, piece_network(nw.net, workers), c);
+                              found[k] = network_curves(s, nw, piece_network(nw.net, workers), c, images);
                           }});
     }
     run_pieces(pieces, workers);
