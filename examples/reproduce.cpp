@@ -28,6 +28,7 @@
 #endif
 
 #include "common.hpp"
+#include "openblas_env.hpp"
 #include "strict_cli.hpp"
 #include "reproduce_curves.hpp"
 #include "reproduce_figures.hpp"
@@ -149,7 +150,8 @@ int run(const Args& a, std::uint64_t seed, const std::string& out_dir, const std
                         {"command", command},
                         {"seeds", repro::stage_seeds(s.plan.seed)},
                         {"plan", repro::to_json(s.plan)},
-                        {"data", repro::to_json(s)}};
+                        {"data", repro::to_json(s)},
+                        {"environment", {{"OPENBLAS_THREAD_TIMEOUT", examples::openblas_thread_timeout()}}}};
     repro::Networks nets(s.data.test);
     make_networks(s, nets, times, a);
     auto scores = times.time("attacks", [&] { return repro::attack_networks(s, nets); });
@@ -234,6 +236,7 @@ int run_ranks(Args a, const std::string& command)
 
 int main(int argc, char** argv)
 {
+    examples::quiet_openblas_threads(argv);
     CLI::App app{"Reproduce the paper's Table 1 and Figs. 1-4 (control, distillation, fine-tuning, sleep), "
                  "with strong attacks and adversarial training beside them"};
     Args args;

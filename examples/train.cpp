@@ -23,6 +23,7 @@
 #include <sleepnet/nn/train.hpp>
 
 #include "common.hpp"
+#include "openblas_env.hpp"
 #include "strict_cli.hpp"
 
 namespace {
@@ -268,6 +269,7 @@ int run(const Args& a)
 
 int main(int argc, char** argv)
 {
+    examples::quiet_openblas_threads(argv);
     CLI::App app{"Train a dense ReLU network (defaults: the authors' recipe for the chosen data set)"};
     Args args;
     add_options(app, args);

@@ -101,7 +101,13 @@ set_tests_properties(example_sleep_patches_check PROPERTIES DEPENDS example_slee
 # objective keeps the paper's FGSM check (failures count as epsilon 1.0).
 add_test(NAME example_reproduce_patches
   COMMAND $<TARGET_FILE:reproduce> --dataset patches --quick --seed 1 --no-plots --out ${_ex_out}/reproduce-patches)
-set_tests_properties(example_reproduce_patches PROPERTIES FIXTURES_SETUP ex_reproduce_patches)
+set_tests_properties(example_reproduce_patches PROPERTIES FIXTURES_SETUP ex_reproduce_patches
+  ENVIRONMENT_MODIFICATION "OPENBLAS_THREAD_TIMEOUT=unset:")
+# reproduce re-executes itself with OPENBLAS_THREAD_TIMEOUT=4 when it is unset
+# (examples/openblas_env.hpp) and keeps the caller's value (8 in the bisection variant below)
+json_check(example_reproduce_patches_openblas_timeout
+  -DFILE=${_ex_out}/reproduce-patches/results.json -DKEY=environment.OPENBLAS_THREAD_TIMEOUT -DOP=EQ -DVALUE=4)
+set_tests_properties(example_reproduce_patches_openblas_timeout PROPERTIES FIXTURES_REQUIRED ex_reproduce_patches)
 json_check(example_reproduce_patches_accuracy
   -DFILE=${_ex_out}/reproduce-patches/results.json -DKEY=networks.control.test_accuracy -DOP=EQ -DVALUE=1)
 json_check(example_reproduce_patches_deepfool
@@ -131,6 +137,12 @@ function(reproduce_patches_variant run check suffix score)
 endfunction()
 reproduce_patches_variant(example_reproduce_patches_apgd_bisection example_reproduce_patches_bisection_sleep_apgd
   bisection apgd_score_capped --apgd-search bisection)
+set_tests_properties(example_reproduce_patches_apgd_bisection PROPERTIES ENVIRONMENT "OPENBLAS_THREAD_TIMEOUT=8")
+json_check(example_reproduce_patches_openblas_timeout_kept
+  -DFILE=${_ex_out}/reproduce-patches-bisection/results.json -DKEY=environment.OPENBLAS_THREAD_TIMEOUT -DOP=EQ
+  -DVALUE=8)
+set_tests_properties(example_reproduce_patches_openblas_timeout_kept PROPERTIES
+  FIXTURES_REQUIRED ex_reproduce_patches_bisection)
 set(_apgd_columns control distilled finetuned sleep adversarial)
 foreach(_col ${_apgd_columns})
   json_check(example_reproduce_patches_warm_apgd_${_col}_below
