@@ -1,7 +1,7 @@
 // bench/attacks: attack throughput on the MNIST network (784-1200-1200-10), both cores.
 //
 //   attacks [--model DIR] [--data DIR] [--count N] [--small N] [--brute N] [--threads T]
-//           [--pgd-eps E] [--pgd-steps N] [--minimal N] [--skip-others] [--help]
+//           [--pgd-eps E] [--pgd-steps N] [--minimal N] [--curve N] [--skip-others] [--help]
 //
 // Without --model a control network is trained first (authors' recipe, 1 epoch).
 // FGSM (minimal epsilon, grid and bisection) and DeepFool run on the first --count test
@@ -21,11 +21,16 @@
 // The minimal-eps search (pgd_minimal, 100 steps) then runs on the first --minimal images
 // (default 300) twice: bisection (the baseline) and reproduce's warm search; the ratio of
 // their times and passes is printed, with how far the per-image budgets differ.
+// The FGSM accuracy curve on the authors' grid (eps 0 : 0.005 : 0.4, reproduce's Fig. 1)
+// runs on the first --curve images (default all --count) brute force (the baseline) and
+// certified (fgsm_curve's default); the time ratio is printed and the two curves are
+// checked to be equal (exit status 3 if they are not).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -48,6 +53,7 @@ struct Args {
     double pgd_eps = 0.1;
     std::size_t pgd_steps = 50;
     std::size_t minimal = 300;
+    std::size_t curve = 10000;
     bool skip_others = false;
 };
 
@@ -73,6 +79,9 @@ void add_options(CLI::App& app, Args& a)
                    "test images for the minimal-eps APGD searches, bisection against warm start (0 = skip)")
         ->capture_default_str()
         ->check(bench::at_least(0));
+    app.add_option("--curve", a.curve,
+                   "test images for the FGSM accuracy curve, brute force against certified (0 = skip)")
+        ->capture_default_str();
     app.add_flag("--skip-others", a.skip_others, "run only the baselines and APGD");
 }
 
@@ -280,6 +289,31 @@ void minimal_search_section(const sleepnet::DenseNetwork<float>& net, const Inpu
                 tb / tw, static_cast<double>(pb) / static_cast<double>(pw), lower, higher);
 }
 
+/// The FGSM accuracy curve on the authors' grid (0 : 0.005 : 0.4) on the first n images:
+/// brute force (the baseline) against the certified scan; 3 if the curves differ.
+/// `forward`: seconds of one forward pass per image.
+int curve_section(const sleepnet::DenseNetwork<float>& net, const Inputs& in, std::size_t n, double forward)
+{
+    n = std::min(n, in.count);
+    if (n == 0) return 0;
+    const sleepnet::matrix<float> x = xt::view(in.x, xt::range(0, n), xt::all());
+    const sleepnet::label_vector y = xt::view(in.y, xt::range(0, n));
+    std::vector<double> eps;
+    for (int k = 0; k <= 80; ++k) eps.push_back(0.005 * k);
+    sleepnet::FgsmCurveOptions brute;
+    brute.certify.enabled = false;
+    const auto [cb, tb] = bench::timed([&] { return sleepnet::fgsm_curve(net, x, y, eps, brute); });
+    const auto [cf, tf] = bench::timed([&] { return sleepnet::fgsm_curve(net, x, y, eps); });
+    const auto per = [&](std::size_t v) { return static_cast<double>(v) / static_cast<double>(n); };
+    const double fwd = forward * static_cast<double>(n);  // one forward pass over the n images
+    std::printf("  fgsm curve, %zu points on %zu images: brute force %.2f s (%.1f forward passes), certified %.2f s "
+                "(%.1f forward passes; %.2f evaluations and %.2f segment bounds per image)\n",
+                eps.size(), n, tb, tb / fwd, tf, tf / fwd, per(cf.stats.evaluations), per(cf.stats.bounds));
+    std::printf("    ratio brute / certified: %.2fx; curves equal: %s\n", tb / tf,
+                cf.accuracy == cb.accuracy ? "yes" : "NO");
+    return cf.accuracy == cb.accuracy ? 0 : 3;
+}
+
 // The same worst-case workload in PyTorch (bench/pgd_torch.py) when Debian's python3-torch
 // is installed: same model, steps and threads, the first min(count, 2000) images (PyTorch
 // is slow enough that all 10,000 would take minutes); compared per forward+backward pass.
@@ -331,6 +365,7 @@ int run(const Args& a)
     }
     const ApgdTime worst = apgd_section(net, in, a, base.gradient);
     minimal_search_section(net, in, a.minimal);
+    if (const int status = curve_section(net, in, a.curve, base.forward); status != 0) return status;
     torch_comparison(a.model, a.data, in.count, a.pgd_steps, a.threads, worst);
     return 0;
 }

@@ -218,6 +218,123 @@ TEST_CASE("certified FGSM grid: ties, other grids and bounds, a constant model")
     check_same(rc, fgsm(constant, xc, zeros, brute));
 }
 
+namespace {
+
+// the accuracy curve computed here, one predict() per epsilon: the oracle of both scans
+template <class T>
+std::vector<double> curve_oracle(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y,
+                                 const std::vector<double>& eps, const FgsmCurveOptions& o)
+{
+    const matrix<T> g = fgsm_direction(net, x, y, o.loss, o.bounds);
+    const std::size_t n = x.shape()[0];
+    std::vector<std::size_t> rows(n);
+    for (std::size_t i = 0; i < n; ++i) rows[i] = i;
+    std::vector<double> acc;
+    for (double e : eps) {
+        matrix<T> cand;
+        detail::fgsm_candidates(x, g, rows, std::vector<double>(n, e), o.bounds, cand);
+        const label_vector p = net.predict(cand);
+        std::size_t right = 0;
+        for (std::size_t i = 0; i < n; ++i) right += p(i) == y(i) ? 1 : 0;
+        acc.push_back(static_cast<double>(right) / static_cast<double>(n));
+    }
+    return acc;
+}
+
+template <class T>
+void compare_curves(const std::vector<NetKind>& kinds)
+{
+    // a uniform grid, and one out of order with repeats and uneven gaps
+    std::vector<double> uniform;
+    for (int k = 0; k <= 50; ++k) uniform.push_back(0.02 * k);
+    const std::vector<double> messy{0.5, 0.1, 0.1, 0.0, 0.73, 0.31, 0.2, 0.9, 0.05, 0.33, 0.34, 0.35, 0.36, 0.6, 0.5};
+    FgsmCurveStats fast_stats;
+    std::size_t brute_evaluations = 0;
+    std::uint64_t seed = 300;
+    for (const auto& kind : kinds)
+        for (AttackLoss loss : {AttackLoss::network, AttackLoss::cross_entropy})
+            for (double init : {0.3, 1.0}) {
+                ++seed;
+                CAPTURE(describe(kind));
+                CAPTURE(seed);
+                const auto net = random_net<T>(kind, seed, init);
+                const matrix<T> x = mixed_inputs<T>(24, kind.sizes.front(), seed + 1000);
+                label_vector y = net.predict(x);
+                for (std::size_t i = 0; i < y.size(); i += 5) y(i) = (y(i) + 1) % kind.sizes.back();  // wrong
+                for (const std::vector<double>* eps : std::vector<const std::vector<double>*>{&uniform, &messy}) {
+                    FgsmCurveOptions brute;
+                    brute.loss = loss;
+                    brute.certify.enabled = false;
+                    brute.batch_rows = 7;  // several batches per point
+                    FgsmCurveOptions fast = brute;
+                    fast.certify.enabled = true;
+                    fast.certify.chunk = 5;  // several chunks
+                    const FgsmCurve cb = fgsm_curve(net, x, y, *eps, brute);
+                    const FgsmCurve cf = fgsm_curve(net, x, y, *eps, fast);
+                    CHECK(cb.accuracy == curve_oracle(net, x, y, *eps, brute));
+                    CHECK(cf.accuracy == cb.accuracy);
+                    brute_evaluations += cb.stats.evaluations;
+                    fast_stats.bounds += cf.stats.bounds;
+                    fast_stats.certified_right += cf.stats.certified_right;
+                    fast_stats.certified_wrong += cf.stats.certified_wrong;
+                    fast_stats.evaluations += cf.stats.evaluations;
+                }
+            }
+    // not vacuous: both kinds of certificate were used, and they saved evaluations
+    CHECK(fast_stats.certified_right > 0);
+    CHECK(fast_stats.certified_wrong > 0);
+    CHECK(fast_stats.evaluations < brute_evaluations);
+    MESSAGE("curve: bounds " << fast_stats.bounds << ", certified right " << fast_stats.certified_right
+                             << ", certified wrong " << fast_stats.certified_wrong << ", evaluations "
+                             << fast_stats.evaluations << " against " << brute_evaluations);
+}
+
+}  // namespace
+
+TEST_CASE("certified FGSM accuracy curve == brute force == one predict() per epsilon, float")
+{
+    compare_curves<float>(all_kinds());
+}
+
+TEST_CASE("certified FGSM accuracy curve == brute force == one predict() per epsilon, double")
+{
+    compare_curves<double>(all_kinds());
+}
+
+TEST_CASE("FGSM accuracy curve: ties, other bounds, empty input, bad options")
+{
+    DenseNetwork<float> net({8, 10, 3}, NetworkOptions{Activation::relu, Activation::linear});
+    default_engine eng(5);
+    net.initialize(Init::uniform(1.0), eng);
+    auto w = net.weights(1);
+    for (std::size_t j = 0; j < 10; ++j) w(2, j) = w(1, j);  // logits 1 and 2 tie exactly
+    net.set_weights(1, w);
+    const matrix<float> x = mixed_inputs<float>(40, 8, 9);
+    label_vector y = net.predict(x);
+    for (std::size_t i = 0; i < y.size(); i += 3) y(i) = 2;
+    std::vector<double> eps;
+    for (int k = 0; k <= 60; ++k) eps.push_back(0.04 * k);
+    FgsmCurveOptions fast;
+    fast.bounds = Bounds{-1.0, 2.0};
+    FgsmCurveOptions brute = fast;
+    brute.certify.enabled = false;
+    const matrix<float> wide = x * 3.0f - 1.0f;
+    CHECK(fgsm_curve(net, wide, y, eps, fast).accuracy == fgsm_curve(net, wide, y, eps, brute).accuracy);
+    CHECK(fgsm_curve(net, wide, y, eps, fast).accuracy == curve_oracle(net, wide, y, eps, brute));
+    const matrix<float> none = matrix<float>::from_shape({0, 8});
+    CHECK(fgsm_curve(net, none, label_vector{}, {0.0, 0.1}).accuracy == std::vector<double>{0.0, 0.0});
+    CHECK(fgsm_curve(net, x, y, {}).accuracy.empty());
+    FgsmCurveOptions bad;
+    bad.certify.leaf = 0;
+    CHECK_THROWS_WITH_AS(fgsm_curve(net, x, y, eps, bad), doctest::Contains("certify.leaf"), invalid_argument);
+    bad = {};
+    bad.batch_rows = 0;
+    CHECK_THROWS_WITH_AS(fgsm_curve(net, x, y, eps, bad), doctest::Contains("batch_rows"), invalid_argument);
+    CHECK_THROWS_WITH_AS(fgsm_curve(net, x, y, {0.1, -0.2}), doctest::Contains("epsilon"), invalid_argument);
+    CHECK_THROWS_WITH_AS(fgsm_accuracy_curve(net, x, y, {NAN}), doctest::Contains("fgsm_accuracy_curve"),
+                         invalid_argument);
+}
+
 TEST_CASE("the segment bound is sound: sampled points have margin >= the bound")
 {
     std::uint64_t seed = 40;
@@ -298,4 +415,16 @@ TEST_CASE("certified FGSM grid == brute-force grid on MNIST (Release, model from
                      << ", bounds/image " << static_cast<double>(stats.bounds) / count << ", evaluations/image "
                      << static_cast<double>(stats.evaluations) / count);
     CHECK(stats.evaluations < 30 * count);
+    // the authors' curve grid (reproduce's Fig. 1): certified == brute force, in fewer evaluations
+    std::vector<double> eps;
+    for (int k = 0; k <= 80; ++k) eps.push_back(0.005 * k);
+    FgsmCurveOptions curve_brute;
+    curve_brute.certify.enabled = false;
+    const FgsmCurve cf = fgsm_curve(net, x, y, eps);
+    CHECK(cf.accuracy == fgsm_curve(net, x, y, eps, curve_brute).accuracy);
+    MESSAGE("MNIST curve, " << eps.size() << " points: evaluations/image "
+                            << static_cast<double>(cf.stats.evaluations) / count << ", bounds/image "
+                            << static_cast<double>(cf.stats.bounds) / count << ", certified right "
+                            << cf.stats.certified_right << ", wrong " << cf.stats.certified_wrong);
+    CHECK(cf.stats.evaluations < eps.size() * count / 2);
 }

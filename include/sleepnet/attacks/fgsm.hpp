@@ -1,5 +1,5 @@
 #pragma once
-// FGSM with minimal epsilon, and accuracy-versus-epsilon curves.
+// FGSM with minimal epsilon (the accuracy-versus-epsilon curves: fgsm_curve.hpp).
 //
 // Minimal epsilon (Foolbox v1/v2 GradientSignAttack, the paper's FGSM score):
 //   g = sign(d loss(x0, y) / dx) * (hi - lo), computed once at x0;
@@ -149,15 +149,14 @@ inline void fgsm_candidates(const matrix<T>& x, const matrix<T>& g, const std::v
     }
 }
 
-/// Which candidate rows are adversarial: DenseNetwork::predict (argmax of the logits,
-/// first index on ties) != label of their sample. `st` is scratch, reused between calls.
+/// The class DenseNetwork::predict gives each candidate row (argmax of the logits, first
+/// index on ties). `st` is scratch, reused between calls.
 template <class T>
-inline std::vector<char> fgsm_adversarial(const DenseNetwork<T>& net, const ScratchMatrix<T>& cand,
-                                          const std::vector<std::size_t>& sample, const label_vector& y,
-                                          ExactState<T>& st)
+inline std::vector<std::size_t> fgsm_classes(const DenseNetwork<T>& net, const ScratchMatrix<T>& cand, std::size_t rows,
+                                             ExactState<T>& st)
 {
-    const std::size_t rows = sample.size(), c = net.output_size(), d = net.input_size();
-    std::vector<char> adv(rows);
+    const std::size_t c = net.output_size(), d = net.input_size();
+    std::vector<std::size_t> cls(rows);
     // in chunks of inference_chunk rows, as predict() (activations stay in cache)
     for (std::size_t r0 = 0; r0 < rows; r0 += detail::inference_chunk) {
         const std::size_t n = std::min(rows - r0, detail::inference_chunk);
@@ -167,9 +166,21 @@ inline std::vector<char> fgsm_adversarial(const DenseNetwork<T>& net, const Scra
             std::size_t best = 0;
             for (std::size_t k = 1; k < c; ++k)
                 if (z[best * n + r] < z[k * n + r]) best = k;  // as std::max_element in predict()
-            adv[r0 + r] = best != y(sample[r0 + r]) ? 1 : 0;
+            cls[r0 + r] = best;
         }
     }
+    return cls;
+}
+
+/// Which candidate rows are adversarial: fgsm_classes != label of their sample.
+template <class T>
+inline std::vector<char> fgsm_adversarial(const DenseNetwork<T>& net, const ScratchMatrix<T>& cand,
+                                          const std::vector<std::size_t>& sample, const label_vector& y,
+                                          ExactState<T>& st)
+{
+    const std::vector<std::size_t> cls = fgsm_classes(net, cand, sample.size(), st);
+    std::vector<char> adv(sample.size());
+    for (std::size_t r = 0; r < sample.size(); ++r) adv[r] = cls[r] != y(sample[r]) ? 1 : 0;
     return adv;
 }
 
@@ -241,26 +252,24 @@ struct FgsmCertChunk {
     std::vector<double> ex_eps;
 };
 
-/// The next step of a sample from the predicted flip of its last bound: a segment that stops
-/// short of it (certify.reach of the way, and at least 2 points before), or, when that would
-/// be at most certify.leaf points, the points up to just past it.
-template <class T>
-inline void fgsm_certify_plan(const FgsmBatch<T>& b, FgsmCertState& s, bool failed)
+/// The next segment width of a certified scan from the predicted flip of its last bound,
+/// `dist` grid points ahead of s.f (< 0: behind it, huge: none predicted): a segment that
+/// stops short of it (c.reach of the way, and at least 2 points before), or, when that
+/// would be at most c.leaf points, the points up to just past it, evaluated directly.
+inline void fgsm_certify_width(FgsmCertState& s, double dist, bool failed, const FgsmCertifyOptions& c)
 {
-    const std::size_t leaf = b.o.grid.certify.leaf;
-    const double dist = std::isinf(s.pred) ? 1e18 : (s.pred - b.grid_eps(s.f)) / b.step;
     if (dist < -0.5) {  // the flip was predicted behind us
         if (failed) {
-            s.w = leaf;  // evaluate (always makes progress)
+            s.w = c.leaf;  // evaluate (always makes progress)
             s.exact = true;
         } else {
-            s.w = leaf << std::min<std::size_t>(s.leaves, 20);  // grow after clean runs
+            s.w = c.leaf << std::min<std::size_t>(s.leaves, 20);  // grow after clean runs
         }
         return;
     }
-    const double want = std::min(b.o.grid.certify.reach * dist, dist - 2.0);
-    if (want <= static_cast<double>(leaf)) {
-        s.w = std::max<std::size_t>(leaf, static_cast<std::size_t>(dist) + 2);
+    const double want = std::min(c.reach * dist, dist - 2.0);
+    if (want <= static_cast<double>(c.leaf)) {
+        s.w = std::max<std::size_t>(c.leaf, static_cast<std::size_t>(dist) + 2);
         s.exact = true;
     } else if (failed && want >= static_cast<double>(s.w)) {
         s.w /= 2;
@@ -269,10 +278,20 @@ inline void fgsm_certify_plan(const FgsmBatch<T>& b, FgsmCertState& s, bool fail
     }
 }
 
-/// One round's work of every sample not done: a segment to bound, or (runs of at most
-/// certify.leaf points, planned exact runs) grid points to evaluate; false when none is left.
+/// The next step of a sample of the attack's uniform grid (fgsm_certify_width).
 template <class T>
-inline bool fgsm_certify_collect(const FgsmBatch<T>& b, FgsmCertChunk<T>& ch)
+inline void fgsm_certify_plan(const FgsmBatch<T>& b, FgsmCertState& s, bool failed)
+{
+    const double dist = std::isinf(s.pred) ? 1e18 : (s.pred - b.grid_eps(s.f)) / b.step;
+    fgsm_certify_width(s, dist, failed, b.o.grid.certify);
+}
+
+/// One round's work of every sample of `ch` not done, on grid points [s.f, end): a segment
+/// to bound (labelled label_of(entry)), or (runs of at most `leaf` points, planned exact
+/// runs) grid points to evaluate; false when none is left. eps_of(k): epsilon of point k.
+template <class T, class EpsOf, class LabelOf>
+inline bool fgsm_certify_collect_on(FgsmCertChunk<T>& ch, std::size_t end, std::size_t leaf, EpsOf&& eps_of,
+                                    LabelOf&& label_of)
 {
     ch.segs.clear();
     ch.seg_of.clear();
@@ -283,22 +302,31 @@ inline bool fgsm_certify_collect(const FgsmBatch<T>& b, FgsmCertChunk<T>& ch)
     for (std::size_t k = 0; k < ch.samples.size(); ++k) {
         FgsmCertState& s = ch.st[k];
         if (s.done) continue;
-        const std::size_t left = b.o.steps - s.f + 1;
+        const std::size_t left = end - s.f;
         s.w = std::max<std::size_t>(1, std::min(s.w, left));
-        if (s.w <= b.o.grid.certify.leaf || s.exact) {
+        if (s.w <= leaf || s.exact) {
             s.exact = false;
             for (std::size_t i = 0; i < s.w; ++i) {
                 ch.ex_sample.push_back(ch.samples[k]);
                 ch.ex_index.push_back(s.f + i);
-                ch.ex_eps.push_back(b.grid_eps(s.f + i));
+                ch.ex_eps.push_back(eps_of(s.f + i));
                 ch.ex_of.push_back(k);
             }
         } else {
-            ch.segs.push_back({ch.samples[k], b.grid_eps(s.f), b.grid_eps(s.f + s.w - 1)});
+            ch.segs.push_back({ch.samples[k], eps_of(s.f), eps_of(s.f + s.w - 1), label_of(k)});
             ch.seg_of.push_back(k);
         }
     }
     return !(ch.segs.empty() && ch.ex_sample.empty());
+}
+
+/// The attack's round (grid points 1..steps, segments labelled with the sample's label).
+template <class T>
+inline bool fgsm_certify_collect(const FgsmBatch<T>& b, FgsmCertChunk<T>& ch)
+{
+    return fgsm_certify_collect_on(
+        ch, b.o.steps + 1, b.o.grid.certify.leaf, [&](std::size_t k) { return b.grid_eps(k); },
+        [](std::size_t) { return FgsmCertifier<T>::sample_label; });
 }
 
 /// Bounds the round's segments: a certified one is skipped (and recorded in `certified`),
@@ -639,31 +667,8 @@ inline FgsmResult<T> fgsm(const DenseNetwork<T>& net, const matrix<T>& x, const 
     return result;
 }
 
-/// Accuracy on x' = clip(x + eps * sign(gradient)) for each eps (the authors' curves use
-/// eps = 0 : 0.005 : 0.4). Every input counts (misclassified ones stay in the
-/// denominator), as in the paper's accuracy plots.
-template <class T>
-inline std::vector<double> fgsm_accuracy_curve(const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y,
-                                               const std::vector<double>& epsilons,
-                                               AttackLoss loss = AttackLoss::network, const Bounds& bounds = {})
-{
-    detail::check_attack_inputs(net, x, y, bounds, "fgsm_accuracy_curve");
-    const matrix<T> g = fgsm_direction(net, x, y, loss, bounds);
-    std::vector<double> acc;
-    const std::size_t n = x.shape()[0];
-    std::vector<std::size_t> all(n);
-    for (std::size_t i = 0; i < n; ++i) all[i] = i;
-    matrix<T> cand;
-    for (double e : epsilons) {
-        check::finite_nonnegative("fgsm_accuracy_curve", "epsilon", e);
-        std::vector<double> eps(n, e);
-        detail::fgsm_candidates(x, g, all, eps, bounds, cand);
-        const label_vector p = net.predict(cand);
-        std::size_t correct = 0;
-        for (std::size_t i = 0; i < n; ++i) correct += p(i) == y(i) ? 1 : 0;
-        acc.push_back(n == 0 ? 0.0 : static_cast<double>(correct) / static_cast<double>(n));
-    }
-    return acc;
-}
-
 }  // namespace sleepnet
+
+// The accuracy-versus-epsilon curves (fgsm_accuracy_curve, fgsm_curve) have their own header;
+// it is included here so that code including only this one keeps finding them.
+#include "fgsm_curve.hpp"

@@ -20,6 +20,8 @@
 // The segment is certified when for every class k != y the lower bound of
 // z_y - z_k over the zonotope is > 0: then every point of the segment has z_y > z_k for
 // all k, which predict() (argmax, first index on ties) turns into y whatever the tie rule.
+// Here y is the segment's label: its sample's label unless the segment names another
+// class (the accuracy curve certifies stretches held by a wrong class this way).
 //
 // Why the bound holds for the float path (DenseNetwork::logits through exact_gemm), with
 // u = unit roundoff of T (2^-24 for float) and gamma_n = n u / (1 - n u):
@@ -68,6 +70,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -84,12 +87,14 @@ namespace detail {
 template <class T>
 class FgsmCertifier {
 public:
+    static constexpr std::size_t sample_label = static_cast<std::size_t>(-1);
     struct Segment {
-        std::size_t sample;  ///< row of x
-        double a, b;         ///< epsilon interval, 0 <= a <= b
+        std::size_t sample;                ///< row of x
+        double a, b;                       ///< epsilon interval, 0 <= a <= b
+        std::size_t label = sample_label;  ///< the class to certify: y of the sample, or any other
     };
     struct Bound {
-        double lower;     ///< lower bound of min_k (z_y - z_k) over the segment; certified when > 0
+        double lower;     ///< lower bound of min_k (z_label - z_k) over the segment; certified when > 0
         double crossing;  ///< epsilon where the linearized margin reaches 0 (+inf if it does not)
     };
 
@@ -341,7 +346,10 @@ private:
             const double* c = cd_.data() + k * n;
             const double* dd = cd_.data() + (ns + k) * n;
             const double* r = r_.data() + k * n;
-            const std::size_t y = y_(segs[k].sample);
+            const std::size_t y = segs[k].label == sample_label ? y_(segs[k].sample) : segs[k].label;
+            if (y >= n)
+                throw invalid_argument("FgsmCertifier: segment label " + std::to_string(y) +
+                                       " >= " + std::to_string(n) + " classes");
             double lower = std::numeric_limits<double>::infinity();
             double eps_star = std::numeric_limits<double>::infinity();
             for (std::size_t j = 0; j < n; ++j) {
