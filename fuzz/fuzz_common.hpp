@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include <sleepnet/core/error.hpp>
 #include <sleepnet/core/read_limits.hpp>
 
@@ -40,6 +42,27 @@ inline void require(bool ok, const char* what)
         std::fprintf(stderr, "fuzz: round trip failed: %s\n", what);
         std::abort();
     }
+}
+
+/// The round trip of an option file's reader: read(text, origin) parses `text`; what it
+/// returns is written again (to_json), must read back, and must write the same JSON.
+/// Refusals of the first read end the run quietly (refusals_allowed); a refusal of the
+/// second read is a finding.
+template <class Read>
+inline void json_round_trip(Read&& read, const std::string& text, const char* what)
+{
+    refusals_allowed([&] {
+        const nlohmann::json j = read(text, "fuzz");
+        const std::string again = j.dump();
+        nlohmann::json k;
+        try {
+            k = read(again, "again");
+        } catch (const sleepnet::error& e) {
+            std::fprintf(stderr, "fuzz: %s written by to_json was refused: %s\n", what, e.what());
+            std::abort();
+        }
+        require(k == j, what);
+    });
 }
 
 /// The readers' cap in the targets: 2^22 elements (16 MiB of float32), small enough that
