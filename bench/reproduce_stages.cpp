@@ -6,7 +6,8 @@
 //   reproduce_stages -- --dataset mnist --data data/mnist --quick    (a few minutes)
 //
 // Runs `reproduce ARGS --no-plots --reference-schedule` (pieces of a stage one after the
-// other, Table 1's JSMA and Boundary in chunks of 10 and 2 rows) into OUT/reference, then
+// other, Table 1's JSMA and Boundary in chunks of 10 and 2 rows, the FGSM curve brute
+// force) into OUT/reference, then
 // `reproduce ARGS --no-plots --workers N` into OUT/current, reads the "seconds" of both
 // results.json and prints per stage: reference seconds, current seconds and the ratio
 // reference / current (> 1: faster now). Then it checks that the outputs are the same

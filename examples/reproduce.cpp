@@ -89,8 +89,8 @@ void add_options(CLI::App& app, Args& a)
                    "attack images of fine-tuning); the outputs do not depend on it (default: the cores, at most 8)")
         ->check(CLI::Range(1u, 64u));
     app.add_flag("--reference-schedule", a.reference_schedule,
-                 "run the stages as before issue 15 (pieces one after the other, small attack chunks): the same "
-                 "outputs, slower (for bench/reproduce_stages and the tests)");
+                 "run the stages as before issue 15 (pieces one after the other, small attack chunks, the brute-force "
+                 "FGSM curve): the same outputs, slower (for bench/reproduce_stages and the tests)");
 }
 
 std::string command_line(int argc, char** argv)

@@ -11,7 +11,7 @@
 
 #include <sleepnet/analysis/weights.hpp>
 #include <sleepnet/analysis/weights_json.hpp>
-#include <sleepnet/attacks/fgsm.hpp>
+#include <sleepnet/attacks/fgsm_curve.hpp>
 #include <sleepnet/distort/curves.hpp>
 #include <sleepnet/distort/blur.hpp>
 #include <sleepnet/distort/curves_json.hpp>
@@ -75,7 +75,11 @@ inline NetworkCurves network_curves(const Setup& s, const Network& nw, const Net
     const std::size_t total = c.fgsm.x.size() + images.noise.size() + images.blur.size();
     std::size_t done = 0;
     NetworkCurves r;
-    r.fgsm = sleepnet::fgsm_accuracy_curve(net, s.ex, s.ey, c.fgsm.x, s.attack_loss, s.bounds);
+    sleepnet::FgsmCurveOptions fo;
+    fo.loss = s.attack_loss;
+    fo.bounds = s.bounds;
+    fo.certify.enabled = !s.reference_schedule;  // the certified scan's accuracies are the brute force's
+    r.fgsm = sleepnet::fgsm_curve(net, s.ex, s.ey, c.fgsm.x, fo).accuracy;
     done += r.fgsm.size();
     (*bar).update(done, total);
     for (const auto& x : images.noise) {
