@@ -112,13 +112,14 @@ void check_same(const AttackResult<T>& a, const AttackResult<T>& b)
     CHECK(a.adversarial == b.adversarial);
 }
 
-template <class T>
-void compare_modes(const std::vector<NetKind>& kinds)
+// Every kind x loss x initial weight scale: a random network, 24 MNIST-like inputs and
+// their predicted labels, every `wrong_every`-th changed to another class (some inputs
+// misclassified); f(net, x, y, loss). Seeds from `seed` + 1 on.
+template <class T, class F>
+void for_each_case(const std::vector<NetKind>& kinds, std::uint64_t seed, std::size_t wrong_every, F&& f)
 {
-    std::size_t certified = 0, multi_flip = 0, successes = 0, failures = 0;
-    std::uint64_t seed = 100;
-    for (const auto& kind : kinds) {
-        for (AttackLoss loss : {AttackLoss::network, AttackLoss::cross_entropy}) {
+    for (const auto& kind : kinds)
+        for (AttackLoss loss : {AttackLoss::network, AttackLoss::cross_entropy})
             for (double init : {0.3, 1.0}) {
                 ++seed;
                 CAPTURE(describe(kind));
@@ -126,25 +127,33 @@ void compare_modes(const std::vector<NetKind>& kinds)
                 const auto net = random_net<T>(kind, seed, init);
                 const matrix<T> x = mixed_inputs<T>(24, kind.sizes.front(), seed + 1000);
                 label_vector y = net.predict(x);
-                for (std::size_t i = 0; i < y.size(); i += 7) y(i) = (y(i) + 1) % kind.sizes.back();  // some skipped
-                FgsmOptions brute;
-                brute.loss = loss;
-                brute.grid.certify.enabled = false;
-                FgsmOptions fast = brute;
-                fast.grid.certify.enabled = true;
-                fast.grid.certify.chunk = 5;  // several chunks
-                const auto rb = fgsm(net, x, y, brute);
-                const auto rf = fgsm(net, x, y, fast);
-                check_same(rf, rb);
-                certified += rf.stats.certified;
-                successes += rb.successes();
-                failures += rb.attempted() - rb.successes();
-                const auto changes = decision_changes(net, x, y, brute);
-                for (std::size_t i = 0; i < changes.size(); ++i)
-                    if (rb.samples[i].attempted && changes[i] >= 2) ++multi_flip;
+                for (std::size_t i = 0; i < y.size(); i += wrong_every) y(i) = (y(i) + 1) % kind.sizes.back();
+                f(net, x, y, loss);
             }
-        }
-    }
+}
+
+template <class T>
+void compare_modes(const std::vector<NetKind>& kinds)
+{
+    std::size_t certified = 0, multi_flip = 0, successes = 0, failures = 0;
+    for_each_case<T>(kinds, 100, 7,
+                     [&](const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y, AttackLoss loss) {
+                         FgsmOptions brute;
+                         brute.loss = loss;
+                         brute.grid.certify.enabled = false;
+                         FgsmOptions fast = brute;
+                         fast.grid.certify.enabled = true;
+                         fast.grid.certify.chunk = 5;  // several chunks
+                         const auto rb = fgsm(net, x, y, brute);
+                         const auto rf = fgsm(net, x, y, fast);
+                         check_same(rf, rb);
+                         certified += rf.stats.certified;
+                         successes += rb.successes();
+                         failures += rb.attempted() - rb.successes();
+                         const auto changes = decision_changes(net, x, y, brute);
+                         for (std::size_t i = 0; i < changes.size(); ++i)
+                             if (rb.samples[i].attempted && changes[i] >= 2) ++multi_flip;
+                     });
     // the comparison must not be vacuous: segments were certified, inputs flipped and did
     // not, and some decisions changed back and forth along the ray
     CHECK(certified > 0);
@@ -250,36 +259,27 @@ void compare_curves(const std::vector<NetKind>& kinds)
     const std::vector<double> messy{0.5, 0.1, 0.1, 0.0, 0.73, 0.31, 0.2, 0.9, 0.05, 0.33, 0.34, 0.35, 0.36, 0.6, 0.5};
     FgsmCurveStats fast_stats;
     std::size_t brute_evaluations = 0;
-    std::uint64_t seed = 300;
-    for (const auto& kind : kinds)
-        for (AttackLoss loss : {AttackLoss::network, AttackLoss::cross_entropy})
-            for (double init : {0.3, 1.0}) {
-                ++seed;
-                CAPTURE(describe(kind));
-                CAPTURE(seed);
-                const auto net = random_net<T>(kind, seed, init);
-                const matrix<T> x = mixed_inputs<T>(24, kind.sizes.front(), seed + 1000);
-                label_vector y = net.predict(x);
-                for (std::size_t i = 0; i < y.size(); i += 5) y(i) = (y(i) + 1) % kind.sizes.back();  // wrong
-                for (const std::vector<double>* eps : std::vector<const std::vector<double>*>{&uniform, &messy}) {
-                    FgsmCurveOptions brute;
-                    brute.loss = loss;
-                    brute.certify.enabled = false;
-                    brute.batch_rows = 7;  // several batches per point
-                    FgsmCurveOptions fast = brute;
-                    fast.certify.enabled = true;
-                    fast.certify.chunk = 5;  // several chunks
-                    const FgsmCurve cb = fgsm_curve(net, x, y, *eps, brute);
-                    const FgsmCurve cf = fgsm_curve(net, x, y, *eps, fast);
-                    CHECK(cb.accuracy == curve_oracle(net, x, y, *eps, brute));
-                    CHECK(cf.accuracy == cb.accuracy);
-                    brute_evaluations += cb.stats.evaluations;
-                    fast_stats.bounds += cf.stats.bounds;
-                    fast_stats.certified_right += cf.stats.certified_right;
-                    fast_stats.certified_wrong += cf.stats.certified_wrong;
-                    fast_stats.evaluations += cf.stats.evaluations;
-                }
+    for_each_case<T>(
+        kinds, 300, 5, [&](const DenseNetwork<T>& net, const matrix<T>& x, const label_vector& y, AttackLoss loss) {
+            for (const std::vector<double>* eps : std::vector<const std::vector<double>*>{&uniform, &messy}) {
+                FgsmCurveOptions brute;
+                brute.loss = loss;
+                brute.certify.enabled = false;
+                brute.batch_rows = 7;  // several batches per point
+                FgsmCurveOptions fast = brute;
+                fast.certify.enabled = true;
+                fast.certify.chunk = 5;  // several chunks
+                const FgsmCurve cb = fgsm_curve(net, x, y, *eps, brute);
+                const FgsmCurve cf = fgsm_curve(net, x, y, *eps, fast);
+                CHECK(cb.accuracy == curve_oracle(net, x, y, *eps, brute));
+                CHECK(cf.accuracy == cb.accuracy);
+                brute_evaluations += cb.stats.evaluations;
+                fast_stats.bounds += cf.stats.bounds;
+                fast_stats.certified_right += cf.stats.certified_right;
+                fast_stats.certified_wrong += cf.stats.certified_wrong;
+                fast_stats.evaluations += cf.stats.evaluations;
             }
+        });
     // not vacuous: both kinds of certificate were used, and they saved evaluations
     CHECK(fast_stats.certified_right > 0);
     CHECK(fast_stats.certified_wrong > 0);

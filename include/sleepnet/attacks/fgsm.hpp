@@ -329,30 +329,44 @@ inline bool fgsm_certify_collect(const FgsmBatch<T>& b, FgsmCertChunk<T>& ch)
         [](std::size_t) { return FgsmCertifier<T>::sample_label; });
 }
 
-/// Bounds the round's segments: a certified one is skipped (and recorded in `certified`),
-/// then every bounded sample plans its next step.
-template <class T>
-inline void fgsm_certify_bound(const FgsmBatch<T>& b, FgsmCertifier<T>& cert, FgsmCertChunk<T>& ch,
-                               std::vector<std::vector<std::pair<double, double>>>& certified)
+/// Bounds the round's segments (counted in `bounds`). A certified one calls
+/// on_certified(q, state) and moves its sample past it (done at grid point `end`); then
+/// every bounded sample plans its next width with plan(state, failed).
+template <class T, class OnCertified, class Plan>
+inline void fgsm_certify_bound_on(FgsmCertifier<T>& cert, FgsmCertChunk<T>& ch, std::size_t end, std::size_t& bounds,
+                                  OnCertified&& on_certified, Plan&& plan)
 {
     cert.bound(ch.segs, ch.bnds);
-    b.stats.bounds += ch.segs.size();
+    bounds += ch.segs.size();
     for (std::size_t q = 0; q < ch.segs.size(); ++q) {
         FgsmCertState& s = ch.st[ch.seg_of[q]];
         const bool ok = ch.bnds[q].lower > 0.0;
         s.pred = ch.bnds[q].crossing;
         if (ok) {
-            certified[ch.segs[q].sample].emplace_back(ch.segs[q].a, ch.segs[q].b);
-            ++b.stats.certified;
+            on_certified(q, s);
             s.f += s.w;
             s.leaves = 0;
-            if (s.f > b.o.steps) {
+            if (s.f == end) {
                 s.done = true;
                 continue;
             }
         }
-        fgsm_certify_plan(b, s, !ok);
+        plan(s, !ok);
     }
+}
+
+/// The attack's bounds: a certified segment is clean (recorded in `certified`).
+template <class T>
+inline void fgsm_certify_bound(const FgsmBatch<T>& b, FgsmCertifier<T>& cert, FgsmCertChunk<T>& ch,
+                               std::vector<std::vector<std::pair<double, double>>>& certified)
+{
+    fgsm_certify_bound_on(
+        cert, ch, b.o.steps + 1, b.stats.bounds,
+        [&](std::size_t q, const FgsmCertState&) {
+            certified[ch.segs[q].sample].emplace_back(ch.segs[q].a, ch.segs[q].b);
+            ++b.stats.certified;
+        },
+        [&](FgsmCertState& s, bool failed) { fgsm_certify_plan(b, s, failed); });
 }
 
 /// Evaluates the round's grid points in batches of batch_rows: per entry of samples, the

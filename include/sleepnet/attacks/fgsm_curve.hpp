@@ -130,29 +130,18 @@ struct FgsmCurveChunk : FgsmCertChunk<T> {
 template <class T>
 inline void fgsm_curve_bound(FgsmCurveScan<T>& sc, FgsmCertifier<T>& cert, FgsmCurveChunk<T>& ch)
 {
-    cert.bound(ch.segs, ch.bnds);
-    sc.stats.bounds += ch.segs.size();
-    for (std::size_t q = 0; q < ch.segs.size(); ++q) {
-        FgsmCertState& s = ch.st[ch.seg_of[q]];
-        const bool ok = ch.bnds[q].lower > 0.0;
-        s.pred = ch.bnds[q].crossing;
-        if (ok) {
-            if (ch.segs[q].label == sc.y(ch.segs[q].sample)) {
-                ++sc.stats.certified_right;
-                ++sc.certified_run[s.f];
-                --sc.certified_run[s.f + s.w];
-            } else {
+    fgsm_certify_bound_on(
+        cert, ch, sc.points(), sc.stats.bounds,
+        [&](std::size_t q, const FgsmCertState& s) {
+            if (ch.segs[q].label != sc.y(ch.segs[q].sample)) {
                 ++sc.stats.certified_wrong;
+                return;
             }
-            s.f += s.w;
-            s.leaves = 0;
-            if (s.f == sc.points()) {
-                s.done = true;
-                continue;
-            }
-        }
-        fgsm_certify_width(s, sc.distance(s.f, s.pred), !ok, sc.o.certify);
-    }
+            ++sc.stats.certified_right;
+            ++sc.certified_run[s.f];
+            --sc.certified_run[s.f + s.w];
+        },
+        [&](FgsmCertState& s, bool failed) { fgsm_certify_width(s, sc.distance(s.f, s.pred), failed, sc.o.certify); });
 }
 
 /// Evaluates the round's points and moves their inputs past them. After an input's first
