@@ -29,6 +29,7 @@ from ._core import (
     chain_factors,
     deepfool,
     fgsm,
+    fgsm_curve,
     fmn,
     load_dataset,
     load_model,
@@ -48,7 +49,8 @@ __all__ = [
     "Error", "FormatError", "InvalidArgument", "IoError", "NumericError",
     "sleep", "normalization", "normalization_factors", "chain_factors", "preset", "preset_names", "params",
     "record_raster", "load_model", "save_model", "read_model_info", "load_dataset",
-    "accuracy", "predict", "audit", "fgsm", "deepfool", "fmn", "pgd", "square", "noise_curve", "blur_curve",
+    "accuracy", "predict", "audit", "fgsm", "deepfool", "fmn", "pgd", "square", "fgsm_curve", "noise_curve",
+    "blur_curve",
 ]
 
 

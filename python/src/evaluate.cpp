@@ -1,5 +1,5 @@
 // sleepnet._core: evaluation on numpy weights (copied into a DenseNetwork; the arrays are
-// only read): accuracy, FGSM, DeepFool, (A)PGD, FMN, Square, noise and blur curves.
+// only read): accuracy, FGSM, DeepFool, (A)PGD, FMN, Square; FGSM, noise and blur curves.
 // Attack results are dicts (the JSON of the example programs) plus the adversarial array;
 // an attack's keyword arguments are the fields of its options struct (attacks/options_json.hpp).
 #include <string>
@@ -11,6 +11,7 @@
 #include <sleepnet/attacks/options_json.hpp>
 #include <sleepnet/attacks/deepfool.hpp>
 #include <sleepnet/attacks/fgsm.hpp>
+#include <sleepnet/attacks/fgsm_curve.hpp>
 #include <sleepnet/attacks/fmn.hpp>
 #include <sleepnet/attacks/pgd.hpp>
 #include <sleepnet/attacks/square.hpp>
@@ -97,6 +98,25 @@ void register_strong(py::module_& m)
 
 void register_curves(py::module_& m)
 {
+    m.def(
+        "fgsm_curve",
+        [](py::handle w, py::handle x, py::handle y, const std::vector<double>& epsilons, const std::string& loss,
+           bool certify, py::handle network) {
+            FgsmCurveOptions o;
+            o.loss = enum_from_string<AttackLoss>(loss);
+            o.certify.enabled = certify;
+            return evaluate(w, network, x, y, [&](const auto& net, const auto& xm, const label_vector& ym) {
+                const FgsmCurve c = released([&] { return fgsm_curve(net, xm, ym, epsilons, o); });
+                nlohmann::json j = nlohmann::json::array();
+                for (std::size_t k = 0; k < epsilons.size(); ++k)
+                    j.push_back({{"epsilon", epsilons[k]}, {"accuracy", c.accuracy[k]}});
+                return json_to_py(j);
+            });
+        },
+        py::arg("weights"), py::arg("x"), py::arg("y"), py::arg("epsilons"), py::kw_only(), py::arg("loss") = "network",
+        py::arg("certify") = true, py::arg("network") = py::none(),
+        "Accuracy on clip(x + eps sign(gradient)) for each eps: [{epsilon, accuracy}]; every input counts. "
+        "certify=False evaluates every point (the same accuracies, slower).");
     m.def(
         "noise_curve",
         [](py::handle w, py::handle x, py::handle y, const std::vector<double>& levels, const std::string& kind,

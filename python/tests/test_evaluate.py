@@ -89,6 +89,21 @@ def test_noise_and_blur_curves(weights, data):
     assert blur[0]["accuracy"] == pytest.approx(noise[0]["accuracy"])
 
 
+def test_fgsm_curve(matched):
+    w, x, y = matched
+    eps = [0.6, 0.0, 0.1, 0.3, 0.1]
+    curve = sleepnet.fgsm_curve(w, x, y, eps, loss="cross_entropy")
+    assert [p["epsilon"] for p in curve] == eps
+    acc = [p["accuracy"] for p in curve]
+    assert acc[1] == 1.0 and acc[2] == acc[4]
+    assert min(acc) < 1.0  # the attack breaks some inputs
+    assert curve == sleepnet.fgsm_curve(w, x, y, eps, loss="cross_entropy", certify=False)
+    with pytest.raises(sleepnet.InvalidArgument, match="epsilon"):
+        sleepnet.fgsm_curve(w, x, y, [-0.1])
+    with pytest.raises(sleepnet.InvalidArgument, match="attack loss"):
+        sleepnet.fgsm_curve(w, x, y, eps, loss="hinge")
+
+
 def test_evaluation_errors_name_the_argument(weights, data):
     with pytest.raises(sleepnet.InvalidArgument, match="y: label 0 is negative"):
         sleepnet.accuracy(weights, data["test_x"], -np.ones(len(data["test_y"]), int))
