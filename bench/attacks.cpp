@@ -309,9 +309,9 @@ int curve_section(const sleepnet::DenseNetwork<float>& net, const Inputs& in, st
     std::printf("  fgsm curve, %zu points on %zu images: brute force %.2f s (%.1f forward passes), certified %.2f s "
                 "(%.1f forward passes; %.2f evaluations and %.2f segment bounds per image)\n",
                 eps.size(), n, tb, tb / fwd, tf, tf / fwd, per(cf.stats.evaluations), per(cf.stats.bounds));
-    std::printf("    ratio brute / certified: %.2fx; curves equal: %s\n", tb / tf,
-                cf.accuracy == cb.accuracy ? "yes" : "NO");
-    return cf.accuracy == cb.accuracy ? 0 : 3;
+    const bool equal = cf.accuracy == cb.accuracy;
+    std::printf("    ratio brute / certified: %.2fx; curves equal: %s\n", tb / tf, equal ? "yes" : "NO");
+    return equal ? 0 : 3;
 }
 
 // The same worst-case workload in PyTorch (bench/pgd_torch.py) when Debian's python3-torch

@@ -119,7 +119,7 @@ struct FgsmCurveScan {
 };
 
 /// One chunk of inputs of the certified curve scan: fgsm()'s chunk, and per entry the class
-/// at the point before s.f (npos before the first evaluation).
+/// at the point before s.f (set by the entry's first evaluation, before any segment).
 template <class T>
 struct FgsmCurveChunk : FgsmCertChunk<T> {
     std::vector<std::size_t> cls;
@@ -157,13 +157,14 @@ inline void fgsm_curve_evaluate(FgsmCurveScan<T>& sc, FgsmCurveChunk<T>& ch)
         const std::size_t k = ch.ex_of[r];
         if (r + 1 < cls.size() && ch.ex_of[r + 1] == k) continue;  // act once, at the entry's last row
         FgsmCertState& s = ch.st[k];
+        const bool first_run = s.f == 0;
         const std::size_t before = ch.cls[k];
         ch.cls[k] = cls[r];
         s.f += s.w;
         ++s.leaves;
         if (s.f == sc.points()) {
             s.done = true;
-        } else if (before == FgsmCertifier<T>::sample_label) {
+        } else if (first_run) {
             s.w = first;
         } else {
             if (before != cls[r]) {
@@ -187,7 +188,7 @@ inline void fgsm_curve_certified(FgsmCurveScan<T>& sc)
         for (std::size_t i = c0; i < std::min(n, c0 + sc.o.certify.chunk); ++i) ch.samples.push_back(i);
         cert.prepare(ch.samples);
         ch.st.resize(ch.samples.size());
-        ch.cls.assign(ch.samples.size(), FgsmCertifier<T>::sample_label);
+        ch.cls.resize(ch.samples.size());
         for (auto& s : ch.st) {  // the first point is evaluated
             s.f = 0;
             s.w = 1;
